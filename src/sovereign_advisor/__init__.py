@@ -1,0 +1,31 @@
+"""sovereign-advisor: which LLM deployment architecture to run, given where your data may go,
+which laws reach you, and what each option costs.
+
+    import datetime, sovereign_advisor as sa
+    profile = sa.load_profile("examples/profiles/bank_strict.yaml")
+    advice = sa.advise(profile, as_of=datetime.date(2026, 11, 23))
+    advice.recommended.architecture_id
+"""
+
+from sovereign_advisor.advice import Advice
+from sovereign_advisor.engine.advise import advise
+from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
+from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
+from sovereign_advisor.profile import OrganisationProfile, load_profile
+from sovereign_advisor.render import render_json, render_text
+
+__all__ = [
+    "Advice",
+    "InputError",
+    "KnowledgeBase",
+    "KnowledgeBaseError",
+    "OrganisationProfile",
+    "RuleEvaluationError",
+    "advise",
+    "load_knowledge_base",
+    "load_profile",
+    "render_json",
+    "render_text",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,185 @@
+"""The Advice: the engine's output, a frozen, JSON-serialisable contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from sovereign_advisor.types import Currency, DataClass, Model, Status
+
+
+class Recommendation(Model):
+    """The architecture the advisor recommends."""
+
+    architecture_id: str
+    """Id of the recommended architecture."""
+    reason: str
+    """Why it wins, in a sentence."""
+
+
+class BlockedUseCase(Model):
+    """A use case that may not be run at all."""
+
+    use_case: str
+    rule_id: str
+    fact_ids: tuple[str, ...]
+    reason: str
+
+
+class Exclusion(Model):
+    """Why a data class may not go to a venue, or why a role has no venue."""
+
+    rule_id: str
+    """The rule (or `policy.*` / `capability.*` check) that excludes."""
+    fact_ids: tuple[str, ...]
+    """The facts it rests on (for policy exclusions: the facts behind the venue's exposure)."""
+    role: str
+    """The architecture role that needed the venue."""
+    data_class: DataClass | None
+    """The data class concerned, when the exclusion is about one."""
+    venue_id: str | None
+    """The venue concerned, when there is one."""
+    reason: str
+    """One sentence."""
+
+
+class RoleVenue(Model):
+    """Where a role of an eligible architecture runs."""
+
+    role: str
+    venue_id: str
+    model_id: str | None
+    data_classes: tuple[DataClass, ...]
+    """Classes routed to this role."""
+    exposure: tuple[str, ...]
+    """Jurisdictions that can compel access to data at the venue."""
+    gpu_id: str | None = None
+    """GPU type, for self-hosted model roles."""
+    gpu_count: int | None = None
+    """GPUs in the pool this role runs on (shared by the roles on the same venue)."""
+    utilisation_at_average_load: float | None = None
+    """Share of the pool's GPU time used at the average (not peak) load."""
+    hosts: int | None = None
+    """Hosts, for a vector store."""
+    active: bool = True
+    """False when the role has nothing to do (e.g. retrieval without a corpus)."""
+
+
+class MonthlyTotal(Model):
+    """Monthly total cost with its uncertainty band."""
+
+    low: Decimal
+    typical: Decimal
+    high: Decimal
+
+
+class CostComponent(Model):
+    """One line of the cost breakdown: `monthly_cost` = `monthly_quantity` x `unit_price`."""
+
+    name: str
+    role: str | None
+    kind: Literal["always_on", "usage"]
+    unit: str
+    monthly_quantity: Decimal
+    unit_price: Decimal
+    """In the report's currency."""
+    monthly_cost: Decimal
+    source: str
+    """Price record, assumption or FX ids the line rests on."""
+
+
+class Cost(Model):
+    """Infracost-style breakdown of one architecture's monthly cost."""
+
+    currency: Currency
+    monthly_total: MonthlyTotal
+    components: tuple[CostComponent, ...]
+
+
+class Risk(Model):
+    """Something the cost does not show."""
+
+    id: Literal["quality_risk", "budget_exceeded", "no_gpu_operations", "residual_leak_risk"]
+    summary: str
+
+
+class Assessment(Model):
+    """One architecture, assessed."""
+
+    architecture_id: str
+    name: str
+    eligible: bool
+    rank: int | None
+    """1 for the cheapest eligible architecture; null for ineligible ones."""
+    exclusions: tuple[Exclusion, ...]
+    venues: tuple[RoleVenue, ...]
+    cost: Cost | None
+    risks: tuple[Risk, ...] = ()
+
+
+class BreakEven(Model):
+    """The monthly query volume at which two architectures' typical totals cross."""
+
+    architectures: tuple[str, str]
+    """The two architectures; the first is cheaper at the profile's volume."""
+    queries_per_month: Decimal | None
+    """Volume at which the order flips (peak load scaled with volume), or null if it never does
+    between 1 and 10^10 queries a month."""
+    note: str
+
+
+class Obligation(Model):
+    """Something the organisation must do, now or from a later date."""
+
+    rule_id: str
+    fact_ids: tuple[str, ...]
+    jurisdiction: str
+    citation: str
+    summary: str
+    applies_from: dt.date | None
+    in_force: bool
+    """Whether it applies on the as-of date (false: it starts later)."""
+    status: Status
+    use_case: str | None = None
+    """The use case it arises from, for use-case rules."""
+
+
+class Finding(Model):
+    """A rule that fired, so a machine can check the explanation."""
+
+    rule_id: str
+    fact_ids: tuple[str, ...]
+    scope: Literal["organisation", "use_case", "venue", "flow"]
+    subject: str
+    """What it fired for: the organisation, a use case name, a venue id or `class@venue`."""
+    effect: Literal["exposes_to", "excludes", "obligation", "blocker", "note"]
+    detail: str
+
+
+class AssumptionUsed(Model):
+    """A default the engine filled in, or an assumption record it used."""
+
+    id: str
+    value: str
+    summary: str
+    source: str
+
+
+class Advice(Model):
+    """What the advisor recommends and why."""
+
+    as_of: dt.date
+    knowledge_base_version: str
+    organisation: str
+    recommended: Recommendation | None
+    no_recommendation_reason: str | None = None
+    blocked_use_cases: tuple[BlockedUseCase, ...]
+    assessments: tuple[Assessment, ...]
+    break_even: tuple[BreakEven, ...]
+    obligations: tuple[Obligation, ...]
+    findings: tuple[Finding, ...]
+    assumptions: tuple[AssumptionUsed, ...]
+    currency: Currency = Field(description="Currency of every amount in the advice.")

@@ -1,0 +1,141 @@
+"""CEL conditions: the one module that touches the `cel-expr-python` binding.
+
+Rules in the knowledge base state *when* a law bites as a CEL expression over the variables of
+one scope. Expressions are type-checked when the knowledge base loads, so a misspelt field or a
+comparison of a string with a number fails loading, not advice. Evaluation errors come back from
+the runtime as values; they are raised here, never read as `false`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cel_expr_python import cel
+
+Scope = Literal["organisation", "use_case", "venue", "flow"]
+
+_STR = cel.Type.STRING
+_BOOL = cel.Type.BOOL
+_LIST_STR = cel.Type.List(cel.Type.STRING)
+
+_COMMON: dict[str, Any] = {
+    "blocs": cel.Type.Map(cel.Type.STRING, _LIST_STR),
+}
+_ORGANISATION: dict[str, Any] = {
+    "org.name": _STR,
+    "org.headquarters": _STR,
+    "org.operates_in": _LIST_STR,
+    "org.premises_in": _STR,
+    "org.sector": _STR,
+    "org.sme": _BOOL,
+    "org.us_person": _BOOL,
+    "org.provides_models": _BOOL,
+    "data.subjects_in": _LIST_STR,
+    "data.classes": _LIST_STR,
+}
+_USE_CASE: dict[str, Any] = {
+    "use_case.name": _STR,
+    "use_case.annex_iii_area": _STR,
+    "use_case.prohibited_practice": _STR,
+    "use_case.profiles_people": _BOOL,
+    "use_case.interacts_with_people": _BOOL,
+    "use_case.generates_synthetic_content": _BOOL,
+    "use_case.military_only": _BOOL,
+    "use_case.placed_on_market": _BOOL,
+}
+_VENUE: dict[str, Any] = {
+    "venue.id": _STR,
+    "venue.kind": _STR,
+    "venue.operator": _STR,
+    "venue.seat": _STR,
+    "venue.controlled_from": _STR,
+    "venue.data_locations": _LIST_STR,
+    "venue.certifications": _LIST_STR,
+    "venue.on_premises": _BOOL,
+}
+_FLOW: dict[str, Any] = {
+    "flow.data_class": _STR,
+    "venue.exposure": _LIST_STR,
+}
+
+VARIABLES: dict[Scope, dict[str, Any]] = {
+    "organisation": {**_COMMON, **_ORGANISATION},
+    "use_case": {**_COMMON, **_ORGANISATION, **_USE_CASE},
+    "venue": {**_COMMON, **_VENUE},
+    "flow": {**_COMMON, **_ORGANISATION, **_VENUE, **_FLOW},
+}
+"""The variables a condition may use, by scope (documented in patterns/README.md)."""
+
+_ENVS = {scope: cel.NewEnv(variables=variables) for scope, variables in VARIABLES.items()}
+
+_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)\n", re.S)
+
+
+class ConditionError(ValueError):
+    """A CEL expression that does not compile or does not have the required type."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled, type-checked CEL expression."""
+
+    source: str
+    scope: Scope
+    _expression: Any
+
+    def evaluate(self, activation: Activation) -> Any:
+        """Evaluate; raise `EvaluationError` when the runtime returns an error value."""
+        value = self._expression.eval(activation.cel)
+        result = value.value()
+        if value.type() == cel.Type.ERROR:
+            raise EvaluationError(f"`{self.source}`: {result}")
+        return value.plain_value()
+
+
+class EvaluationError(RuntimeError):
+    """The CEL runtime returned an error value."""
+
+
+class Activation:
+    """Variable bindings for one subject (an organisation, a use case, a venue, a flow)."""
+
+    __slots__ = ("cel", "scope")
+
+    def __init__(self, scope: Scope, data: Mapping[str, Any]) -> None:
+        missing = VARIABLES[scope].keys() - data.keys()
+        if missing:
+            raise KeyError(f"activation for scope {scope} lacks {sorted(missing)}")
+        self.scope = scope
+        self.cel = _ENVS[scope].Activation(dict(data))
+
+
+def _describe(message: str) -> str:
+    match = _POSITION.search(message + "\n")
+    if match is None:
+        return message.strip().splitlines()[0]
+    line, column, text = match.groups()
+    return f"line {line}, column {int(column) + 1}: {text.strip()}"
+
+
+def compile_expression(source: str, scope: Scope, *, returns: Literal["bool", "list"]) -> Compiled:
+    """Compile and type-check an expression for a scope.
+
+    `returns="bool"` for conditions, `"list"` for a list of jurisdiction codes (`exposes_to`).
+    """
+    try:
+        expression = _ENVS[scope].compile(source)
+    except RuntimeError as error:
+        raise ConditionError(_describe(str(error))) from None
+    kind = expression.return_type()
+    if returns == "bool":
+        ok = kind == _BOOL
+        wanted = "bool"
+    else:
+        ok = _LIST_STR.is_assignable_from(kind) or kind.name() == "LIST<DYN>"
+        wanted = "list(string)"
+    if not ok:
+        raise ConditionError(f"has type {kind.name().lower()}, needs {wanted}")
+    return Compiled(source, scope, expression)

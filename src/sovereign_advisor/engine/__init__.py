@@ -1,0 +1,1 @@
+"""The five-step engine: exposure, admissibility, eligibility, cost, ranking and obligations."""

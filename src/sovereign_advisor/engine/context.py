@@ -1,0 +1,72 @@
+"""Variable bindings for CEL conditions, built from the profile and the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.models import Venue
+from sovereign_advisor.profile import OrganisationProfile, UseCase
+
+
+def blocs(kb: KnowledgeBase) -> dict[str, list[str]]:
+    return {b.id: list(b.members) for b in kb.blocs.values()}
+
+
+def organisation_vars(profile: OrganisationProfile, kb: KnowledgeBase) -> dict[str, Any]:
+    org = profile.organisation
+    return {
+        "blocs": blocs(kb),
+        "org.name": org.name,
+        "org.headquarters": org.headquarters,
+        "org.operates_in": sorted(set(org.operates_in)),
+        "org.premises_in": profile.premises_country,
+        "org.sector": org.sector,
+        "org.sme": org.sme,
+        "org.us_person": org.us_person,
+        "org.provides_models": org.provides_models,
+        "data.subjects_in": sorted(set(profile.data.subjects_in)),
+        "data.classes": list(profile.data.present),
+    }
+
+
+def use_case_vars(base: dict[str, Any], use_case: UseCase) -> dict[str, Any]:
+    return {
+        **base,
+        "use_case.name": use_case.name,
+        "use_case.annex_iii_area": use_case.annex_iii_area,
+        "use_case.prohibited_practice": use_case.prohibited_practice,
+        "use_case.profiles_people": use_case.profiles_people,
+        "use_case.interacts_with_people": use_case.interacts_with_people,
+        "use_case.generates_synthetic_content": use_case.generates_synthetic_content,
+        "use_case.military_only": use_case.military_only,
+        "use_case.placed_on_market": use_case.placed_on_market,
+    }
+
+
+def resolve_venue(venue: Venue, profile: OrganisationProfile) -> Venue:
+    """The premises venue takes its seat, control and location from the profile."""
+    if venue.kind != "premises":
+        return venue
+    org = profile.organisation
+    return venue.model_copy(
+        update={
+            "seat": org.headquarters,
+            "controlled_from": "US" if org.us_person else org.headquarters,
+            "data_locations": (profile.premises_country,),
+        }
+    )
+
+
+def venue_vars(venue: Venue, kb: KnowledgeBase) -> dict[str, Any]:
+    return {
+        "blocs": blocs(kb),
+        "venue.id": venue.id,
+        "venue.kind": venue.kind,
+        "venue.operator": venue.operator,
+        "venue.seat": venue.seat or "",
+        "venue.controlled_from": venue.controlled_from or "",
+        "venue.data_locations": list(venue.data_locations),
+        "venue.certifications": list(venue.certifications),
+        "venue.on_premises": venue.kind == "premises",
+    }

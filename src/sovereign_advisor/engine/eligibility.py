@@ -1,0 +1,139 @@
+"""Step 3: is every role of an architecture deployable at an admissible venue?"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sovereign_advisor.advice import Exclusion
+from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.models import Architecture, Role, TokenPrice
+from sovereign_advisor.profile import OrganisationProfile
+from sovereign_advisor.types import DataClass
+
+from .admissibility import Refusal
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Admissible venues for one role (with the model each would run)."""
+
+    role: Role
+    classes: tuple[DataClass, ...]
+    """Present data classes routed to the role."""
+    options: tuple[tuple[str, str | None], ...]
+    """(venue id, model id) pairs, in venue-id order."""
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    architecture: Architecture
+    eligible: bool
+    exclusions: tuple[Exclusion, ...]
+    placements: tuple[Placement, ...]
+
+
+def offered_price(
+    kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date
+) -> TokenPrice | None:
+    """The token price of a model at a venue on a day: primary sources before provisional ones;
+    none when the API is retired or not yet offered."""
+    found = [
+        p
+        for p in kb.token_prices
+        if p.venue == venue_id and p.model == model_id and p.offered_on(as_of)
+    ]
+    if not found:
+        return None
+    found.sort(key=lambda p: (p.status != "binding", p.valid_from, p.id))
+    return found[0]
+
+
+def candidates(
+    role: Role, profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
+) -> list[tuple[str, str | None]]:
+    """Venues able to host a role on the as-of date, regardless of policy."""
+    out: list[tuple[str, str | None]] = []
+    for venue_id in sorted(kb.venues):
+        venue = kb.venues[venue_id]
+        if role.deployment == "api":
+            if venue.kind != "api":
+                continue
+            for model_id in role.models:
+                if offered_price(kb, venue_id, model_id, as_of) is not None:
+                    out.append((venue_id, model_id))
+                    break
+            continue
+        if venue.kind == "api":
+            continue
+        if venue.kind == "premises" and not profile.capabilities.operates_gpus:
+            continue
+        if role.kind == "vector_store":
+            priced = any(h.venue == venue_id and h.valid_on(as_of) for h in kb.host_prices)
+        else:
+            priced = any(g.venue == venue_id and g.valid_on(as_of) for g in kb.gpu_prices)
+        if priced:
+            out.append((venue_id, role.models[0] if role.models else None))
+    return out
+
+
+def eligibility(
+    architecture: Architecture,
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+) -> Eligibility:
+    present = set(profile.data.present)
+    exclusions: list[Exclusion] = []
+    placements: list[Placement] = []
+    for role in architecture.roles:
+        classes = tuple(c for c in role.data_classes if c in present)
+        options = candidates(role, profile, kb, as_of)
+        if not options:
+            exclusions.append(_no_venue(role, profile))
+            continue
+        admissible = []
+        for venue_id, model_id in options:
+            found = [r for c in classes for r in refusals[(c, venue_id)]]
+            if found:
+                exclusions.extend(
+                    Exclusion(
+                        rule_id=r.rule_id,
+                        fact_ids=r.fact_ids,
+                        role=role.id,
+                        data_class=r.data_class,
+                        venue_id=r.venue_id,
+                        reason=r.reason,
+                    )
+                    for r in found
+                )
+            else:
+                admissible.append((venue_id, model_id))
+        if admissible:
+            placements.append(Placement(role, classes, tuple(admissible)))
+    eligible = len(placements) == len(architecture.roles)
+    if eligible:
+        exclusions = []  # an eligible architecture lists no exclusions; venues refused are moot
+    return Eligibility(architecture, eligible, tuple(exclusions), tuple(placements))
+
+
+def _no_venue(role: Role, profile: OrganisationProfile) -> Exclusion:
+    if role.deployment == "api":
+        reason = (
+            f"no API venue offers {' or '.join(role.models)} on the as-of date "
+            "(not yet released, or retired)"
+        )
+        rule_id = "capability.no_offering"
+    elif not profile.capabilities.operates_gpus:
+        reason = (
+            "the organisation does not operate GPUs or servers itself, and no rented venue "
+            "with a price on the as-of date can host this role"
+        )
+        rule_id = "capability.no_self_hosting"
+    else:
+        reason = "no venue with a price on the as-of date can host this role"
+        rule_id = "capability.no_self_hosting"
+    return Exclusion(
+        rule_id=rule_id, fact_ids=(), role=role.id, data_class=None, venue_id=None, reason=reason
+    )

@@ -1,0 +1,66 @@
+"""Step 1: which jurisdictions can compel access to data at each venue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sovereign_advisor.conditions import Activation, EvaluationError
+from sovereign_advisor.errors import RuleEvaluationError
+from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.models import Venue
+from sovereign_advisor.profile import OrganisationProfile
+
+from .context import resolve_venue, venue_vars
+
+
+@dataclass(frozen=True)
+class Reach:
+    """One jurisdiction's reach into a venue, and the rule that established it."""
+
+    jurisdiction: str
+    rule_id: str
+    fact_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VenueExposure:
+    venue: Venue
+    reaches: tuple[Reach, ...]
+    notes: tuple[tuple[str, tuple[str, ...], str], ...]
+    """Venue-scope `note` rules that fired: (rule id, fact ids, summary)."""
+
+    @property
+    def jurisdictions(self) -> tuple[str, ...]:
+        return tuple(sorted({r.jurisdiction for r in self.reaches}))
+
+
+def evaluate(rule_id: str, compiled: object, activation: Activation) -> object:
+    """Evaluate a compiled expression, turning runtime errors into `RuleEvaluationError`."""
+    try:
+        return compiled.evaluate(activation)  # type: ignore[attr-defined]
+    except EvaluationError as error:
+        raise RuleEvaluationError(f"rule `{rule_id}` failed to evaluate: {error}") from None
+
+
+def venue_exposures(
+    profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
+) -> dict[str, VenueExposure]:
+    rules = [r for r in kb.rules if r.rule.scope == "venue" and r.rule.in_force(as_of)]
+    out: dict[str, VenueExposure] = {}
+    for venue_id in sorted(kb.venues):
+        venue = resolve_venue(kb.venues[venue_id], profile)
+        activation = Activation("venue", venue_vars(venue, kb))
+        reaches: list[Reach] = []
+        notes: list[tuple[str, tuple[str, ...], str]] = []
+        for compiled in rules:
+            if not evaluate(compiled.rule.id, compiled.condition, activation):
+                continue
+            if compiled.exposes_to is None:
+                notes.append((compiled.rule.id, compiled.rule.rests_on, compiled.rule.summary))
+                continue
+            codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
+            for code in sorted(set(codes)):  # type: ignore[call-overload]
+                reaches.append(Reach(str(code), compiled.rule.id, compiled.rule.rests_on))
+        out[venue_id] = VenueExposure(venue, tuple(reaches), tuple(notes))
+    return out

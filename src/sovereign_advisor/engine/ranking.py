@@ -1,0 +1,175 @@
+"""Step 5: rank eligible architectures, flag risks, find break-even volumes, collect obligations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from itertools import combinations
+
+from sovereign_advisor.advice import (
+    BlockedUseCase,
+    BreakEven,
+    Finding,
+    Obligation,
+    Risk,
+)
+from sovereign_advisor.conditions import Activation
+from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.profile import OrganisationProfile
+
+from .context import organisation_vars, use_case_vars
+from .costing import Choice, Workload
+from .costmodel import crossings
+from .eligibility import Eligibility
+from .exposure import evaluate
+
+_ORDER = {"binding": 0, "guidance": 1, "provisional": 2}
+
+
+def weakest_status(kb: KnowledgeBase, fact_ids: tuple[str, ...]) -> str:
+    """A conclusion is only as reliable as the weakest fact it rests on."""
+    statuses = [kb.facts[f].status for f in fact_ids]
+    return max(statuses, key=lambda s: _ORDER[s])
+
+
+def citation(kb: KnowledgeBase, fact_ids: tuple[str, ...]) -> str:
+    return "; ".join(
+        f"{kb.facts[f].citation.instrument}, {kb.facts[f].citation.article}" for f in fact_ids
+    )
+
+
+def obligations_and_blockers(
+    profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
+) -> tuple[list[Obligation], list[BlockedUseCase], list[Finding]]:
+    obligations: list[Obligation] = []
+    blocked: list[BlockedUseCase] = []
+    findings: list[Finding] = []
+    base = organisation_vars(profile, kb)
+    subjects: list[tuple[str, Activation, str | None]] = [
+        ("organisation", Activation("organisation", base), None)
+    ]
+    for use_case in profile.use_cases:
+        subjects.append(
+            ("use_case", Activation("use_case", use_case_vars(base, use_case)), use_case.name)
+        )
+    for scope, activation, use_case_name in subjects:
+        for compiled in kb.rules:
+            rule = compiled.rule
+            if rule.scope != scope or not rule.in_force(as_of):
+                continue
+            if not evaluate(rule.id, compiled.condition, activation):
+                continue
+            subject = use_case_name or profile.organisation.name
+            findings.append(
+                Finding(rule_id=rule.id, fact_ids=rule.rests_on, scope=rule.scope,
+                        subject=subject, effect=rule.effect, detail=rule.summary)
+            )
+            if rule.effect == "obligation":
+                obligations.append(
+                    Obligation(
+                        rule_id=rule.id,
+                        fact_ids=rule.rests_on,
+                        jurisdiction=rule.jurisdiction,
+                        citation=citation(kb, rule.rests_on),
+                        summary=rule.summary,
+                        applies_from=rule.applies_from,
+                        in_force=rule.applies_from is None or rule.applies_from <= as_of,
+                        status=weakest_status(kb, rule.rests_on),  # type: ignore[arg-type]
+                        use_case=use_case_name,
+                    )
+                )
+            elif rule.effect == "blocker":
+                assert use_case_name is not None
+                blocked.append(
+                    BlockedUseCase(use_case=use_case_name, rule_id=rule.id,
+                                   fact_ids=rule.rests_on, reason=rule.summary)
+                )
+    obligations.sort(key=lambda o: (o.applies_from or dt.date.min, o.rule_id, o.use_case or ""))
+    return obligations, blocked, findings
+
+
+def risks(
+    result: Eligibility,
+    choice: Choice,
+    typical: Decimal,
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    w: Workload,
+) -> list[Risk]:
+    out: list[Risk] = []
+    advanced_for: set[str] = set()
+    for p in result.placements:
+        model_id = choice.venue_of[p.role.id][1]
+        if p.role.kind == "generation" and model_id and kb.models[model_id].reasoning == "advanced":
+            advanced_for.update(p.classes)
+    uncovered = [c for c in profile.data.present if c not in advanced_for]
+    exposed = w.complex_share * sum((Fraction(repr(profile.data.share(c))) for c in uncovered),
+                                    Fraction(0))
+    threshold = kb.assumption("quality.complex_share_on_basic_model_threshold").value.typical
+    if exposed > Fraction(threshold):
+        out.append(Risk(
+            id="quality_risk",
+            summary=f"{float(exposed):.0%} of queries need deep reasoning but only reach a basic "
+            f"model ({', '.join(uncovered)} data); threshold {float(threshold):.0%}",
+        ))
+    venues = {choice.venue_of[p.role.id][0] for p in result.placements
+              if p.role.kind == "generation"}
+    if len(venues) > 1:
+        out.append(Risk(
+            id="residual_leak_risk",
+            summary="queries are routed by data class: a query whose personal data the router "
+            "misses reaches the cloud venue",
+        ))
+    rented = [pool.venue_id for pool in choice.pools
+              if kb.venues[pool.venue_id].kind == "gpu_cloud"]
+    if rented and not profile.capabilities.operates_gpus:
+        out.append(Risk(
+            id="no_gpu_operations",
+            summary="the organisation does not operate GPUs; self-hosted models run on rented "
+            f"GPUs at {', '.join(sorted(set(rented)))} and still need staff to run them",
+        ))
+    budget = profile.finance.monthly_budget
+    if budget is not None and typical > budget:
+        out.append(Risk(
+            id="budget_exceeded",
+            summary=f"typical monthly cost {typical:.2f} exceeds the budget of {budget:.2f} "
+            f"{profile.finance.currency}",
+        ))
+    return out
+
+
+LOW_VOLUME = Fraction(1)
+HIGH_VOLUME = Fraction(10**10)
+
+
+def break_even(
+    ranked: list[tuple[str, Choice]], w: Workload
+) -> list[BreakEven]:
+    """For each pair of eligible architectures, the volume nearest the profile's where the order
+    of their typical totals flips (peak load scaled with volume)."""
+    out: list[BreakEven] = []
+    for (id_a, a), (id_b, b) in combinations(ranked, 2):
+        try:
+            found = crossings(a.model, b.model, LOW_VOLUME, HIGH_VOLUME)
+        except OverflowError:
+            out.append(BreakEven(architectures=(id_a, id_b), queries_per_month=None,
+                                 note="too many GPU steps between 1 and 10^10 queries a month "
+                                 "to search exactly"))
+            continue
+        if not found:
+            out.append(BreakEven(architectures=(id_a, id_b), queries_per_month=None,
+                                 note=f"{id_a} stays cheaper from 1 to 10^10 queries a month"))
+            continue
+        volume = w.volume if w.volume > 0 else LOW_VOLUME
+        nearest = min(found, key=lambda v: (abs(v - volume) / volume, v))
+        shown = (Decimal(nearest.numerator) / Decimal(nearest.denominator)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_EVEN
+        )
+        direction = "more" if nearest > volume else "fewer"
+        others = f"; {len(found) - 1} other crossing(s) in range" if len(found) > 1 else ""
+        out.append(BreakEven(
+            architectures=(id_a, id_b), queries_per_month=shown,
+            note=f"with {direction} queries than this, {id_b} becomes the cheaper{others}",
+        ))
+    return out

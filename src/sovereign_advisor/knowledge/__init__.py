@@ -1,0 +1,1 @@
+"""The knowledge base: cited facts and rules, catalogue and dated prices, as YAML data."""

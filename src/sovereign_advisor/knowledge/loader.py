@@ -1,0 +1,363 @@
+"""Loading the knowledge base: YAML files -> validated records -> cross-checked, compiled rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sovereign_advisor.conditions import Compiled, ConditionError, compile_expression
+from sovereign_advisor.errors import KnowledgeBaseError
+from sovereign_advisor.knowledge.models import (
+    FILE_MODELS,
+    Architecture,
+    Assumption,
+    Bloc,
+    CatalogFile,
+    Fact,
+    FxRate,
+    Gpu,
+    GpuPrice,
+    HostPrice,
+    JurisdictionFile,
+    LanguageModel,
+    PriceFile,
+    Rule,
+    Throughput,
+    TokenPrice,
+    Venue,
+)
+from sovereign_advisor.yamlio import describe_validation_error, load
+
+REQUIRED_ASSUMPTIONS = (
+    "vllm.gpu_memory_utilization",
+    "serving.decode_efficiency",
+    "serving.prefill_efficiency",
+    "serving.bandwidth_efficiency",
+    "serving.activation_reserve_gb",
+    "hours_per_month",
+    "gpu.life_months",
+    "datacentre.pue",
+    "qdrant.memory_overhead",
+    "rag.chunk_tokens",
+    "rag.initial_load_amortisation_months",
+    "ops.fte_per_self_hosted_role",
+    "ops.fte_per_gpu",
+    "ops.monthly_cost_per_fte",
+    "energy.price_per_kwh",
+    "quality.complex_share_on_basic_model_threshold",
+)
+"""Assumption ids the engine reads: loading fails when one is missing."""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with its CEL expressions compiled."""
+
+    rule: Rule
+    file: str
+    condition: Compiled
+    exposes_to: Compiled | None
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The validated, cross-checked knowledge base. Build it with `load_knowledge_base`."""
+
+    facts: dict[str, Fact]
+    rules: tuple[CompiledRule, ...]
+    architectures: tuple[Architecture, ...]
+    models: dict[str, LanguageModel]
+    venues: dict[str, Venue]
+    gpus: dict[str, Gpu]
+    blocs: dict[str, Bloc]
+    token_prices: tuple[TokenPrice, ...]
+    gpu_prices: tuple[GpuPrice, ...]
+    host_prices: tuple[HostPrice, ...]
+    assumptions: tuple[Assumption, ...]
+    throughputs: tuple[Throughput, ...]
+    fx_rates: tuple[FxRate, ...]
+    version: str
+    """Content hash of every file read, e.g. `sha256:0123abcd4567ef89`."""
+    files: tuple[str, ...]
+    origin: dict[str, str] = field(default_factory=dict, compare=False)
+    """Which file each record id came from (for error messages)."""
+
+    def assumption(self, assumption_id: str, country: str | None = None) -> Assumption:
+        """The assumption for a country if one is given for it, else the default."""
+        default = None
+        for record in self.assumptions:
+            if record.id.split("@")[0] != assumption_id:
+                continue
+            if country is not None and country in record.countries:
+                return record
+            if not record.countries:
+                default = record
+        if default is None:
+            raise KeyError(assumption_id)
+        return default
+
+    @property
+    def oldest_check(self) -> dt.date:
+        """The oldest `checked_on` of any record: how current the data is at worst."""
+        dates = [f.checked_on for f in self.facts.values()]
+        for group in (self.token_prices, self.gpu_prices, self.host_prices, self.assumptions):
+            dates.extend(r.checked_on for r in group)
+        return min(dates)
+
+
+def default_patterns_path() -> Path:
+    """The packaged knowledge base (inside the wheel), or `patterns/` in a source checkout."""
+    packaged = Path(str(resources.files("sovereign_advisor"))) / "patterns"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "patterns"
+
+
+@dataclass
+class _Collected:
+    facts: list[tuple[str, Fact]] = field(default_factory=list)
+    rules: list[tuple[str, Rule]] = field(default_factory=list)
+    architectures: list[tuple[str, Architecture]] = field(default_factory=list)
+    models: list[tuple[str, LanguageModel]] = field(default_factory=list)
+    venues: list[tuple[str, Venue]] = field(default_factory=list)
+    gpus: list[tuple[str, Gpu]] = field(default_factory=list)
+    blocs: list[tuple[str, Bloc]] = field(default_factory=list)
+    token_prices: list[tuple[str, TokenPrice]] = field(default_factory=list)
+    gpu_prices: list[tuple[str, GpuPrice]] = field(default_factory=list)
+    host_prices: list[tuple[str, HostPrice]] = field(default_factory=list)
+    assumptions: list[tuple[str, Assumption]] = field(default_factory=list)
+    throughputs: list[tuple[str, Throughput]] = field(default_factory=list)
+    fx_rates: list[tuple[str, FxRate]] = field(default_factory=list)
+
+
+def _files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise KnowledgeBaseError(f"knowledge base directory not found: {root}")
+    found = sorted(
+        p for kind in FILE_MODELS for p in (root / kind).glob("*.yaml") if p.is_file()
+    )
+    return found
+
+
+def _read(root: Path, path: Path, into: _Collected, digest: Any) -> str:
+    rel = path.relative_to(root).as_posix()
+    kind = rel.split("/")[0]
+    document = load(path, display=rel)
+    digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    model = FILE_MODELS[kind]
+    try:
+        record = model.model_validate(document.data)
+    except ValidationError as error:
+        raise KnowledgeBaseError(
+            describe_validation_error(error, file=rel, document=document)
+        ) from None
+    if isinstance(record, Architecture):
+        into.architectures.append((rel, record))
+    elif isinstance(record, JurisdictionFile):
+        into.facts.extend((rel, f) for f in record.facts)
+        into.rules.extend((rel, r) for r in record.rules)
+    elif isinstance(record, CatalogFile):
+        into.blocs.extend((rel, b) for b in record.blocs)
+        into.models.extend((rel, m) for m in record.models)
+        into.venues.extend((rel, v) for v in record.venues)
+        into.gpus.extend((rel, g) for g in record.gpus)
+    elif isinstance(record, PriceFile):
+        for name in ("token_prices", "gpu_prices", "host_prices", "assumptions", "throughputs",
+                     "fx_rates"):
+            getattr(into, name).extend((rel, r) for r in getattr(record, name))
+    return rel
+
+
+def _unique(kind: str, items: Sequence[tuple[str, Any]], key: str = "id") -> dict[str, Any]:
+    seen: dict[str, tuple[str, Any]] = {}
+    for file, item in items:
+        ident = getattr(item, key)
+        if ident in seen:
+            raise KnowledgeBaseError(
+                f"{file}: duplicate {kind} id `{ident}` (also in {seen[ident][0]}); "
+                "ids must be unique: rename one, or use an overlay to replace a record"
+            )
+        seen[ident] = (file, item)
+    return {k: v[1] for k, v in seen.items()}
+
+
+def _overlay(base: list[tuple[str, Any]], extra: list[tuple[str, Any]], key: str = "id") -> None:
+    """Records of an overlay replace base records with the same id and add the others."""
+    _unique("overlay", extra, key)
+    replaced = {getattr(item, key) for _, item in extra}
+    base[:] = [(f, i) for f, i in base if getattr(i, key) not in replaced] + extra
+
+
+def load_knowledge_base(
+    path: str | Path | None = None, *, overlays: Iterable[str | Path] = ()
+) -> KnowledgeBase:
+    """Load, validate and cross-check a knowledge base.
+
+    `path` defaults to the packaged one. Each overlay is a directory laid out like the base
+    (`prices/*.yaml`, ...); its records are validated like the base, replace base records with
+    the same id and add the others. Raises `KnowledgeBaseError` (an `InputError`) naming the file,
+    the record and how to fix it.
+    """
+    root = Path(path) if path is not None else default_patterns_path()
+    digest = hashlib.sha256()
+    base = _Collected()
+    files = [_read(root, p, base, digest) for p in _files(root)]
+    if not files:
+        raise KnowledgeBaseError(f"no knowledge-base files under {root}")
+    for overlay_path in overlays:
+        overlay_root = Path(overlay_path)
+        extra = _Collected()
+        for p in _files(overlay_root):
+            files.append("overlay:" + _read(overlay_root, p, extra, digest))
+        for name in base.__dataclass_fields__:
+            _overlay(getattr(base, name), getattr(extra, name))
+    return _assemble(base, files, "sha256:" + digest.hexdigest()[:16])
+
+
+def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
+    facts = _unique("fact", c.facts)
+    rules = _unique("rule", c.rules)
+    _unique("architecture", c.architectures)
+    models = _unique("model", c.models)
+    venues = _unique("venue", c.venues)
+    gpus = _unique("gpu", c.gpus)
+    blocs = _unique("bloc", c.blocs)
+    for kind in ("token_prices", "gpu_prices", "host_prices", "throughputs", "fx_rates"):
+        _unique(kind.rstrip("s").replace("_", " "), getattr(c, kind))
+    _unique("assumption", c.assumptions)
+    origin = {
+        getattr(item, "id"): file  # noqa: B009 - every record kind has an id
+        for name in c.__dataclass_fields__
+        for file, item in getattr(c, name)
+    }
+
+    def need(kind: str, ident: str, table: dict[str, Any], file: str, where: str) -> None:
+        if ident not in table:
+            raise KnowledgeBaseError(
+                f"{file}: {where} refers to {kind} `{ident}`, which does not exist; "
+                f"add it or correct the id (known: {', '.join(sorted(table)[:8])}"
+                f"{', ...' if len(table) > 8 else ''})"
+            )
+
+    compiled = []
+    for file, rule in c.rules:
+        for fact_id in rule.rests_on:
+            need("fact", fact_id, facts, file, f"rule `{rule.id}` rests_on")
+        try:
+            condition = compile_expression(rule.condition, rule.scope, returns="bool")
+            exposes = (
+                compile_expression(rule.exposes_to, rule.scope, returns="list")
+                if rule.exposes_to is not None
+                else None
+            )
+        except ConditionError as error:
+            raise KnowledgeBaseError(
+                f"{file}: rule `{rule.id}`: CEL expression {error}; the variables a {rule.scope} "
+                "rule may use are listed in patterns/README.md"
+            ) from None
+        compiled.append(CompiledRule(rule, file, condition, exposes))
+    for file, arch in c.architectures:
+        for role in arch.roles:
+            for model_id in role.models:
+                need("model", model_id, models, file, f"role `{role.id}`")
+                if models[model_id].kind != role.kind:
+                    raise KnowledgeBaseError(
+                        f"{file}: role `{role.id}` is a {role.kind} role but model `{model_id}` "
+                        f"is a {models[model_id].kind} model"
+                    )
+                if role.deployment == "self_hosted" and not models[model_id].self_hostable:
+                    raise KnowledgeBaseError(
+                        f"{file}: role `{role.id}` is self_hosted but model `{model_id}` has no "
+                        "open weights or lacks layers/kv_heads/head_dim; use deployment: api, "
+                        "another model, or complete the model record"
+                    )
+    _check_prices(c, models, venues, gpus)
+    for file, t in c.throughputs:
+        need("model", t.model, models, file, f"throughput `{t.id}`")
+        need("gpu", t.gpu, gpus, file, f"throughput `{t.id}`")
+    assumption_ids = {a.id.split("@")[0] for _, a in c.assumptions}
+    for required in REQUIRED_ASSUMPTIONS:
+        if required not in assumption_ids:
+            raise KnowledgeBaseError(
+                f"prices/: assumption `{required}` is missing; the engine needs it "
+                "(see patterns/README.md)"
+            )
+    if "EU" not in blocs:
+        raise KnowledgeBaseError("catalog/: bloc `EU` is missing; policies name it")
+    return KnowledgeBase(
+        facts=facts,
+        rules=tuple(sorted(compiled, key=lambda r: r.rule.id)),
+        architectures=tuple(sorted((a for _, a in c.architectures), key=lambda a: a.id)),
+        models=models,
+        venues=venues,
+        gpus=gpus,
+        blocs=blocs,
+        token_prices=tuple(p for _, p in c.token_prices),
+        gpu_prices=tuple(p for _, p in c.gpu_prices),
+        host_prices=tuple(p for _, p in c.host_prices),
+        assumptions=tuple(a for _, a in c.assumptions),
+        throughputs=tuple(t for _, t in c.throughputs),
+        fx_rates=tuple(f for _, f in c.fx_rates),
+        version=version,
+        files=tuple(files),
+        origin=origin,
+    )
+
+
+def _check_prices(
+    c: _Collected, models: dict[str, Any], venues: dict[str, Venue], gpus: dict[str, Any]
+) -> None:
+    def fail(file: str, message: str) -> None:
+        raise KnowledgeBaseError(f"{file}: {message}")
+
+    for file, p in c.token_prices:
+        if p.venue not in venues:
+            fail(file, f"token price `{p.id}` names unknown venue `{p.venue}`")
+        if p.model not in models:
+            fail(file, f"token price `{p.id}` names unknown model `{p.model}`")
+        if venues[p.venue].kind != "api":
+            fail(file, f"token price `{p.id}`: venue `{p.venue}` is not an api venue")
+        if p.replaced_by is not None and p.replaced_by not in models:
+            fail(file, f"token price `{p.id}`: replaced_by `{p.replaced_by}` is not a model")
+    for file, g in c.gpu_prices:
+        if g.venue not in venues or g.gpu not in gpus:
+            fail(file, f"gpu price `{g.id}` names unknown venue `{g.venue}` or gpu `{g.gpu}`")
+        kind = venues[g.venue].kind
+        if kind == "api" or (kind == "premises") != (g.purchase is not None):
+            fail(file, f"gpu price `{g.id}`: premises buy GPUs, gpu_cloud venues rent them")
+    for file, h in c.host_prices:
+        if h.venue not in venues or venues[h.venue].kind == "api":
+            fail(file, f"host price `{h.id}` names `{h.venue}`, not a premises or gpu_cloud venue")
+    _no_overlap(
+        "token price",
+        [(f, (p.venue, p.model, p.status), p) for f, p in c.token_prices],
+    )
+    _no_overlap("gpu price", [(f, (g.venue, g.gpu, g.status), g) for f, g in c.gpu_prices])
+    _no_overlap("host price", [(f, (h.venue, h.memory_gb, h.status), h) for f, h in c.host_prices])
+    counts = Counter((f.base, f.quote, f.date) for _, f in c.fx_rates)
+    for (base, quote, day), n in counts.items():
+        if n > 1:
+            fail("prices/", f"{n} fx rates for {base}->{quote} on {day}; keep one")
+
+
+def _no_overlap(kind: str, items: list[tuple[str, tuple[Any, ...], Any]]) -> None:
+    groups: dict[tuple[Any, ...], list[tuple[str, Any]]] = {}
+    for file, key, record in items:
+        groups.setdefault(key, []).append((file, record))
+    far = dt.date.max
+    for key, records in groups.items():
+        records.sort(key=lambda fr: fr[1].valid_from)
+        for (file_a, a), (_, b) in zip(records, records[1:], strict=False):
+            if b.valid_from <= (a.valid_until or far):
+                raise KnowledgeBaseError(
+                    f"{file_a}: {kind}s `{a.id}` and `{b.id}` are both valid on {b.valid_from} "
+                    f"for {key[:-1]}; end `{a.id}` with valid_until before {b.valid_from}"
+                )

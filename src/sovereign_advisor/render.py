@@ -1,0 +1,104 @@
+"""Renderers: JSON (the contract) and plain text for a terminal."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sovereign_advisor.advice import Advice
+
+
+def render_json(advice: Advice) -> str:
+    """Deterministic JSON: same advice, same bytes."""
+    return advice.model_dump_json(indent=2) + "\n"
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
+
+
+def render_text(advice: Advice) -> str:
+    """A report for a terminal, at most 100 columns wide."""
+    cur = advice.currency
+    out = [
+        f"sovereign-advisor: {advice.organisation}",
+        f"as of {advice.as_of}, knowledge base {advice.knowledge_base_version}",
+        "",
+    ]
+    if advice.recommended:
+        out.append(f"RECOMMENDED: {advice.recommended.architecture_id}")
+        out.append(f"  {advice.recommended.reason}")
+    else:
+        out.append(f"NO RECOMMENDATION: {advice.no_recommendation_reason}")
+    for b in advice.blocked_use_cases:
+        out.append(f"BLOCKED use case '{b.use_case}': {b.reason} [{b.rule_id}]")
+    out += ["", f"{'rank':<5}{'architecture':<24}{'eligible':<10}"
+            f"{'low':>14}{'typical':>14}{'high':>14}  {cur}"]
+    for a in advice.assessments:
+        if a.cost:
+            t = a.cost.monthly_total
+            money = f"{_money(t.low):>14}{_money(t.typical):>14}{_money(t.high):>14}"
+        else:
+            money = f"{'-':>14}{'-':>14}{'-':>14}"
+        rank = str(a.rank) if a.rank else "-"
+        out.append(f"{rank:<5}{a.architecture_id:<24}{'yes' if a.eligible else 'no':<10}{money}")
+    for a in advice.assessments:
+        out += ["", f"== {a.architecture_id}: {a.name}"]
+        if not a.eligible:
+            out.append("  excluded because:")
+            seen = set()
+            for e in a.exclusions:
+                key = (e.rule_id, e.venue_id, e.role)
+                if key in seen:
+                    continue
+                seen.add(key)
+                where = f" {e.data_class} -> {e.venue_id}" if e.venue_id else ""
+                out.append(f"  - [{e.role}{where}] {e.reason} ({e.rule_id})")
+            continue
+        for v in a.venues:
+            extra = ""
+            if v.gpu_count is not None:
+                extra = (f", {v.gpu_count} x {v.gpu_id}, "
+                         f"{v.utilisation_at_average_load:.0%} busy on average")
+            if v.hosts is not None:
+                extra = f", {v.hosts} host(s)"
+            if not v.active:
+                extra = ", inactive (no corpus)"
+            exposure = ",".join(v.exposure) or "-"
+            out.append(f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} "
+                       f"reach {exposure}{extra}")
+        assert a.cost is not None
+        out.append(f"  {'component':<66}{'monthly':>14}")
+        for c in a.cost.components:
+            name = c.name if len(c.name) <= 64 else c.name[:61] + "..."
+            out.append(f"  {name:<66}{_money(c.monthly_cost):>14}")
+        for r in a.risks:
+            out.append(f"  RISK {r.id}: {r.summary}")
+    if advice.break_even:
+        out += ["", "break-even (queries per month, peak scaled with volume):"]
+        for be in advice.break_even:
+            volume = f"{be.queries_per_month:,.0f}" if be.queries_per_month is not None else "none"
+            out.append(f"  {be.architectures[0]} vs {be.architectures[1]}: {volume} ({be.note})")
+    if advice.obligations:
+        out += ["", "obligations:"]
+        for o in advice.obligations:
+            when = "in force" if o.in_force else f"from {o.applies_from}"
+            who = f" [{o.use_case}]" if o.use_case else ""
+            out.append(f"  - {when}{who}: {o.summary} ({o.citation}; {o.status})")
+    out += ["", "assumptions:"]
+    out += [f"  - {a.id} = {a.value}: {a.summary}" for a in advice.assumptions]
+    return "\n".join(_wrap(line) for line in out) + "\n"
+
+
+def _wrap(line: str, width: int = 100) -> str:
+    if len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    parts, current = [], ""
+    for word in line.split(" "):
+        if current and len(current) + 1 + len(word) > width:
+            parts.append(current)
+            current = indent + word
+        else:
+            current = f"{current} {word}" if current else word
+    parts.append(current)
+    return "\n".join(parts)
