@@ -127,7 +127,7 @@ class BreakEven(Model):
     """The two architectures; the first is cheaper at the profile's volume."""
     queries_per_month: Decimal | None
     """Volume at which the order flips (peak load scaled with volume), or null if it never does
-    between 1 and 10^10 queries a month."""
+    between 1/100 and 100 times the profile's volume."""
     note: str
 
 

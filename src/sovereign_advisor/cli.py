@@ -26,8 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     advise = sub.add_parser("advise", help="recommend an architecture for a profile")
     advise.add_argument("profile", help="organisation profile (YAML or JSON)")
-    advise.add_argument("--as-of", type=_date, default=None,
-                        help="date whose law and prices apply (default: today)")
+    advise.add_argument(
+        "--as-of", type=_date, default=None, help="date whose law and prices apply (default: today)"
+    )
     advise.add_argument("--format", choices=("text", "json"), default="text")
     advise.add_argument("--kb", default=None, help="knowledge-base directory (default: packaged)")
     return parser
@@ -46,8 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # an internal error, not the user's
         if args.debug:
             raise
-        print(f"sovereign-advisor: internal error: {type(error).__name__}: {error} "
-              "(run with --debug for a traceback)", file=sys.stderr)
+        print(
+            f"sovereign-advisor: internal error: {type(error).__name__}: {error} "
+            "(run with --debug for a traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

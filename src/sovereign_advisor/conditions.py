@@ -71,7 +71,7 @@ VARIABLES: dict[Scope, dict[str, Any]] = {
 
 _ENVS = {scope: cel.NewEnv(variables=variables) for scope, variables in VARIABLES.items()}
 
-_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)\n", re.S)
+_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)\n", re.DOTALL)
 
 
 class ConditionError(ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sovereign_advisor.advice import Advice
+from sovereign_advisor.advice import Advice, Assessment, RoleVenue
 
 
 def render_json(advice: Advice) -> str:
@@ -18,6 +18,14 @@ def _money(value: Decimal) -> str:
 
 def render_text(advice: Advice) -> str:
     """A report for a terminal, at most 100 columns wide."""
+    out = _summary(advice)
+    for a in advice.assessments:
+        out += _assessment(a)
+    out += _tail(advice)
+    return "\n".join(_wrap(line) for line in out) + "\n"
+
+
+def _summary(advice: Advice) -> list[str]:
     cur = advice.currency
     out = [
         f"sovereign-advisor: {advice.organisation}",
@@ -31,8 +39,9 @@ def render_text(advice: Advice) -> str:
         out.append(f"NO RECOMMENDATION: {advice.no_recommendation_reason}")
     for b in advice.blocked_use_cases:
         out.append(f"BLOCKED use case '{b.use_case}': {b.reason} [{b.rule_id}]")
-    out += ["", f"{'rank':<5}{'architecture':<24}{'eligible':<10}"
-            f"{'low':>14}{'typical':>14}{'high':>14}  {cur}"]
+    header = f"{'rank':<5}{'architecture':<24}{'eligible':<10}"
+    header += f"{'low':>14}{'typical':>14}{'high':>14}  {cur}"
+    out += ["", header]
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
@@ -41,38 +50,48 @@ def render_text(advice: Advice) -> str:
             money = f"{'-':>14}{'-':>14}{'-':>14}"
         rank = str(a.rank) if a.rank else "-"
         out.append(f"{rank:<5}{a.architecture_id:<24}{'yes' if a.eligible else 'no':<10}{money}")
-    for a in advice.assessments:
-        out += ["", f"== {a.architecture_id}: {a.name}"]
-        if not a.eligible:
-            out.append("  excluded because:")
-            seen = set()
-            for e in a.exclusions:
-                key = (e.rule_id, e.venue_id, e.role)
-                if key in seen:
-                    continue
+    return out
+
+
+def _assessment(a: Assessment) -> list[str]:
+    out = ["", f"== {a.architecture_id}: {a.name}"]
+    if not a.eligible:
+        out.append("  excluded because:")
+        seen = set()
+        for e in a.exclusions:
+            key = (e.rule_id, e.venue_id, e.role)
+            if key not in seen:
                 seen.add(key)
                 where = f" {e.data_class} -> {e.venue_id}" if e.venue_id else ""
                 out.append(f"  - [{e.role}{where}] {e.reason} ({e.rule_id})")
-            continue
-        for v in a.venues:
-            extra = ""
-            if v.gpu_count is not None:
-                extra = (f", {v.gpu_count} x {v.gpu_id}, "
-                         f"{v.utilisation_at_average_load:.0%} busy on average")
-            if v.hosts is not None:
-                extra = f", {v.hosts} host(s)"
-            if not v.active:
-                extra = ", inactive (no corpus)"
-            exposure = ",".join(v.exposure) or "-"
-            out.append(f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} "
-                       f"reach {exposure}{extra}")
-        assert a.cost is not None
-        out.append(f"  {'component':<66}{'monthly':>14}")
-        for c in a.cost.components:
-            name = c.name if len(c.name) <= 64 else c.name[:61] + "..."
-            out.append(f"  {name:<66}{_money(c.monthly_cost):>14}")
-        for r in a.risks:
-            out.append(f"  RISK {r.id}: {r.summary}")
+        return out
+    for v in a.venues:
+        exposure = ",".join(v.exposure) or "-"
+        out.append(
+            f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} reach {exposure}{_size(v)}"
+        )
+    assert a.cost is not None
+    out.append(f"  {'component':<66}{'monthly':>14}")
+    for c in a.cost.components:
+        name = c.name if len(c.name) <= 64 else c.name[:61] + "..."
+        out.append(f"  {name:<66}{_money(c.monthly_cost):>14}")
+    out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
+    return out
+
+
+def _size(v: RoleVenue) -> str:
+    if not v.active:
+        return ", inactive (no corpus)"
+    if v.gpu_count is not None:
+        busy = v.utilisation_at_average_load or 0.0
+        return f", {v.gpu_count} x {v.gpu_id}, {busy:.0%} busy on average"
+    if v.hosts is not None:
+        return f", {v.hosts} host(s)"
+    return ""
+
+
+def _tail(advice: Advice) -> list[str]:
+    out: list[str] = []
     if advice.break_even:
         out += ["", "break-even (queries per month, peak scaled with volume):"]
         for be in advice.break_even:
@@ -86,19 +105,20 @@ def render_text(advice: Advice) -> str:
             out.append(f"  - {when}{who}: {o.summary} ({o.citation}; {o.status})")
     out += ["", "assumptions:"]
     out += [f"  - {a.id} = {a.value}: {a.summary}" for a in advice.assumptions]
-    return "\n".join(_wrap(line) for line in out) + "\n"
+    return out
 
 
 def _wrap(line: str, width: int = 100) -> str:
     if len(line) <= width:
         return line
-    indent = " " * (len(line) - len(line.lstrip()) + 2)
-    parts, current = [], ""
-    for word in line.split(" "):
-        if current and len(current) + 1 + len(word) > width:
+    lead = len(line) - len(line.lstrip())
+    indent = " " * (lead + 2)
+    parts, current = [], " " * lead
+    for word in line.lstrip().split(" "):
+        if current.strip() and len(current) + 1 + len(word) > width:
             parts.append(current)
             current = indent + word
         else:
-            current = f"{current} {word}" if current else word
+            current = f"{current} {word}" if current.strip() else current + word
     parts.append(current)
     return "\n".join(parts)

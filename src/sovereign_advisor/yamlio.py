@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sovereign_advisor.errors import InputError
 
-try:  # the C loader is several times faster; the pure-Python one behaves the same
-    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+if TYPE_CHECKING:
     _Base = yaml.SafeLoader
+else:  # the C loader is several times faster; the pure-Python one behaves the same
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 5_000_000
 """Files larger than this are refused before parsing."""
@@ -49,7 +49,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -91,9 +91,7 @@ def read_text(path: Path, *, display: str | None = None) -> str:
     except OSError as error:
         raise InputError(f"cannot read the file ({error.strerror})", file=name) from None
     if size > MAX_BYTES:
-        raise InputError(
-            f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes", file=name
-        )
+        raise InputError(f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes", file=name)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -109,7 +107,7 @@ def read_text(path: Path, *, display: str | None = None) -> str:
 def parse(text: str, name: str) -> Document:
     """Parse one YAML (or JSON) document safely."""
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        root = yaml.compose(text, Loader=_StrictLoader)
         data = _StrictLoader(text).get_single_data() if root is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -144,7 +142,9 @@ def describe_validation_error(
     lines = []
     errors = error.errors(include_url=False)
     for item in errors[:limit]:
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
         field = _path(loc) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":

@@ -100,6 +100,8 @@ def admissibility(
                         Refusal(rule.id, rule.rests_on, data_class, venue_id, rule.summary)
                     )
                 else:
-                    notes.append(FlowNote(rule.id, rule.rests_on, data_class, venue_id, rule.summary))
+                    notes.append(
+                        FlowNote(rule.id, rule.rests_on, data_class, venue_id, rule.summary)
+                    )
             table[(data_class, venue_id)] = tuple(refusals)
     return table, tuple(notes)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sovereign_advisor.advice import (
     Advice,
     Assessment,
     AssumptionUsed,
+    BlockedUseCase,
     Cost,
     CostComponent,
     Finding,
@@ -18,12 +20,13 @@ from sovereign_advisor.advice import (
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile
+from sovereign_advisor.types import DataClass
 
-from .admissibility import admissibility
-from .costing import Choice, Pricing, workload_of
+from .admissibility import Refusal, admissibility
+from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
 from .costmodel import BANDS, q6
 from .eligibility import Eligibility, eligibility
-from .exposure import venue_exposures
+from .exposure import VenueExposure, venue_exposures
 from .ranking import break_even, obligations_and_blockers, risks
 
 _DEFAULT_KB: KnowledgeBase | None = None
@@ -63,8 +66,6 @@ def advise(
     choices: dict[str, Choice] = {}
     for result in results:
         if result.eligible:
-            from .costing import choose
-
             choices[result.architecture.id] = choose(result, profile, kb, w, pricing)
     totals = {aid: c.model.presented_total(w.volume, "typical") for aid, c in choices.items()}
     ranked = sorted(choices, key=lambda aid: (totals[aid], aid))
@@ -74,18 +75,37 @@ def advise(
     ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
     obligations, blocked, findings = obligations_and_blockers(profile, kb, as_of)
-    findings = _venue_findings(exposures) + [
-        Finding(rule_id=n.rule_id, fact_ids=n.fact_ids, scope="flow",
-                subject=f"{n.data_class}@{n.venue_id}", effect="note", detail=n.summary)
-        for n in flow_notes
-    ] + _flow_exclusion_findings(refusals) + findings
+    findings = (
+        _venue_findings(exposures)
+        + [
+            Finding(
+                rule_id=n.rule_id,
+                fact_ids=n.fact_ids,
+                scope="flow",
+                subject=f"{n.data_class}@{n.venue_id}",
+                effect="note",
+                detail=n.summary,
+            )
+            for n in flow_notes
+        ]
+        + _flow_exclusion_findings(refusals)
+        + findings
+    )
     recommended, why_not = _recommend(ranked, totals, blocked, profile, results)
-    used = sorted({part.strip() for c in choices.values() for line in c.model.lines
-                   for part in line.source.split("+")})
+    used = sorted(
+        {
+            part.strip()
+            for c in choices.values()
+            for line in c.model.lines
+            for part in line.source.split("+")
+        }
+    )
     assumptions += [
-        AssumptionUsed(id=a.id, value=_show(a.value.typical, a.unit),
-                       summary=a.summary, source=a.source.title)
-        for a in kb.assumptions if a.id in used
+        AssumptionUsed(
+            id=a.id, value=_show(a.value.typical, a.unit), summary=a.summary, source=a.source.title
+        )
+        for a in kb.assumptions
+        if a.id in used
     ]
     return Advice(
         as_of=as_of,
@@ -111,70 +131,123 @@ def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
     out = []
     org = profile.organisation
     if org.premises_in is None:
-        out.append(AssumptionUsed(
-            id="default.premises_in", value=org.headquarters,
-            summary="organisation.premises_in not given: the premises are taken to be in the "
-            "headquarters country", source="sovereign-advisor default"))
-    missing = [c for c in ("public", "internal", "confidential", "personal", "special_category",
-                           "classified") if c not in profile.data.query_shares]
+        out.append(
+            AssumptionUsed(
+                id="default.premises_in",
+                value=org.headquarters,
+                summary="organisation.premises_in not given: the premises are taken to be in the "
+                "headquarters country",
+                source="sovereign-advisor default",
+            )
+        )
+    missing = [
+        c
+        for c in (
+            "public",
+            "internal",
+            "confidential",
+            "personal",
+            "special_category",
+            "classified",
+        )
+        if c not in profile.data.query_shares
+    ]
     if missing:
-        out.append(AssumptionUsed(
-            id="default.query_shares", value="0",
-            summary=f"data classes not listed in data.query_shares have share 0: "
-            f"{', '.join(missing)}", source="sovereign-advisor default"))
-    out.append(AssumptionUsed(
-        id="policy.premises_jurisdiction", value=profile.premises_country,
-        summary="the jurisdiction of the organisation's own premises is always acceptable in "
-        "the policy: no architecture avoids it", source="sovereign-advisor policy semantics"))
+        out.append(
+            AssumptionUsed(
+                id="default.query_shares",
+                value="0",
+                summary=f"data classes not listed in data.query_shares have share 0: "
+                f"{', '.join(missing)}",
+                source="sovereign-advisor default",
+            )
+        )
+    out.append(
+        AssumptionUsed(
+            id="policy.premises_jurisdiction",
+            value=profile.premises_country,
+            summary="the jurisdiction of the organisation's own premises is always acceptable in "
+            "the policy: no architecture avoids it",
+            source="sovereign-advisor policy semantics",
+        )
+    )
     return out
 
 
-def _venue_findings(exposures: dict[str, object]) -> list[Finding]:
+def _venue_findings(exposures: dict[str, VenueExposure]) -> list[Finding]:
     out = []
     for venue_id, exposure in exposures.items():
-        for reach in exposure.reaches:  # type: ignore[attr-defined]
-            out.append(Finding(rule_id=reach.rule_id, fact_ids=reach.fact_ids, scope="venue",
-                               subject=venue_id, effect="exposes_to",
-                               detail=f"{reach.jurisdiction} can compel access to data here"))
-        for rule_id, fact_ids, summary in exposure.notes:  # type: ignore[attr-defined]
-            out.append(Finding(rule_id=rule_id, fact_ids=fact_ids, scope="venue",
-                               subject=venue_id, effect="note", detail=summary))
+        for reach in exposure.reaches:
+            out.append(
+                Finding(
+                    rule_id=reach.rule_id,
+                    fact_ids=reach.fact_ids,
+                    scope="venue",
+                    subject=venue_id,
+                    effect="exposes_to",
+                    detail=f"{reach.jurisdiction} can compel access to data here",
+                )
+            )
+        for rule_id, fact_ids, summary in exposure.notes:
+            out.append(
+                Finding(
+                    rule_id=rule_id,
+                    fact_ids=fact_ids,
+                    scope="venue",
+                    subject=venue_id,
+                    effect="note",
+                    detail=summary,
+                )
+            )
     return out
 
 
-def _flow_exclusion_findings(refusals: dict[tuple[str, str], tuple[object, ...]]) -> list[Finding]:
+def _flow_exclusion_findings(
+    refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+) -> list[Finding]:
     out = []
     for (data_class, venue_id), found in sorted(refusals.items()):
         for r in found:
-            if r.rule_id.startswith("policy."):  # type: ignore[attr-defined]
+            if r.rule_id.startswith("policy."):
                 continue
-            out.append(Finding(rule_id=r.rule_id, fact_ids=r.fact_ids,  # type: ignore[attr-defined]
-                               scope="flow", subject=f"{data_class}@{venue_id}",
-                               effect="excludes", detail=r.reason))  # type: ignore[attr-defined]
+            out.append(
+                Finding(
+                    rule_id=r.rule_id,
+                    fact_ids=r.fact_ids,
+                    scope="flow",
+                    subject=f"{data_class}@{venue_id}",
+                    effect="excludes",
+                    detail=r.reason,
+                )
+            )
     return out
 
 
 def _recommend(
     ranked: list[str],
-    totals: dict[str, object],
-    blocked: list[object],
+    totals: dict[str, Decimal],
+    blocked: list[BlockedUseCase],
     profile: OrganisationProfile,
     results: list[Eligibility],
 ) -> tuple[Recommendation | None, str | None]:
-    blocked_names = {b.use_case for b in blocked}  # type: ignore[attr-defined]
+    blocked_names = {b.use_case for b in blocked}
     if profile.use_cases and all(u.name in blocked_names for u in profile.use_cases):
         return None, "every use case is blocked (see blocked_use_cases)"
     if not ranked:
         return None, "no architecture is eligible: " + "; ".join(
-            f"{r.architecture.id}: {r.exclusions[0].reason}" if r.exclusions
-            else f"{r.architecture.id}: ineligible" for r in results
+            f"{r.architecture.id}: {r.exclusions[0].reason}"
+            if r.exclusions
+            else f"{r.architecture.id}: ineligible"
+            for r in results
         )
     best = ranked[0]
     if len(ranked) == 1:
         reason = f"{best} is the only eligible architecture"
     else:
-        reason = (f"{best} is the cheapest of {len(ranked)} eligible architectures "
-                  f"({totals[best]:.2f} {profile.finance.currency} a month, typical)")
+        reason = (
+            f"{best} is the cheapest of {len(ranked)} eligible architectures "
+            f"({totals[best]:.2f} {profile.finance.currency} a month, typical)"
+        )
     return Recommendation(architecture_id=best, reason=reason), None
 
 
@@ -182,45 +255,70 @@ def _assessment(
     result: Eligibility,
     choice: Choice | None,
     ranked: list[str],
-    exposures: dict[str, object],
+    exposures: dict[str, VenueExposure],
     profile: OrganisationProfile,
     kb: KnowledgeBase,
-    w: object,
+    w: Workload,
 ) -> Assessment:
     arch = result.architecture
     if choice is None:
-        return Assessment(architecture_id=arch.id, name=arch.name, eligible=False, rank=None,
-                          exclusions=result.exclusions, venues=(), cost=None)
-    from .costing import is_active
-
+        return Assessment(
+            architecture_id=arch.id,
+            name=arch.name,
+            eligible=False,
+            rank=None,
+            exclusions=result.exclusions,
+            venues=(),
+            cost=None,
+        )
     venues = []
     pool_of = {role: pool for pool in choice.pools for role in pool.roles}
     for p in result.placements:
         venue_id, model_id = choice.venue_of[p.role.id]
         pool = pool_of.get(p.role.id)
-        venues.append(RoleVenue(
-            role=p.role.id, venue_id=venue_id, model_id=model_id, data_classes=p.classes,
-            exposure=exposures[venue_id].jurisdictions,  # type: ignore[attr-defined]
-            gpu_id=pool.gpu_id if pool else None,
-            gpu_count=pool.count.at(w.volume) if pool else None,  # type: ignore[attr-defined]
-            utilisation_at_average_load=round(pool.utilisation, 4) if pool else None,
-            hosts=choice.hosts.get(p.role.id),
-            active=is_active(p, w),  # type: ignore[arg-type]
-        ))
+        venues.append(
+            RoleVenue(
+                role=p.role.id,
+                venue_id=venue_id,
+                model_id=model_id,
+                data_classes=p.classes,
+                exposure=exposures[venue_id].jurisdictions,
+                gpu_id=pool.gpu_id if pool else None,
+                gpu_count=pool.count.at(w.volume) if pool else None,
+                utilisation_at_average_load=round(pool.utilisation, 4) if pool else None,
+                hosts=choice.hosts.get(p.role.id),
+                active=is_active(p, w),
+            )
+        )
     components = []
     for line in choice.model.lines:
-        quantity = q6(line.quantity(w.volume))  # type: ignore[attr-defined]
+        quantity = q6(line.quantity(w.volume))
         price = line.prices["typical"]
-        components.append(CostComponent(
-            name=line.name, role=line.role, kind=line.kind, unit=line.unit,
-            monthly_quantity=quantity, unit_price=price, monthly_cost=quantity * price,
-            source=line.source,
-        ))
-    totals = {b: choice.model.presented_total(w.volume, b) for b in BANDS}  # type: ignore[attr-defined]
-    cost = Cost(currency=profile.finance.currency,
-                monthly_total=MonthlyTotal(**totals), components=tuple(components))
+        components.append(
+            CostComponent(
+                name=line.name,
+                role=line.role,
+                kind=line.kind,
+                unit=line.unit,
+                monthly_quantity=quantity,
+                unit_price=price,
+                monthly_cost=quantity * price,
+                source=line.source,
+            )
+        )
+    totals = {b: choice.model.presented_total(w.volume, b) for b in BANDS}
+    cost = Cost(
+        currency=profile.finance.currency,
+        monthly_total=MonthlyTotal(**totals),
+        components=tuple(components),
+    )
     return Assessment(
-        architecture_id=arch.id, name=arch.name, eligible=True,
-        rank=ranked.index(arch.id) + 1, exclusions=(), venues=tuple(venues), cost=cost,
-        risks=tuple(risks(result, choice, totals["typical"], profile, kb, w)),  # type: ignore[arg-type]
+        architecture_id=arch.id,
+        name=arch.name,
+        eligible=True,
+        rank=ranked.index(arch.id) + 1,
+        exclusions=(),
+        venues=tuple(venues),
+        cost=cost,
+        risks=tuple(risks(result, choice, totals["typical"], profile, kb, w)),
     )

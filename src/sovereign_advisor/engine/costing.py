@@ -18,9 +18,10 @@ from .costmodel import BANDS, BandName, CostModel, Count, Line, q6
 from .eligibility import Eligibility, Placement, offered_price
 
 F = Fraction
+ONE = Fraction(1)
 
 
-def frac(x: float | Decimal | int) -> Fraction:
+def frac(x: float | Decimal) -> Fraction:
     """Exact fraction of a number as written in decimal (0.1 -> 1/10)."""
     if isinstance(x, float):
         return Fraction(repr(x))
@@ -37,18 +38,45 @@ class Pricing:
         self._rates: dict[str, tuple[dict[BandName, Decimal], str | None]] = {}
 
     def rate(self, source: Currency) -> tuple[dict[BandName, Decimal], str | None]:
-        """Units of the report currency per unit of `source`, with the FX record id."""
+        """Units of the report currency per unit of `source`, with the FX record id(s).
+
+        Uses the latest rate dated on or before the as-of date, directly, inverted, or crossed
+        through a third currency when no direct rate exists.
+        """
         if source == self.currency:
             return {b: Decimal(1) for b in BANDS}, None
-        if source in self._rates:
-            return self._rates[source]
+        if source not in self._rates:
+            found = self._direct(source, self.currency)
+            if found is None:
+                for via in ("EUR", "USD", "JPY"):
+                    first = self._direct(source, via)
+                    second = self._direct(via, self.currency)
+                    if via not in (source, self.currency) and first and second:
+                        found = (
+                            {b: q6(first[0][b] * second[0][b]) for b in BANDS},
+                            f"{first[1]} + {second[1]}",
+                        )
+                        break
+            if found is None:
+                raise InputError(
+                    f"no exchange rate {source}->{self.currency} dated on or before {self.as_of} "
+                    "in the knowledge base; add one to prices/fx.yaml or report in another "
+                    "currency",
+                    field="finance.currency",
+                )
+            self._rates[source] = found
+        return self._rates[source]
+
+    def _direct(
+        self, source: Currency, target: Currency
+    ) -> tuple[dict[BandName, Decimal], str] | None:
         best = None
         for fx in self.kb.fx_rates:
             if fx.date > self.as_of:
                 continue
-            if (fx.base, fx.quote) == (source, self.currency):
+            if (fx.base, fx.quote) == (source, target):
                 rates = {b: fx.rate.pick(b) for b in BANDS}
-            elif (fx.base, fx.quote) == (self.currency, source):
+            elif (fx.base, fx.quote) == (target, source):
                 # inverting swaps the ends of the band: a high rate gives a low conversion
                 rates = {
                     "low": q6(1 / fx.rate.hi),
@@ -59,17 +87,10 @@ class Pricing:
                 continue
             if best is None or fx.date > best[2]:
                 best = (rates, fx.id, fx.date)
-        if best is None:
-            raise InputError(
-                f"no exchange rate {source}->{self.currency} dated on or before {self.as_of} "
-                "in the knowledge base; add one to prices/fx.yaml or report in another currency",
-                field="finance.currency",
-            )
-        self._rates[source] = (best[0], best[1])
-        return self._rates[source]
+        return None if best is None else (best[0], best[1])
 
     def convert(
-        self, band: Band, currency: Currency, divide_by: Fraction = F(1)
+        self, band: Band, currency: Currency, divide_by: Fraction = ONE
     ) -> tuple[dict[BandName, Decimal], str | None]:
         rates, fx_id = self.rate(currency)
         prices = {b: q6(frac(band.pick(b) * rates[b]) / divide_by) for b in BANDS}
@@ -217,9 +238,10 @@ def build_pool(
 ) -> Pool:
     gpu = kb.gpus[gpu_price.gpu]
     a = kb.assumption
-    usable = frac(gpu.memory_gb) * 10**9 * frac(
-        a("vllm.gpu_memory_utilization").value.typical
-    ) - frac(a("serving.activation_reserve_gb").value.typical) * 10**9
+    usable = (
+        frac(gpu.memory_gb) * 10**9 * frac(a("vllm.gpu_memory_utilization").value.typical)
+        - frac(a("serving.activation_reserve_gb").value.typical) * 10**9
+    )
     weights, seconds, kv, corpus_load = F(0), F(0), F(0), F(0)
     sources = []
     for p in placements:
@@ -238,7 +260,12 @@ def build_pool(
         (kv * w.peak_slope / usable, (weights + kv * w.peak_fixed) / usable),
         (kv / w.seconds_per_month / usable, weights / usable),
     ]
-    count = Count(1, tuple(w.load_terms(seconds, corpus_load) + memory_terms))
+    # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
+    terms = [
+        (a.limit_denominator(10**15), b.limit_denominator(10**9))
+        for a, b in w.load_terms(seconds, corpus_load) + memory_terms
+    ]
+    count = Count(1, tuple(terms))
     n = count.at(w.volume)
     average = seconds * w.volume / w.seconds_per_month + corpus_load
     utilisation = float(average / n)
@@ -250,9 +277,16 @@ def build_pool(
     if gpu_price.rental_per_hour is not None:
         prices, fx = pricing.convert(gpu_price.rental_per_hour, gpu_price.currency)
         lines.append(
-            Line(f"GPU rental: {label}", None, "always_on", "GPU-hour",
-                 _source(gpu_price.id, "hours_per_month", fx, sizing), prices,
-                 count=count, per_count=hours)
+            Line(
+                f"GPU rental: {label}",
+                None,
+                "always_on",
+                "GPU-hour",
+                _source(gpu_price.id, "hours_per_month", fx, sizing),
+                prices,
+                count=count,
+                per_count=hours,
+            )
         )
     else:
         assert gpu_price.purchase is not None
@@ -260,9 +294,17 @@ def build_pool(
         prices, fx = pricing.convert(gpu_price.purchase, gpu_price.currency, divide_by=life)
         owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
         lines.append(
-            Line(f"GPU purchase, amortised: {label}", None, "always_on", "GPU-month",
-                 _source(gpu_price.id, "gpu.life_months", fx, sizing), prices,
-                 count=count, per_count=F(1), owned=owned)
+            Line(
+                f"GPU purchase, amortised: {label}",
+                None,
+                "always_on",
+                "GPU-month",
+                _source(gpu_price.id, "gpu.life_months", fx, sizing),
+                prices,
+                count=count,
+                per_count=F(1),
+                owned=owned,
+            )
         )
         energy = a("energy.price_per_kwh", profile.premises_country)
         pue = frac(a("datacentre.pue").value.typical)
@@ -270,15 +312,30 @@ def build_pool(
         assert energy.currency is not None
         eprices, efx = pricing.convert(energy.value, energy.currency)
         lines.append(
-            Line(f"GPU power: {label}", None, "always_on", "kWh",
-                 _source(energy.id, "datacentre.pue", gpu.id, efx), eprices,
-                 count=count, per_count=kwh)
+            Line(
+                f"GPU power: {label}",
+                None,
+                "always_on",
+                "kWh",
+                _source(energy.id, "datacentre.pue", gpu.id, efx),
+                eprices,
+                count=count,
+                per_count=kwh,
+            )
         )
     staff = staff_prices(profile, kb, pricing)
     fte_gpu = frac(a("ops.fte_per_gpu").value.typical)
     lines.append(
-        Line(f"Operations staff: GPU fleet at {venue_id}", None, "always_on", "FTE-month",
-             _source("ops.fte_per_gpu", staff[1]), staff[0], count=count, per_count=fte_gpu)
+        Line(
+            f"Operations staff: GPU fleet at {venue_id}",
+            None,
+            "always_on",
+            "FTE-month",
+            _source("ops.fte_per_gpu", staff[1]),
+            staff[0],
+            count=count,
+            per_count=fte_gpu,
+        )
     )
     return Pool(venue_id, gpu.id, count, tuple(lines), utilisation, roles)
 
@@ -297,8 +354,15 @@ def role_staff_line(
 ) -> Line:
     prices, source = staff_prices(profile, kb, pricing)
     fte = frac(kb.assumption("ops.fte_per_self_hosted_role").value.typical)
-    return Line(f"Operations staff: {role_id}", role_id, "always_on", "FTE-month",
-                _source("ops.fte_per_self_hosted_role", source), prices, fixed=fte)
+    return Line(
+        f"Operations staff: {role_id}",
+        role_id,
+        "always_on",
+        "FTE-month",
+        _source("ops.fte_per_self_hosted_role", source),
+        prices,
+        fixed=fte,
+    )
 
 
 def api_lines(
@@ -319,18 +383,45 @@ def api_lines(
     src = _source(price.id, fx)
     if placement.role.kind == "embedding":
         return [
-            Line(f"{role}: query embeddings ({model_id} @ {venue_id})", role, "usage",
-                 "1M tokens", src, inp, per_query=share * w.tokens_in / million),
-            Line(f"{role}: corpus embeddings ({model_id} @ {venue_id})", role, "usage",
-                 "1M tokens", _source(src, "rag.initial_load_amortisation_months"), inp,
-                 fixed=w.corpus_per_month / million),
+            Line(
+                f"{role}: query embeddings ({model_id} @ {venue_id})",
+                role,
+                "usage",
+                "1M tokens",
+                src,
+                inp,
+                per_query=share * w.tokens_in / million,
+            ),
+            Line(
+                f"{role}: corpus embeddings ({model_id} @ {venue_id})",
+                role,
+                "usage",
+                "1M tokens",
+                _source(src, "rag.initial_load_amortisation_months"),
+                inp,
+                fixed=w.corpus_per_month / million,
+            ),
         ]
     out, _ = pricing.convert(price.output_per_mtok, price.currency)
     return [
-        Line(f"{role}: input tokens ({model_id} @ {venue_id})", role, "usage",
-             "1M tokens", src, inp, per_query=share * w.tokens_in / million),
-        Line(f"{role}: output tokens ({model_id} @ {venue_id})", role, "usage",
-             "1M tokens", src, out, per_query=share * w.tokens_out / million),
+        Line(
+            f"{role}: input tokens ({model_id} @ {venue_id})",
+            role,
+            "usage",
+            "1M tokens",
+            src,
+            inp,
+            per_query=share * w.tokens_in / million,
+        ),
+        Line(
+            f"{role}: output tokens ({model_id} @ {venue_id})",
+            role,
+            "usage",
+            "1M tokens",
+            src,
+            out,
+            per_query=share * w.tokens_out / million,
+        ),
     ]
 
 
@@ -360,8 +451,11 @@ def vector_store_lines(
     prices, fx = pricing.convert(host.per_month, host.currency)
     line = Line(
         f"{placement.role.id}: vector store hosts ({host.memory_gb:g} GB) @ {venue_id}",
-        placement.role.id, "always_on", "host-month",
-        _source(host.id, fx, "rag.chunk_tokens", "qdrant.memory_overhead"), prices,
+        placement.role.id,
+        "always_on",
+        "host-month",
+        _source(host.id, fx, "rag.chunk_tokens", "qdrant.memory_overhead"),
+        prices,
         fixed=F(hosts),
     )
     return [line], hosts
@@ -412,15 +506,18 @@ def choose(
     venue_of: dict[str, tuple[str, str | None]] = {}
     hosts: dict[str, int] = {}
     gpu_roles = [
-        p for p in result.placements
+        p
+        for p in result.placements
         if p.role.deployment == "self_hosted" and p.role.kind != "vector_store" and is_active(p, w)
     ]
     pools: list[Pool] = []
     if gpu_roles:
         common = sorted(set.intersection(*({v for v, _ in p.options} for p in gpu_roles)))
-        groups = [(common, gpu_roles)] if common else [
-            (sorted(v for v, _ in p.options), [p]) for p in gpu_roles
-        ]
+        groups = (
+            [(common, gpu_roles)]
+            if common
+            else [(sorted(v for v, _ in p.options), [p]) for p in gpu_roles]
+        )
         for venue_ids, members in groups:
             pool = _cheapest_pool(venue_ids, members, profile, kb, w, pricing)
             pools.append(pool)

@@ -7,6 +7,7 @@ break-even volumes be found exactly rather than by sampling.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -74,6 +75,13 @@ class Line:
     per_count: Fraction = Fraction(0)
     owned: int = 0
 
+    def price(self, band: BandName) -> Fraction:
+        """The unit price as an exact fraction (cached: converting a Decimal is not cheap)."""
+        cache: dict[BandName, Fraction] = self.__dict__.setdefault("_fractions", {})
+        if band not in cache:
+            cache[band] = Fraction(self.prices[band])
+        return cache[band]
+
     def quantity(self, v: Fraction) -> Fraction:
         q = self.per_query * v + self.fixed
         if self.count is not None:
@@ -86,9 +94,7 @@ class CostModel:
     lines: tuple[Line, ...] = field(default_factory=tuple)
 
     def total(self, v: Fraction, band: BandName = "typical") -> Fraction:
-        return sum(
-            (line.quantity(v) * Fraction(line.prices[band]) for line in self.lines), Fraction(0)
-        )
+        return sum((line.quantity(v) * line.price(band) for line in self.lines), Fraction(0))
 
     def presented_total(self, v: Fraction, band: BandName) -> Decimal:
         """The total as the breakdown shows it: quantities rounded, then priced exactly."""
@@ -103,9 +109,7 @@ class CostModel:
 
     def linear(self, v: Fraction, band: BandName = "typical") -> tuple[Fraction, Fraction]:
         """Slope and intercept of the total on the step containing `v`."""
-        slope = sum(
-            (line.per_query * Fraction(line.prices[band]) for line in self.lines), Fraction(0)
-        )
+        slope = sum((line.per_query * line.price(band) for line in self.lines), Fraction(0))
         return slope, self.total(v, band) - slope * v
 
 
@@ -118,7 +122,7 @@ def crossings(a: CostModel, b: CostModel, lo: Fraction, hi: Fraction) -> list[Fr
     points = sorted({lo, hi} | a.breakpoints(lo, hi) | b.breakpoints(lo, hi))
     found: list[Fraction] = []
     previous_sign = 0
-    for left, right in zip(points, points[1:], strict=False):
+    for left, right in itertools.pairwise(points):
         mid = (left + right) / 2
         sa, ia = a.linear(mid)
         sb, ib = b.linear(mid)

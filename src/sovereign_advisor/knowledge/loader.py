@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -141,9 +142,7 @@ class _Collected:
 def _files(root: Path) -> list[Path]:
     if not root.is_dir():
         raise KnowledgeBaseError(f"knowledge base directory not found: {root}")
-    found = sorted(
-        p for kind in FILE_MODELS for p in (root / kind).glob("*.yaml") if p.is_file()
-    )
+    found = sorted(p for kind in FILE_MODELS for p in (root / kind).glob("*.yaml") if p.is_file())
     return found
 
 
@@ -170,8 +169,14 @@ def _read(root: Path, path: Path, into: _Collected, digest: Any) -> str:
         into.venues.extend((rel, v) for v in record.venues)
         into.gpus.extend((rel, g) for g in record.gpus)
     elif isinstance(record, PriceFile):
-        for name in ("token_prices", "gpu_prices", "host_prices", "assumptions", "throughputs",
-                     "fx_rates"):
+        for name in (
+            "token_prices",
+            "gpu_prices",
+            "host_prices",
+            "assumptions",
+            "throughputs",
+            "fx_rates",
+        ):
             getattr(into, name).extend((rel, r) for r in getattr(record, name))
     return rel
 
@@ -224,7 +229,7 @@ def load_knowledge_base(
 
 def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
     facts = _unique("fact", c.facts)
-    rules = _unique("rule", c.rules)
+    _unique("rule", c.rules)
     _unique("architecture", c.architectures)
     models = _unique("model", c.models)
     venues = _unique("venue", c.venues)
@@ -239,50 +244,12 @@ def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
         for file, item in getattr(c, name)
     }
 
-    def need(kind: str, ident: str, table: dict[str, Any], file: str, where: str) -> None:
-        if ident not in table:
-            raise KnowledgeBaseError(
-                f"{file}: {where} refers to {kind} `{ident}`, which does not exist; "
-                f"add it or correct the id (known: {', '.join(sorted(table)[:8])}"
-                f"{', ...' if len(table) > 8 else ''})"
-            )
-
-    compiled = []
-    for file, rule in c.rules:
-        for fact_id in rule.rests_on:
-            need("fact", fact_id, facts, file, f"rule `{rule.id}` rests_on")
-        try:
-            condition = compile_expression(rule.condition, rule.scope, returns="bool")
-            exposes = (
-                compile_expression(rule.exposes_to, rule.scope, returns="list")
-                if rule.exposes_to is not None
-                else None
-            )
-        except ConditionError as error:
-            raise KnowledgeBaseError(
-                f"{file}: rule `{rule.id}`: CEL expression {error}; the variables a {rule.scope} "
-                "rule may use are listed in patterns/README.md"
-            ) from None
-        compiled.append(CompiledRule(rule, file, condition, exposes))
-    for file, arch in c.architectures:
-        for role in arch.roles:
-            for model_id in role.models:
-                need("model", model_id, models, file, f"role `{role.id}`")
-                if models[model_id].kind != role.kind:
-                    raise KnowledgeBaseError(
-                        f"{file}: role `{role.id}` is a {role.kind} role but model `{model_id}` "
-                        f"is a {models[model_id].kind} model"
-                    )
-                if role.deployment == "self_hosted" and not models[model_id].self_hostable:
-                    raise KnowledgeBaseError(
-                        f"{file}: role `{role.id}` is self_hosted but model `{model_id}` has no "
-                        "open weights or lacks layers/kv_heads/head_dim; use deployment: api, "
-                        "another model, or complete the model record"
-                    )
+    compiled = _compile_rules(c, facts)
+    _check_architectures(c, models)
     _check_prices(c, models, venues, gpus)
     for file, t in c.throughputs:
-        need("model", t.model, models, file, f"throughput `{t.id}`")
-        need("gpu", t.gpu, gpus, file, f"throughput `{t.id}`")
+        _need("model", t.model, models, file, f"throughput `{t.id}`")
+        _need("gpu", t.gpu, gpus, file, f"throughput `{t.id}`")
     assumption_ids = {a.id.split("@")[0] for _, a in c.assumptions}
     for required in REQUIRED_ASSUMPTIONS:
         if required not in assumption_ids:
@@ -312,6 +279,54 @@ def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
     )
 
 
+def _need(kind: str, ident: str, table: dict[str, Any], file: str, where: str) -> None:
+    if ident not in table:
+        known = ", ".join(sorted(table)[:8]) + (", ..." if len(table) > 8 else "")
+        raise KnowledgeBaseError(
+            f"{file}: {where} refers to {kind} `{ident}`, which does not exist; "
+            f"add it or correct the id (known: {known})"
+        )
+
+
+def _compile_rules(c: _Collected, facts: dict[str, Fact]) -> list[CompiledRule]:
+    compiled = []
+    for file, rule in c.rules:
+        for fact_id in rule.rests_on:
+            _need("fact", fact_id, facts, file, f"rule `{rule.id}` rests_on")
+        try:
+            condition = compile_expression(rule.condition, rule.scope, returns="bool")
+            exposes = (
+                compile_expression(rule.exposes_to, rule.scope, returns="list")
+                if rule.exposes_to is not None
+                else None
+            )
+        except ConditionError as error:
+            raise KnowledgeBaseError(
+                f"{file}: rule `{rule.id}`: CEL expression {error}; the variables a {rule.scope} "
+                "rule may use are listed in patterns/README.md"
+            ) from None
+        compiled.append(CompiledRule(rule, file, condition, exposes))
+    return compiled
+
+
+def _check_architectures(c: _Collected, models: dict[str, LanguageModel]) -> None:
+    for file, arch in c.architectures:
+        for role in arch.roles:
+            for model_id in role.models:
+                _need("model", model_id, models, file, f"role `{role.id}`")
+                if models[model_id].kind != role.kind:
+                    raise KnowledgeBaseError(
+                        f"{file}: role `{role.id}` is a {role.kind} role but model `{model_id}` "
+                        f"is a {models[model_id].kind} model"
+                    )
+                if role.deployment == "self_hosted" and not models[model_id].self_hostable:
+                    raise KnowledgeBaseError(
+                        f"{file}: role `{role.id}` is self_hosted but model `{model_id}` has no "
+                        "open weights or lacks layers/kv_heads/head_dim; use deployment: api, "
+                        "another model, or complete the model record"
+                    )
+
+
 def _check_prices(
     c: _Collected, models: dict[str, Any], venues: dict[str, Venue], gpus: dict[str, Any]
 ) -> None:
@@ -336,6 +351,10 @@ def _check_prices(
     for file, h in c.host_prices:
         if h.venue not in venues or venues[h.venue].kind == "api":
             fail(file, f"host price `{h.id}` names `{h.venue}`, not a premises or gpu_cloud venue")
+    _check_dates(c)
+
+
+def _check_dates(c: _Collected) -> None:
     _no_overlap(
         "token price",
         [(f, (p.venue, p.model, p.status), p) for f, p in c.token_prices],
@@ -345,7 +364,9 @@ def _check_prices(
     counts = Counter((f.base, f.quote, f.date) for _, f in c.fx_rates)
     for (base, quote, day), n in counts.items():
         if n > 1:
-            fail("prices/", f"{n} fx rates for {base}->{quote} on {day}; keep one")
+            raise KnowledgeBaseError(
+                f"prices/: {n} fx rates for {base}->{quote} on {day}; keep one"
+            )
 
 
 def _no_overlap(kind: str, items: list[tuple[str, tuple[Any, ...], Any]]) -> None:
@@ -355,7 +376,7 @@ def _no_overlap(kind: str, items: list[tuple[str, tuple[Any, ...], Any]]) -> Non
     far = dt.date.max
     for key, records in groups.items():
         records.sort(key=lambda fr: fr[1].valid_from)
-        for (file_a, a), (_, b) in zip(records, records[1:], strict=False):
+        for (file_a, a), (_, b) in itertools.pairwise(records):
             if b.valid_from <= (a.valid_until or far):
                 raise KnowledgeBaseError(
                     f"{file_a}: {kind}s `{a.id}` and `{b.id}` are both valid on {b.valid_from} "

@@ -73,7 +73,9 @@ class Band(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Band:
         if not (self.lo <= self.typical <= self.hi):
-            raise ValueError(f"need low <= typical <= high, got {self.lo}, {self.typical}, {self.hi}")
+            raise ValueError(
+                f"need low <= typical <= high, got {self.lo}, {self.typical}, {self.hi}"
+            )
         return self
 
     @property
@@ -351,7 +353,9 @@ class Venue(Provenance):
         if self.kind != "premises" and (
             self.seat is None or self.controlled_from is None or not self.data_locations
         ):
-            raise ValueError("venues other than premises need seat, controlled_from, data_locations")
+            raise ValueError(
+                "venues other than premises need seat, controlled_from, data_locations"
+            )
         return self
 
 
