@@ -20,7 +20,7 @@ from sovereign_advisor.advice import (
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile
-from sovereign_advisor.types import DataClass
+from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import Refusal, admissibility
 from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
@@ -140,18 +140,7 @@ def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
                 source="sovereign-advisor default",
             )
         )
-    missing = [
-        c
-        for c in (
-            "public",
-            "internal",
-            "confidential",
-            "personal",
-            "special_category",
-            "classified",
-        )
-        if c not in profile.data.query_shares
-    ]
+    missing = [c for c in DATA_CLASSES if c not in profile.data.query_shares]
     if missing:
         out.append(
             AssumptionUsed(

@@ -381,47 +381,21 @@ def api_lines(
     million = F(10**6)
     inp, fx = pricing.convert(price.input_per_mtok, price.currency)
     src = _source(price.id, fx)
+
+    def tokens(what: str, prices: dict[BandName, Decimal], source: str, **qty: Fraction) -> Line:
+        name = f"{role}: {what} ({model_id} @ {venue_id})"
+        return Line(name, role, "usage", "1M tokens", source, prices, **qty)
+
     if placement.role.kind == "embedding":
+        corpus_source = _source(src, "rag.initial_load_amortisation_months")
         return [
-            Line(
-                f"{role}: query embeddings ({model_id} @ {venue_id})",
-                role,
-                "usage",
-                "1M tokens",
-                src,
-                inp,
-                per_query=share * w.tokens_in / million,
-            ),
-            Line(
-                f"{role}: corpus embeddings ({model_id} @ {venue_id})",
-                role,
-                "usage",
-                "1M tokens",
-                _source(src, "rag.initial_load_amortisation_months"),
-                inp,
-                fixed=w.corpus_per_month / million,
-            ),
+            tokens("query embeddings", inp, src, per_query=share * w.tokens_in / million),
+            tokens("corpus embeddings", inp, corpus_source, fixed=w.corpus_per_month / million),
         ]
     out, _ = pricing.convert(price.output_per_mtok, price.currency)
     return [
-        Line(
-            f"{role}: input tokens ({model_id} @ {venue_id})",
-            role,
-            "usage",
-            "1M tokens",
-            src,
-            inp,
-            per_query=share * w.tokens_in / million,
-        ),
-        Line(
-            f"{role}: output tokens ({model_id} @ {venue_id})",
-            role,
-            "usage",
-            "1M tokens",
-            src,
-            out,
-            per_query=share * w.tokens_out / million,
-        ),
+        tokens("input tokens", inp, src, per_query=share * w.tokens_in / million),
+        tokens("output tokens", out, src, per_query=share * w.tokens_out / million),
     ]
 
 
