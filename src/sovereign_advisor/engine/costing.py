@@ -19,6 +19,7 @@ from .eligibility import Eligibility, Placement, offered_price
 
 F = Fraction
 ONE = Fraction(1)
+ZERO = Fraction(0)
 
 
 def frac(x: float | Decimal) -> Fraction:
@@ -382,9 +383,15 @@ def api_lines(
     inp, fx = pricing.convert(price.input_per_mtok, price.currency)
     src = _source(price.id, fx)
 
-    def tokens(what: str, prices: dict[BandName, Decimal], source: str, **qty: Fraction) -> Line:
+    def tokens(
+        what: str,
+        prices: dict[BandName, Decimal],
+        source: str,
+        per_query: Fraction = ZERO,
+        fixed: Fraction = ZERO,
+    ) -> Line:
         name = f"{role}: {what} ({model_id} @ {venue_id})"
-        return Line(name, role, "usage", "1M tokens", source, prices, **qty)
+        return Line(name, role, "usage", "1M tokens", source, prices, per_query, fixed)
 
     if placement.role.kind == "embedding":
         corpus_source = _source(src, "rag.initial_load_amortisation_months")
