@@ -22,9 +22,9 @@ from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_bas
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
-from .admissibility import Refusal, admissibility
+from .admissibility import FlowNote, Refusal, admissibility
 from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
-from .costmodel import BANDS, q6
+from .costmodel import BANDS, BandName, q6
 from .eligibility import Eligibility, eligibility
 from .exposure import VenueExposure, venue_exposures
 from .ranking import break_even, obligations_and_blockers, risks
@@ -67,30 +67,18 @@ def advise(
     for result in results:
         if result.eligible:
             choices[result.architecture.id] = choose(result, profile, kb, w, pricing)
-    totals = {aid: c.model.presented_total(w.volume, "typical") for aid, c in choices.items()}
+    bands = {
+        aid: {b: c.model.presented_total(w.volume, b) for b in BANDS} for aid, c in choices.items()
+    }
+    totals = {aid: band["typical"] for aid, band in bands.items()}
     ranked = sorted(choices, key=lambda aid: (totals[aid], aid))
     assessments = [
-        _assessment(r, choices.get(r.architecture.id), ranked, exposures, profile, kb, w)
+        _assessment(r, choices.get(r.architecture.id), bands, ranked, exposures, profile, kb, w)
         for r in results
     ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
     obligations, blocked, findings = obligations_and_blockers(profile, kb, as_of)
-    findings = (
-        _venue_findings(exposures)
-        + [
-            Finding(
-                rule_id=n.rule_id,
-                fact_ids=n.fact_ids,
-                scope="flow",
-                subject=f"{n.data_class}@{n.venue_id}",
-                effect="note",
-                detail=n.summary,
-            )
-            for n in flow_notes
-        ]
-        + _flow_exclusion_findings(refusals)
-        + findings
-    )
+    findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
     recommended, why_not = _recommend(ranked, totals, blocked, profile, results)
     used = sorted(
         {
@@ -191,25 +179,28 @@ def _venue_findings(exposures: dict[str, VenueExposure]) -> list[Finding]:
     return out
 
 
-def _flow_exclusion_findings(
-    refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+def _flow_findings(
+    refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]], notes: tuple[FlowNote, ...]
 ) -> list[Finding]:
-    out = []
-    for (data_class, venue_id), found in sorted(refusals.items()):
-        for r in found:
-            if r.rule_id.startswith("policy."):
-                continue
-            out.append(
-                Finding(
-                    rule_id=r.rule_id,
-                    fact_ids=r.fact_ids,
-                    scope="flow",
-                    subject=f"{data_class}@{venue_id}",
-                    effect="excludes",
-                    detail=r.reason,
-                )
-            )
-    return out
+    """Flow-scope rules that fired: notes first, then exclusions (policy checks are not rules)."""
+    fired = [(n.rule_id, n.fact_ids, n.data_class, n.venue_id, "note", n.summary) for n in notes]
+    fired += [
+        (r.rule_id, r.fact_ids, data_class, venue_id, "excludes", r.reason)
+        for (data_class, venue_id), found in sorted(refusals.items())
+        for r in found
+        if not r.rule_id.startswith("policy.")
+    ]
+    return [
+        Finding(
+            rule_id=rule_id,
+            fact_ids=fact_ids,
+            scope="flow",
+            subject=f"{data_class}@{venue_id}",
+            effect=effect,
+            detail=detail,
+        )
+        for rule_id, fact_ids, data_class, venue_id, effect, detail in fired
+    ]
 
 
 def _recommend(
@@ -243,6 +234,7 @@ def _recommend(
 def _assessment(
     result: Eligibility,
     choice: Choice | None,
+    bands: dict[str, dict[BandName, Decimal]],
     ranked: list[str],
     exposures: dict[str, VenueExposure],
     profile: OrganisationProfile,
@@ -295,7 +287,7 @@ def _assessment(
                 source=line.source,
             )
         )
-    totals = {b: choice.model.presented_total(w.volume, b) for b in BANDS}
+    totals = bands[arch.id]
     cost = Cost(
         currency=profile.finance.currency,
         monthly_total=MonthlyTotal(**totals),

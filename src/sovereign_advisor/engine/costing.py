@@ -161,6 +161,8 @@ class Sizing:
     """Per-query GPU time and memory of one model on one GPU type."""
 
     weights_bytes: Fraction
+    seconds_per_input_token: Fraction
+    """GPU-seconds to prefill (or embed) one input token."""
     gpu_seconds_per_query: Fraction
     kv_byte_seconds_per_query: Fraction
     """KV-cache bytes held x seconds held, per query (Little's law gives memory at a rate)."""
@@ -176,10 +178,11 @@ def size(
     active = frac(model.active_params_b or 0) * 10**9
     bytes_per_param = frac(model.bytes_per_param)
     weights = frac(model.total_params_b or 0) * 10**9 * bytes_per_param
-    prefill_rate = 1 / size_per_token(model, gpu_id, kb)
+    per_token = size_per_token(model, gpu_id, kb)
+    prefill = w.tokens_in * per_token
     sources = ["serving.prefill_efficiency"]
     if embedding:
-        return Sizing(weights, w.tokens_in / prefill_rate, F(0), _source(*sources))
+        return Sizing(weights, per_token, prefill, F(0), _source(*sources))
     measured = sorted(
         (t for t in kb.throughputs if (t.model, t.gpu, t.gpus) == (model.id, gpu_id, 1)),
         key=lambda t: t.id,
@@ -190,15 +193,15 @@ def size(
     else:
         decode_rate = flops * frac(a("serving.decode_efficiency").value.typical) / (2 * active)
         sources.append("serving.decode_efficiency")
-    gpu_seconds = w.tokens_in / prefill_rate + w.tokens_out / decode_rate
+    gpu_seconds = prefill + w.tokens_out / decode_rate
     single_stream = (
         frac(gpu.bandwidth_gb_s) * 10**9 * frac(a("serving.bandwidth_efficiency").value.typical)
     ) / (active * bytes_per_param)
-    latency = w.tokens_in / prefill_rate + w.tokens_out / single_stream
+    latency = prefill + w.tokens_out / single_stream
     kv_per_token = 2 * (model.layers or 0) * (model.kv_heads or 0) * (model.head_dim or 0)
     kv_bytes = (w.tokens_in + w.tokens_out) * kv_per_token * bytes_per_param
     sources.append("serving.bandwidth_efficiency")
-    return Sizing(weights, gpu_seconds, kv_bytes * latency, _source(*sources))
+    return Sizing(weights, per_token, gpu_seconds, kv_bytes * latency, _source(*sources))
 
 
 def size_per_token(model: LanguageModel, gpu_id: str, kb: KnowledgeBase) -> Fraction:
@@ -255,16 +258,14 @@ def build_pool(
         kv += share * s.kv_byte_seconds_per_query
         if p.role.serves == "retrieval":
             # the corpus is embedded in the background, spread over the month
-            seconds_per_token = size_per_token(model, gpu.id, kb)
-            corpus_load += w.corpus_per_month * seconds_per_token / w.seconds_per_month
-    memory_terms = [
-        (kv * w.peak_slope / usable, (weights + kv * w.peak_fixed) / usable),
-        (kv / w.seconds_per_month / usable, weights / usable),
-    ]
+            corpus_load += w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
+    # GPUs for throughput (GPU-seconds per second) and for memory (weights plus the KV cache the
+    # requests in flight hold), each at peak and at average load
+    memory_terms = [(m / usable, c / usable) for m, c in w.load_terms(kv, weights)]
     # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
     terms = [
-        (a.limit_denominator(10**15), b.limit_denominator(10**9))
-        for a, b in w.load_terms(seconds, corpus_load) + memory_terms
+        (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
+        for slope, intercept in w.load_terms(seconds, corpus_load) + memory_terms
     ]
     count = Count(1, tuple(terms))
     n = count.at(w.volume)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Literal
 
 BandName = Literal["low", "typical", "high"]
@@ -75,12 +76,10 @@ class Line:
     per_count: Fraction = Fraction(0)
     owned: int = 0
 
-    def price(self, band: BandName) -> Fraction:
-        """The unit price as an exact fraction (cached: converting a Decimal is not cheap)."""
-        cache: dict[BandName, Fraction] = self.__dict__.setdefault("_fractions", {})
-        if band not in cache:
-            cache[band] = Fraction(self.prices[band])
-        return cache[band]
+    @cached_property
+    def exact_prices(self) -> dict[BandName, Fraction]:
+        """Unit prices as exact fractions (cached: converting a Decimal is not cheap)."""
+        return {band: Fraction(price) for band, price in self.prices.items()}
 
     def quantity(self, v: Fraction) -> Fraction:
         q = self.per_query * v + self.fixed
@@ -94,7 +93,7 @@ class CostModel:
     lines: tuple[Line, ...] = field(default_factory=tuple)
 
     def total(self, v: Fraction, band: BandName = "typical") -> Fraction:
-        return sum((line.quantity(v) * line.price(band) for line in self.lines), Fraction(0))
+        return sum((line.quantity(v) * line.exact_prices[band] for line in self.lines), Fraction(0))
 
     def presented_total(self, v: Fraction, band: BandName) -> Decimal:
         """The total as the breakdown shows it: quantities rounded, then priced exactly."""
@@ -109,7 +108,7 @@ class CostModel:
 
     def linear(self, v: Fraction, band: BandName = "typical") -> tuple[Fraction, Fraction]:
         """Slope and intercept of the total on the step containing `v`."""
-        slope = sum((line.per_query * line.price(band) for line in self.lines), Fraction(0))
+        slope = sum((line.per_query * line.exact_prices[band] for line in self.lines), Fraction(0))
         return slope, self.total(v, band) - slope * v
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sovereign_advisor.conditions import Activation, EvaluationError
+from sovereign_advisor.conditions import Activation, Compiled, EvaluationError
 from sovereign_advisor.errors import RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Venue
@@ -35,10 +36,10 @@ class VenueExposure:
         return tuple(sorted({r.jurisdiction for r in self.reaches}))
 
 
-def evaluate(rule_id: str, compiled: object, activation: Activation) -> object:
+def evaluate(rule_id: str, compiled: Compiled, activation: Activation) -> Any:
     """Evaluate a compiled expression, turning runtime errors into `RuleEvaluationError`."""
     try:
-        return compiled.evaluate(activation)  # type: ignore[attr-defined]
+        return compiled.evaluate(activation)
     except EvaluationError as error:
         raise RuleEvaluationError(f"rule `{rule_id}` failed to evaluate: {error}") from None
 
@@ -60,7 +61,7 @@ def venue_exposures(
                 notes.append((compiled.rule.id, compiled.rule.rests_on, compiled.rule.summary))
                 continue
             codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
-            for code in sorted(set(codes)):  # type: ignore[call-overload]
+            for code in sorted(set(codes)):
                 reaches.append(Reach(str(code), compiled.rule.id, compiled.rule.rests_on))
         out[venue_id] = VenueExposure(venue, tuple(reaches), tuple(notes))
     return out

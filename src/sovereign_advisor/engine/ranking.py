@@ -20,7 +20,7 @@ from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Status
 
 from .context import organisation_vars, use_case_vars
-from .costing import Choice, Workload
+from .costing import Choice, Workload, frac
 from .costmodel import crossings
 from .eligibility import Eligibility
 from .exposure import evaluate
@@ -115,9 +115,7 @@ def risks(
         if p.role.kind == "generation" and model_id and kb.models[model_id].reasoning == "advanced":
             advanced_for.update(p.classes)
     uncovered = [c for c in profile.data.present if c not in advanced_for]
-    exposed = w.complex_share * sum(
-        (Fraction(repr(profile.data.share(c))) for c in uncovered), Fraction(0)
-    )
+    exposed = w.complex_share * sum((frac(profile.data.share(c)) for c in uncovered), Fraction(0))
     threshold = kb.assumption("quality.complex_share_on_basic_model_threshold").value.typical
     if exposed > Fraction(threshold):
         out.append(
