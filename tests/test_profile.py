@@ -47,12 +47,14 @@ def test_duplicate_keys_are_refused() -> None:
 
 
 def test_python_tags_are_refused() -> None:
-    with pytest.raises(sa.InputError, match="could not determine a constructor"):
+    with pytest.raises(sa.InputError, match=r"tag `!!python/object:os.system` is not allowed"):
         profile_from_text(_text(**{"name: Banque Exemple SA": "name: !!python/object:os.system x"}))
 
 
 def test_top_level_must_be_a_mapping() -> None:
-    with pytest.raises(sa.InputError, match="top level must be a mapping, found list"):
+    with pytest.raises(
+        sa.InputError, match=r"top level must be a mapping of sections .* found a list"
+    ):
         profile_from_text("- a\n- b\n")
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
 import math
-from decimal import Decimal
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
 
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.types import (
     DATA_CLASSES,
+    ISO_3166_ALPHA_2,
+    Amount,
     AnnexIIIArea,
+    Count,
     CountryCode,
     Currency,
     DataClass,
+    Flag,
     Id,
     Model,
     NonNegativeFloat,
@@ -26,7 +31,19 @@ from sovereign_advisor.types import (
 )
 from sovereign_advisor.yamlio import Document, describe_validation_error, load, parse
 
-Reachable = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU|\*)$")]
+if TYPE_CHECKING:
+    from sovereign_advisor.knowledge.loader import KnowledgeBase
+
+
+def _reachable(value: object) -> object:
+    if isinstance(value, str) and value not in ("EU", "*") and value not in ISO_3166_ALPHA_2:
+        raise ValueError(
+            f"`{value}` is not `EU`, `*` (anyone) or an ISO 3166-1 alpha-2 country code"
+        )
+    return value
+
+
+Reachable = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU|\*)$"), BeforeValidator(_reachable)]
 """A jurisdiction allowed to be able to compel access: a country code, `EU`, or `*` (any)."""
 
 
@@ -41,13 +58,13 @@ class Organisation(Model):
     """Countries where it operates or where its AI output is used."""
     sector: Sector
     """Sector, which decides sector rules (health-data hosting, DORA, ...)."""
-    sme: bool = False
+    sme: Flag = False
     """Whether it is a small or medium-sized enterprise (EU AI Act fines differ, Art. 99(6))."""
-    us_person: bool = False
+    us_person: Flag = False
     """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly)."""
     premises_in: CountryCode | None = None
     """Country of its own data centre; defaults to `headquarters` (listed in the assumptions)."""
-    provides_models: bool = False
+    provides_models: Flag = False
     """Whether it places a general-purpose AI model on the market (EU AI Act Arts. 51-55)."""
 
 
@@ -81,7 +98,7 @@ class Data(Model):
 class ClassPolicy(Model):
     """Where one data class may go; unset fields come from the preset."""
 
-    leave_premises: bool | None = None
+    leave_premises: Flag | None = None
     """Whether this class may leave the organisation's premises."""
     reachable_by: tuple[Reachable, ...] | None = None
     """Jurisdictions that may be able to compel access to it: country codes, `EU`, or `*`."""
@@ -129,15 +146,15 @@ class UseCase(Model):
     """The EU AI Act Annex III high-risk area it falls in, or `none`."""
     prohibited_practice: ProhibitedPractice = "none"
     """The Art. 5(1)(a)-(h) practice it amounts to, or `none`."""
-    profiles_people: bool = False
+    profiles_people: Flag = False
     """Whether it profiles natural persons (the Art. 6(3) derogation is then unavailable)."""
-    interacts_with_people: bool = False
+    interacts_with_people: Flag = False
     """Whether people interact with it directly (Art. 50(1))."""
-    generates_synthetic_content: bool = False
+    generates_synthetic_content: Flag = False
     """Whether it generates synthetic audio, image, video or text (Art. 50(2))."""
-    military_only: bool = False
+    military_only: Flag = False
     """Whether it is used exclusively for military, defence or national security (Art. 2(3))."""
-    placed_on_market: bool = False
+    placed_on_market: Flag = False
     """Whether the organisation places it on the market or puts it into service under its own
     name (provider duties) rather than only using it (deployer duties)."""
 
@@ -164,9 +181,9 @@ class Workload(Model):
 class Capabilities(Model):
     """What the organisation can run itself."""
 
-    operates_gpus: bool = False
+    operates_gpus: Flag = False
     """Whether it can run GPU servers in its own facility."""
-    owned_gpus: dict[Id, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    owned_gpus: dict[Id, Count] = Field(default_factory=dict)
     """GPUs it already owns on its premises, by GPU id (see the catalogue)."""
 
 
@@ -175,7 +192,7 @@ class Finance(Model):
 
     currency: Currency = "EUR"
     """Currency of the report."""
-    monthly_budget: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    monthly_budget: Amount | None = None
     """Monthly budget in `currency`; architectures above it are flagged."""
 
 
@@ -190,6 +207,19 @@ class OrganisationProfile(Model):
     capabilities: Capabilities = Field(default_factory=Capabilities)
     finance: Finance = Field(default_factory=Finance)
 
+    @field_validator("use_cases")
+    @classmethod
+    def _distinct_names(cls, use_cases: tuple[UseCase, ...]) -> tuple[UseCase, ...]:
+        seen: set[str] = set()
+        for use_case in use_cases:
+            if use_case.name in seen:
+                raise ValueError(
+                    f"two use cases are named `{use_case.name}`; names identify use cases in "
+                    "the advice, so make them distinct"
+                )
+            seen.add(use_case.name)
+        return use_cases
+
     @property
     def premises_country(self) -> str:
         return self.organisation.premises_in or self.organisation.headquarters
@@ -199,7 +229,11 @@ def _validate(data: Any, name: str | None, document: Document | None) -> Organis
     try:
         return OrganisationProfile.model_validate(data)
     except ValidationError as error:
-        raise InputError(describe_validation_error(error, file=name, document=document)) from None
+        raise InputError(
+            describe_validation_error(
+                error, file=name, document=document, model=OrganisationProfile
+            )
+        ) from None
 
 
 def load_profile(path: str | Path) -> OrganisationProfile:
@@ -212,6 +246,87 @@ def load_profile(path: str | Path) -> OrganisationProfile:
 
 
 def profile_from_text(text: str, name: str = "<profile>") -> OrganisationProfile:
-    """Parse a profile from YAML or JSON text."""
+    """Parse a profile from YAML or JSON text; raises `InputError` like `load_profile`."""
     document = parse(text, name)
     return _validate(document.data, name, document)
+
+
+def profile_from_dict(data: Mapping[str, Any], name: str = "<profile>") -> OrganisationProfile:
+    """Validate a profile given as a dict; raises `InputError` (not pydantic's error) naming the
+    field path and the offending value."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"a profile is a mapping, got {type(data).__name__}", file=name)
+    return _validate(dict(data), name, None)
+
+
+def check_against_knowledge_base(profile: OrganisationProfile, kb: KnowledgeBase) -> None:
+    """Refuse ids in the profile that the knowledge base does not know (owned GPU ids)."""
+    for gpu_id in profile.capabilities.owned_gpus:
+        if gpu_id not in kb.gpus:
+            known = sorted(kb.gpus)
+            close = difflib.get_close_matches(gpu_id, known, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise InputError(
+                f"`{gpu_id}` is not a GPU of the knowledge base (known: {', '.join(known)}){hint}",
+                field=f"capabilities.owned_gpus.{gpu_id}",
+            )
+
+
+_MEANING: dict[str, str] = {
+    "organisation.premises_in": "the headquarters country",
+    "organisation.operates_in": "no other country",
+    "data.subjects_in": "no country given",
+    "policy.overrides": "the preset applies to every data class",
+    "use_cases": "no use case: no EU AI Act classification",
+    "capabilities.owned_gpus": "none owned",
+    "finance.monthly_budget": "no budget: nothing is flagged as over budget",
+}
+"""How a default that is `None` or empty reads in the assumptions."""
+
+
+def _shown(path: str, value: Any) -> str:
+    field = path.rsplit(".", 1)[-1]
+    generic = path.split("[")[0] + ("." + field if "[" in path else "")
+    meaning = _MEANING.get(generic)
+    if meaning is None and field in ("leave_premises", "reachable_by"):
+        meaning = "from the preset"
+    if meaning is not None and (value is None or value in ((), {})):
+        return f"{field}={meaning}"
+    if isinstance(value, bool):
+        return f"{field}={str(value).lower()}"
+    return f"{field}={value}"
+
+
+def _unset(model: BaseModel, path: str, all_unset: bool) -> Iterator[tuple[str, str, Any]]:
+    """(parent path, field, default) for every field the user did not give, at any depth."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        here = f"{path}.{name}" if path else name
+        unset = all_unset or name not in model.model_fields_set
+        if isinstance(value, BaseModel):
+            yield from _unset(value, here, unset)
+        elif unset:
+            yield path, here, value
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _unset(item, f"{here}[{i}]", False)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    yield from _unset(item, f"{here}.{key}", False)
+
+
+def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
+    """Every field the profile leaves out, grouped by section: (section path, `field=value, ...`).
+
+    The engine lists these in `advice.assumptions` so that nothing is filled in silently.
+    """
+    groups: dict[str, list[str]] = {}
+    for parent, path, value in _unset(profile, "", False):
+        if path == "organisation.premises_in":
+            value = profile.organisation.headquarters
+            groups.setdefault(parent, []).append(f"premises_in={value} (the headquarters country)")
+            continue
+        groups.setdefault(parent or path, []).append(_shown(path, value))
+    return [(parent, ", ".join(items)) for parent, items in groups.items()]

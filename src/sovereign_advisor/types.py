@@ -7,7 +7,8 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic_core import PydanticCustomError
 
 
 class Model(BaseModel):
@@ -23,30 +24,106 @@ class Model(BaseModel):
 
 def _finite(value: float) -> float:
     if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError("must be a finite number (not .nan or .inf)")
     return value
 
 
+def _number(value: object) -> object:
+    """Refuse what pydantic would quietly read as a number: `true` (1) and quoted text ("3")."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "must be a number, not true/false")
+    if isinstance(value, str):
+        raise PydanticCustomError("number_type", "must be a number, not text (remove the quotes)")
+    return value
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise PydanticCustomError("decimal_type", "must be an amount, not true/false")
+    return value
+
+
+ISO_3166_ALPHA_2 = frozenset(
+    re.findall(
+        "[A-Z]{2}",
+        """
+        AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+        BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
+        DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
+        GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+        KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
+        MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
+        PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
+        SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+        VN VU WF WS YE YT ZA ZM ZW
+        """,
+    )
+)
+"""The 249 officially assigned ISO 3166-1 alpha-2 codes."""
+
+_NOT_ISO = {
+    "UK": "GB",
+    "EL": "GR",
+    "EN": "GB",
+    "DU": "DE",
+    "JA": "JP",
+    "JAP": "JP",
+    "GER": "DE",
+    "FRA": "FR",
+    "USA": "US",
+}
+"""Codes people write that are not ISO 3166-1 alpha-2 (EU and language codes, alpha-3)."""
+
+
+def _country(value: object) -> object:
+    if not isinstance(value, str) or value in ISO_3166_ALPHA_2:
+        return value
+    hint = _NOT_ISO.get(value.upper())
+    if hint is None and value.upper() in ISO_3166_ALPHA_2:
+        hint = value.upper()
+    did = f"; did you mean `{hint}`?" if hint else ""
+    raise ValueError(
+        f"`{value}` is not an ISO 3166-1 alpha-2 country code (two upper-case letters such as "
+        f"FR, DE, JP, US){did}"
+    )
+
+
+def _jurisdiction(value: object) -> object:
+    return value if value == "EU" else _country(value)
+
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.@\-]*$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 Id = Annotated[str, Field(pattern=_ID.pattern, min_length=1, max_length=120)]
 """A record id: lower-case letters, digits, `_`, `.` and `-`."""
 
-CountryCode = Annotated[str, Field(pattern=_COUNTRY.pattern)]
-"""An ISO 3166-1 alpha-2 country code, upper case (e.g. `FR`)."""
+# The check runs before the pattern so that `uk` and `France` get a hint; the pattern stays for
+# the generated JSON Schema.
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), BeforeValidator(_country)]
+"""An officially assigned ISO 3166-1 alpha-2 country code, upper case (e.g. `FR`)."""
 
-JurisdictionCode = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU)$")]
+JurisdictionCode = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU)$"), BeforeValidator(_jurisdiction)]
 """A jurisdiction that can compel access to data: `EU` or an ISO 3166-1 alpha-2 code."""
 
-Share = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_finite)]
+Share = Annotated[float, Field(ge=0.0, le=1.0), BeforeValidator(_number), AfterValidator(_finite)]
 """A fraction in [0, 1]."""
 
-NonNegativeFloat = Annotated[float, Field(ge=0.0), AfterValidator(_finite)]
+NonNegativeFloat = Annotated[
+    float, Field(ge=0.0), BeforeValidator(_number), AfterValidator(_finite)
+]
 """A finite number >= 0."""
 
-PositiveFloat = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
+PositiveFloat = Annotated[float, Field(gt=0.0), BeforeValidator(_number), AfterValidator(_finite)]
 """A finite number > 0."""
+
+Count = Annotated[int, Field(ge=0), BeforeValidator(_number)]
+"""A whole number >= 0."""
+
+Flag = StrictBool
+"""`true` or `false` (not `yes`, `1` or `"true"`)."""
+
+Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
+"""A non-negative, finite amount of money (a number, or a decimal string for exactness)."""
 
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 """An exact, non-negative amount of money in the currency named next to it."""

@@ -1,11 +1,25 @@
-"""Safe YAML reading: duplicate keys are errors, only standard tags, and line numbers kept."""
+"""Safe YAML reading for profiles and knowledge-base files.
+
+Every way a file can be wrong ends in one `InputError` naming the file and, where YAML gives
+one, the line. Before any Python object is built, one pass over the parser's events refuses
+non-standard tags, nesting deeper than `MAX_DEPTH`, more than one document and documents that
+would expand (through aliases) to more than `MAX_NODES` nodes, so an alias bomb costs no
+memory. Files larger than `MAX_BYTES` are refused before they are read. Duplicate keys are
+errors at any depth, and booleans follow YAML 1.2 (`true`/`false` only), so the country code
+`NO` stays a string.
+"""
 
 from __future__ import annotations
 
+import difflib
+import re
+import types
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from pydantic import BaseModel
 
 from sovereign_advisor.errors import InputError
 
@@ -15,11 +29,37 @@ else:  # the C loader is several times faster; the pure-Python one behaves the s
     _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 5_000_000
-"""Files larger than this are refused before parsing."""
+"""Files larger than this are refused before they are read."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and sequences accepted (profiles need 4, knowledge-base files 6)."""
+
+MAX_NODES = 200_000
+"""Most nodes a document may hold once every alias is expanded (the knowledge base's largest
+file holds a few thousand)."""
+
+_YAML = "tag:yaml.org,2002:"
+ALLOWED_TAGS = frozenset(
+    _YAML + name for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
+)
+"""Explicit tags accepted: the standard scalar and collection types. Anything else
+(`!!python/object`, `!!binary`, local `!tags`) is refused: nothing in a file executes."""
+
+_BOOL = _YAML + "bool"
 
 
 class _StrictLoader(_Base):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one) and reads
+    only `true`/`false` as booleans (YAML 1.1 also reads `yes`, `no`, `on`, `off`)."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -83,32 +123,142 @@ class Document:
         return line
 
 
+def _read_limited(path: Path, limit: int) -> bytes:
+    """At most `limit + 1` bytes: a file that grew, or a device, cannot make us read more."""
+    with path.open("rb") as stream:
+        return stream.read(limit + 1)
+
+
 def read_text(path: Path, *, display: str | None = None) -> str:
     """Read a UTF-8 file, refusing large, empty and non-UTF-8 files with a clear message."""
     name = display or str(path)
     try:
+        if path.is_dir():
+            raise InputError("is a directory, not a file", file=name)
         size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(
+                f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes (refused unread)",
+                file=name,
+            )
+        raw = _read_limited(path, MAX_BYTES)
     except OSError as error:
-        raise InputError(f"cannot read the file ({error.strerror})", file=name) from None
-    if size > MAX_BYTES:
-        raise InputError(f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes", file=name)
-    raw = path.read_bytes()
+        raise InputError(f"cannot read the file ({error.strerror or error})", file=name) from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(f"file is larger than the limit of {MAX_BYTES:,} bytes", file=name)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(
-            f"not UTF-8 text (byte {error.start} is 0x{raw[error.start]:02x})", file=name
+            f"not UTF-8 text (byte {error.start} is 0x{raw[error.start]:02x}); "
+            "save the file as UTF-8",
+            file=name,
         ) from None
     if not text.strip():
-        raise InputError("the file is empty", file=name)
+        raise InputError("the file is empty; a profile is a YAML or JSON mapping", file=name)
     return text
+
+
+def _at(mark: Any) -> str:
+    return f"line {mark.line + 1}: " if mark is not None else ""
+
+
+class _Budget:
+    """Walks the parser's events, refusing what must not be built: bad tags, deep nesting,
+    several documents, recursive or undefined aliases, and expansion beyond `MAX_NODES`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.open_anchors: list[str | None] = []
+        self.counts: list[int] = []  # expanded size of each open collection
+        self.sizes: dict[str, int] = {}  # expanded size of each finished anchored node
+        self.expanded = 0
+        self.documents = 0
+
+    def fail(self, event: Any, message: str) -> InputError:
+        return InputError(f"{_at(event.start_mark)}{message}", file=self.name)
+
+    def see(self, event: Any) -> None:
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!" and tag not in ALLOWED_TAGS:
+            raise self.fail(
+                event,
+                f"tag `{tag.replace(_YAML, '!!')}` is not allowed; only the standard tags "
+                "!!str, !!int, !!float, !!bool, !!null, !!seq, !!map and !!timestamp",
+            )
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self.fail(
+                    event, "a second YAML document (after `---`); put everything in one document"
+                )
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if len(self.counts) >= MAX_DEPTH:
+                raise self.fail(event, f"nesting deeper than {MAX_DEPTH} levels")
+            self.open_anchors.append(event.anchor)
+            self.counts.append(0)
+            self.add(event, 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, count = self.open_anchors.pop(), self.counts.pop()
+            if anchor is not None:
+                self.sizes[anchor] = count
+            if self.counts:
+                self.counts[-1] += count
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                self.sizes[event.anchor] = 1
+            self.add(event, 1)
+        elif isinstance(event, yaml.AliasEvent):
+            self.add(event, self.alias_size(event))
+
+    def alias_size(self, event: Any) -> int:
+        anchor = event.anchor
+        if anchor in self.open_anchors:
+            raise self.fail(
+                event,
+                f"alias `*{anchor}` refers to a node that contains it (a recursive structure)",
+            )
+        if anchor not in self.sizes:
+            raise self.fail(
+                event, f"alias `*{anchor}` refers to no anchor `&{anchor}` defined before it"
+            )
+        return self.sizes[anchor]
+
+    def add(self, event: Any, nodes: int) -> None:
+        self.expanded += nodes
+        if self.counts:
+            self.counts[-1] += nodes
+        if self.expanded > MAX_NODES:
+            raise self.fail(
+                event,
+                f"the document expands to more than {MAX_NODES:,} nodes (aliases included); "
+                "refused before building it",
+            )
+
+
+def _check_events(text: str, name: str) -> None:
+    """Refuse bad tags, deep nesting, several documents and alias bombs, building nothing."""
+    loader = _StrictLoader(text)
+    budget = _Budget(name)
+    try:
+        while loader.check_event():
+            budget.see(loader.get_event())  # type: ignore[no-untyped-call]
+    finally:
+        loader.dispose()
 
 
 def parse(text: str, name: str) -> Document:
     """Parse one YAML (or JSON) document safely."""
+    if not text.strip():
+        raise InputError("the file is empty; a profile is a YAML or JSON mapping", file=name)
     try:
-        root = yaml.compose(text, Loader=_StrictLoader)
-        data = _StrictLoader(text).get_single_data() if root is not None else None
+        _check_events(text, name)
+        loader = _StrictLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -117,9 +267,18 @@ def parse(text: str, name: str) -> Document:
     except yaml.YAMLError as error:
         raise InputError(f"invalid YAML: {error}", file=name) from None
     if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
-        raise InputError(f"the top level must be a mapping, found {kind}", file=name)
+        kind = "nothing (only comments)" if data is None else _kind(data)
+        raise InputError(
+            f"the top level must be a mapping of sections (`key: value` lines), found {kind}",
+            file=name,
+        )
     return Document(name, data, root)
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def load(path: Path, *, display: str | None = None) -> Document:
@@ -135,10 +294,87 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _unwrap(tp: Any) -> Any:
+    """`X` from `Annotated[X, ...]` and from `X | None`."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            rest = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(rest) != 1:
+                return tp
+            tp = rest[0]
+        else:
+            return tp
+
+
+def _step(tp: Any, part: int | str) -> Any:
+    """The type found at `part` inside a value of type `tp` (None when it cannot be followed)."""
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(str(part))
+        return None if field is None else field.annotation
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    tp: Any = model
+    for part in loc:
+        tp = _step(tp, part)
+        if tp is None:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _suggest(value: Any, allowed: list[str]) -> str:
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    if not close:
+        close = [a for a in allowed if a.lower() == value.lower()]
+    return f"did you mean `{close[0]}`?" if close else ""
+
+
+def _message(
+    item: Any, loc: tuple[int | str, ...], model: type[BaseModel] | None
+) -> tuple[str, str]:
+    """The message for one pydantic error, and a "did you mean" hint (or "")."""
+    kind = item["type"]
+    message: str = item["msg"]
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        if parent is None:
+            return "unknown field", ""
+        allowed = list(parent.model_fields)
+        hint = _suggest(loc[-1], allowed) if loc else ""
+        return f"unknown field; allowed here: {', '.join(allowed)}", hint
+    if kind == "missing":
+        return "required field is missing", ""
+    if kind == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+        return message, _suggest(item.get("input"), allowed)
+    if kind == "value_error":
+        return message.removeprefix("Value error, "), ""
+    return message, ""
+
+
 def describe_validation_error(
-    error: Any, *, file: str | None, document: Document | None = None, limit: int = 3
+    error: Any,
+    *,
+    file: str | None,
+    document: Document | None = None,
+    limit: int = 3,
+    model: type[BaseModel] | None = None,
 ) -> str:
-    """One readable message for a pydantic ValidationError: field path, value, what is allowed."""
+    """One readable message for a pydantic ValidationError: line, field path, value, and what is
+    allowed (with a "did you mean" for near misses; unknown fields need `model` for that)."""
     lines = []
     errors = error.errors(include_url=False)
     for item in errors[:limit]:
@@ -146,19 +382,14 @@ def describe_validation_error(
             p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
         )
         field = _path(loc) or "(top level)"
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown field"
-        elif item["type"] == "missing":
-            message = "required field is missing"
+        message, hint = _message(item, loc, model)
         where = ""
         if document is not None:
             line = document.line_of(loc)
             if line is not None:
                 where = f"line {line}: "
-        value = item.get("input")
-        shown = "" if item["type"] in ("missing",) else f" (got {_short(value)})"
-        lines.append(f"{where}{field}: {message}{shown}")
+        shown = "" if item["type"] == "missing" else f" (got {_short(item.get('input'))})"
+        lines.append(f"{where}{field}: {message}{shown}" + (f"; {hint}" if hint else ""))
     if len(errors) > limit:
         lines.append(f"... and {len(errors) - limit} more problem(s)")
     prefix = f"{file}: " if file else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -19,7 +20,12 @@ from sovereign_advisor.advice import (
 )
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
-from sovereign_advisor.profile import OrganisationProfile
+from sovereign_advisor.knowledge.models import Assumption
+from sovereign_advisor.profile import (
+    OrganisationProfile,
+    check_against_knowledge_base,
+    defaults_applied,
+)
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import FlowNote, Refusal, admissibility
@@ -56,7 +62,8 @@ def advise(
         raise InputError("advise() needs an OrganisationProfile (see load_profile)")
     if as_of is None:
         raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
-    kb = kb or default_knowledge_base()
+    kb = _Recording.of(kb or default_knowledge_base())
+    check_against_knowledge_base(profile, kb)
     assumptions = _defaults(profile)
     exposures = venue_exposures(profile, kb, as_of)
     refusals, flow_notes = admissibility(profile, kb, as_of, exposures)
@@ -93,7 +100,7 @@ def advise(
             id=a.id, value=_show(a.value.typical, a.unit), summary=a.summary, source=a.source.title
         )
         for a in kb.assumptions
-        if a.id in used
+        if a.id in used or a.id in {r.id for r in kb.read}
     ]
     return Advice(
         as_of=as_of,
@@ -111,20 +118,35 @@ def advise(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Recording(KnowledgeBase):
+    """The knowledge base, noting every assumption the engine reads (all of them are listed in
+    the advice, not only those a cost line cites)."""
+
+    read: list[Assumption] = dataclasses.field(default_factory=list, compare=False)
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase) -> _Recording:
+        return cls(**{f.name: getattr(kb, f.name) for f in dataclasses.fields(KnowledgeBase)})
+
+    def assumption(self, assumption_id: str, country: str | None = None) -> Assumption:
+        record = super().assumption(assumption_id, country)
+        self.read.append(record)
+        return record
+
+
 def _show(value: object, unit: str) -> str:
     return f"{value} {unit}"
 
 
 def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
     out = []
-    org = profile.organisation
-    if org.premises_in is None:
+    for section, fields in defaults_applied(profile):
         out.append(
             AssumptionUsed(
-                id="default.premises_in",
-                value=org.headquarters,
-                summary="organisation.premises_in not given: the premises are taken to be in the "
-                "headquarters country",
+                id=f"default.{section}",
+                value=fields,
+                summary=f"not given in the profile's {section}: these defaults apply",
                 source="sovereign-advisor default",
             )
         )
