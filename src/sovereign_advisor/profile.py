@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -225,15 +226,29 @@ class OrganisationProfile(Model):
         return self.organisation.premises_in or self.organisation.headquarters
 
 
+_SOURCES: dict[int, tuple[str | None, Document | None]] = {}
+"""Where each live profile was read from (by object id), so that checks made later, against the
+knowledge base, can name the file and line. Kept outside the model: a profile read from two
+files is still the same profile."""
+
+
+def source_of(profile: OrganisationProfile) -> tuple[str | None, Document | None]:
+    """The file name and parsed document a profile was read from, when it was read from one."""
+    return _SOURCES.get(id(profile), (None, None))
+
+
 def _validate(data: Any, name: str | None, document: Document | None) -> OrganisationProfile:
     try:
-        return OrganisationProfile.model_validate(data)
+        profile = OrganisationProfile.model_validate(data)
     except ValidationError as error:
         raise InputError(
             describe_validation_error(
                 error, file=name, document=document, model=OrganisationProfile
             )
         ) from None
+    _SOURCES[id(profile)] = (name, document)
+    weakref.finalize(profile, _SOURCES.pop, id(profile), None)
+    return profile
 
 
 def load_profile(path: str | Path) -> OrganisationProfile:
@@ -261,14 +276,18 @@ def profile_from_dict(data: Mapping[str, Any], name: str = "<profile>") -> Organ
 
 def check_against_knowledge_base(profile: OrganisationProfile, kb: KnowledgeBase) -> None:
     """Refuse ids in the profile that the knowledge base does not know (owned GPU ids)."""
+    name, document = source_of(profile)
     for gpu_id in profile.capabilities.owned_gpus:
         if gpu_id not in kb.gpus:
             known = sorted(kb.gpus)
             close = difflib.get_close_matches(gpu_id, known, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
+            line = document.line_of(("capabilities", "owned_gpus", gpu_id)) if document else None
+            where = f"line {line}: " if line else ""
             raise InputError(
-                f"`{gpu_id}` is not a GPU of the knowledge base (known: {', '.join(known)}){hint}",
-                field=f"capabilities.owned_gpus.{gpu_id}",
+                f"{where}capabilities.owned_gpus.{gpu_id}: `{gpu_id}` is not a GPU of the "
+                f"knowledge base (known: {', '.join(known)}){hint}",
+                file=name,
             )
 
 

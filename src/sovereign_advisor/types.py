@@ -34,6 +34,8 @@ def _number(value: object) -> object:
         raise PydanticCustomError("number_type", "must be a number, not true/false")
     if isinstance(value, str):
         raise PydanticCustomError("number_type", "must be a number, not text (remove the quotes)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("finite_number", "must be a finite number (not .nan or .inf)")
     return value
 
 

@@ -93,6 +93,30 @@ _StrictLoader.add_constructor(
 )
 
 
+def _guarded(kind: str, construct: Any) -> Any:
+    """A scalar constructor whose failures (`!!int x`, `2026-02-30`) are located YAML errors."""
+
+    def guarded(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, OverflowError, KeyError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"`{node.value}` is not a valid {kind}", node.start_mark
+            ) from None
+
+    return guarded
+
+
+for _kind_name in ("int", "float", "bool", "timestamp"):
+    _StrictLoader.add_constructor(
+        _YAML + _kind_name,
+        _guarded(
+            "date" if _kind_name == "timestamp" else _kind_name,
+            yaml.SafeLoader.yaml_constructors[_YAML + _kind_name],
+        ),
+    )
+
+
 class Document:
     """A parsed YAML document with the node tree kept for line numbers."""
 
@@ -155,7 +179,7 @@ def read_text(path: Path, *, display: str | None = None) -> str:
             file=name,
         ) from None
     if not text.strip():
-        raise InputError("the file is empty; a profile is a YAML or JSON mapping", file=name)
+        raise InputError("the file is empty; expected a YAML or JSON mapping", file=name)
     return text
 
 
@@ -250,7 +274,7 @@ def _check_events(text: str, name: str) -> None:
 def parse(text: str, name: str) -> Document:
     """Parse one YAML (or JSON) document safely."""
     if not text.strip():
-        raise InputError("the file is empty; a profile is a YAML or JSON mapping", file=name)
+        raise InputError("the file is empty; expected a YAML or JSON mapping", file=name)
     try:
         _check_events(text, name)
         loader = _StrictLoader(text)
@@ -263,7 +287,17 @@ def parse(text: str, name: str) -> Document:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = error.problem or error.context or "invalid YAML"
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            problem += " (a tab: YAML indents with spaces)"
         raise InputError(f"{where}{problem}", file=name) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        raise InputError(
+            f"line {line}: unacceptable character #x{error.character:04x} "
+            f"({'a control character' if error.character < 32 else 'not printable'}); "
+            "remove it",
+            file=name,
+        ) from None
     except yaml.YAMLError as error:
         raise InputError(f"invalid YAML: {error}", file=name) from None
     if not isinstance(data, dict):
@@ -273,6 +307,11 @@ def parse(text: str, name: str) -> Document:
             file=name,
         )
     return Document(name, data, root)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""
 
 
 def _kind(value: Any) -> str:
@@ -290,7 +329,12 @@ def load(path: Path, *, display: str | None = None) -> Document:
 def _path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if part == "[key]":  # pydantic's marker for a dict key that failed validation
+            out += " (as a key)"
+        elif isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
     return out
 
 
@@ -376,7 +420,8 @@ def describe_validation_error(
     """One readable message for a pydantic ValidationError: line, field path, value, and what is
     allowed (with a "did you mean" for near misses; unknown fields need `model` for that)."""
     lines = []
-    errors = error.errors(include_url=False)
+    # Wrong values first: a fragment missing whole sections should still show what is wrong.
+    errors = sorted(error.errors(include_url=False), key=lambda item: item["type"] == "missing")
     for item in errors[:limit]:
         loc = tuple(
             p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))

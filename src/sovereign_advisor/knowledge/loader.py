@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sovereign_advisor.conditions import Compiled, ConditionError, compile_expression
-from sovereign_advisor.errors import KnowledgeBaseError
+from sovereign_advisor.errors import InputError, KnowledgeBaseError
 from sovereign_advisor.knowledge.models import (
     FILE_MODELS,
     Architecture,
@@ -149,14 +149,17 @@ def _files(root: Path) -> list[Path]:
 def _read(root: Path, path: Path, into: _Collected, digest: Any) -> str:
     rel = path.relative_to(root).as_posix()
     kind = rel.split("/")[0]
-    document = load(path, display=rel)
+    try:
+        document = load(path, display=rel)
+    except InputError as error:  # unreadable or malformed YAML: report it as a knowledge-base error
+        raise KnowledgeBaseError(str(error)) from None
     digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     model = FILE_MODELS[kind]
     try:
         record = model.model_validate(document.data)
     except ValidationError as error:
         raise KnowledgeBaseError(
-            describe_validation_error(error, file=rel, document=document)
+            describe_validation_error(error, file=rel, document=document, model=model)
         ) from None
     if isinstance(record, Architecture):
         into.architectures.append((rel, record))

@@ -1,0 +1,310 @@
+"""Fuzzing the front door: whatever a file holds, the advisor answers with a profile (then an
+Advice) or an `InputError`, never another exception, a hang or a traceback (issue #8).
+
+Five generators: arbitrary YAML/JSON documents built from the profile's vocabulary; valid
+profiles with structural mutations (dropped keys, swapped types, unknown and misspelt keys);
+valid profile files with random byte edits; valid profile files with YAML-syntax edits; and
+valid profiles nudged in ways that mostly stay valid, which go all the way through `advise`.
+
+The first four stop at validation plus the knowledge-base check (well under a millisecond
+each; Hypothesis's own drawing costs more) and run 10,000 inputs between them under
+HYPOTHESIS_PROFILE=ci. Full advice costs 10-400 ms, so only the last test calls `advise`, on
+`ADVISE_EXAMPLES` inputs (150 in CI) with query volumes kept at or below the examples'. Every
+input has a deadline, its time bound: a hang or a blow-up fails the test.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import strategies as st
+
+import sovereign_advisor as sa
+from sovereign_advisor.advice import Advice
+from sovereign_advisor.profile import (
+    OrganisationProfile,
+    check_against_knowledge_base,
+    profile_from_text,
+)
+from sovereign_advisor.types import DATA_CLASSES
+
+from .conftest import AS_OF, PROFILES
+
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+_SCALE = {"ci": 10, "dev": 0.2}.get(_PROFILE, 1)
+ARBITRARY, MUTATED, BYTE_EDITED, YAML_EDITED = (int(n * _SCALE) for n in (150, 250, 300, 300))
+"""Inputs per validation-level fuzz test: 1,000 by default, 10,000 under HYPOTHESIS_PROFILE=ci
+(fewer arbitrary documents: Hypothesis takes longest to draw those)."""
+ADVISE_EXAMPLES = {"ci": 150, "dev": 10}.get(_PROFILE, 30)
+"""Inputs for the test that runs the whole advice."""
+
+KB = sa.load_knowledge_base()
+EXAMPLE_TEXTS = {p.name: p.read_text(encoding="utf-8") for p in sorted(PROFILES.glob("*.yaml"))}
+EXAMPLES = [yaml.safe_load(text) for text in EXAMPLE_TEXTS.values()]
+
+
+def fuzz(examples: int) -> Any:
+    return settings(
+        max_examples=examples,
+        deadline=dt.timedelta(seconds=2),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+def _vocabulary() -> list[str]:
+    words: set[str] = set(DATA_CLASSES)
+
+    def walk(model: type[Any]) -> None:
+        for name, field in model.model_fields.items():
+            words.add(name)
+            for arg in (*getattr(field.annotation, "__args__", ()), field.annotation):
+                if isinstance(arg, type) and hasattr(arg, "model_fields"):
+                    walk(arg)
+
+    walk(OrganisationProfile)
+    return sorted(words | {"FR", "EU", "JP", "US", "strict", "eu_only", "banking", "EUR", "*"})
+
+
+WORDS = _vocabulary()
+keys = st.one_of(st.sampled_from(WORDS), st.text(max_size=12))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(WORDS),
+    st.text(max_size=12),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(keys, inner, max_size=6)),
+    max_leaves=6,
+)
+
+
+def _dump(data: Any, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(data)  # NaN and Infinity come out as bare words, as other tools write
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False)
+
+
+def _outcome(text: str, name: str = "fuzz.yaml") -> OrganisationProfile | None:
+    """The profile, or None after an InputError that reads like one; anything else raises."""
+    try:
+        profile = profile_from_text(text, name)
+        check_against_knowledge_base(profile, KB)
+    except sa.InputError as error:
+        message = str(error)
+        assert message.startswith(f"{name}: ")
+        assert "Traceback" not in message
+        return None
+    return profile
+
+
+@fuzz(ARBITRARY)
+@given(document=st.dictionaries(keys, json_values, max_size=5), as_json=st.booleans())
+def test_arbitrary_documents_load_or_refuse(document: dict[Any, Any], as_json: bool) -> None:
+    try:
+        text = _dump(document, as_json)
+    except (TypeError, ValueError):  # not representable (e.g. mixed key types in JSON)
+        assume(False)
+    _outcome(text)
+
+
+def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path and list index path in a parsed profile."""
+    out = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.append((*prefix, key))
+            out.extend(_paths(value, (*prefix, key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out.append((*prefix, i))
+            out.extend(_paths(value, (*prefix, i)))
+    return out
+
+
+def _parent(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path[:-1]:
+        data = data[part]
+    return data
+
+
+@st.composite
+def mutated_profiles(draw: st.DrawFn) -> Any:
+    data = copy.deepcopy(draw(st.sampled_from(EXAMPLES)))
+    for _ in range(draw(st.integers(1, 4))):
+        paths = _paths(data)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent, last = _parent(data, path), path[-1]
+        kind = draw(st.sampled_from(["drop", "swap", "unknown", "typo", "rename", "wrap"]))
+        if kind == "drop":
+            del parent[last]
+        elif kind == "swap":
+            parent[last] = draw(json_values)
+        elif kind == "wrap":
+            parent[last] = draw(st.sampled_from([[parent[last]], {"value": parent[last]}]))
+        elif isinstance(parent, dict):
+            value = parent.pop(last) if kind != "unknown" else draw(scalars)
+            if kind == "typo" and isinstance(last, str) and last:
+                i = draw(st.integers(0, len(last) - 1))
+                new = last[:i] + draw(st.sampled_from("aeiou_")) + last[i + 1 :]
+            else:
+                new = draw(keys)
+            parent[new] = value
+    return data
+
+
+@fuzz(MUTATED)
+@given(data=mutated_profiles(), as_json=st.booleans())
+def test_mutated_profiles_load_or_refuse(data: Any, as_json: bool) -> None:
+    try:
+        text = _dump(data, as_json)
+    except (TypeError, ValueError):
+        assume(False)
+    _outcome(text)
+
+
+_FILES = Path(tempfile.mkdtemp(prefix="sovereign-fuzz-"))
+
+
+@fuzz(BYTE_EDITED)
+@given(
+    original=st.sampled_from(sorted(EXAMPLE_TEXTS)),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["insert", "delete", "replace"]),
+            st.floats(0, 1),
+            st.binary(min_size=1, max_size=4),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_byte_edited_files_load_or_refuse(
+    original: str, edits: list[tuple[str, float, bytes]]
+) -> None:
+    raw = bytearray(EXAMPLE_TEXTS[original].encode("utf-8"))
+    for kind, where, chunk in edits:
+        at = int(where * len(raw))
+        if kind == "insert":
+            raw[at:at] = chunk
+        elif kind == "delete":
+            del raw[at : at + len(chunk)]
+        else:
+            raw[at : at + len(chunk)] = chunk
+    path = _FILES / "edited.yaml"
+    path.write_bytes(bytes(raw))
+    try:
+        profile = sa.load_profile(path)
+        check_against_knowledge_base(profile, KB)
+    except sa.InputError as error:
+        assert str(error).startswith(f"{path}: ")
+        assert "Traceback" not in str(error)
+
+
+YAML_PIECES = [
+    "\t", "  ", "- ", ": ", "? ", "---\n", "...\n", "&a ", "*a", "*b", "&a [*a]", "!!python/object:os.system ",
+    "!!binary ", "!local ", "!!str ", "!!int ", "!!float ", "[", "]", "{", "}", "'", '"', "#", "|\n", ">\n",
+    "\n", ",", "%YAML 1.2\n", "<<: *a\n", ".nan", ".inf", "-.inf", "~", "null", "yes", "NO", "0x1F", "1e400",
+    "1_000", "2026-11-23", "\ufeff", "\x00", "\x85", "\u2028",
+]  # fmt: skip
+
+
+@fuzz(YAML_EDITED)
+@example(original="bank_strict.yaml", edits=[("insert", 0.5, "2026-02-30")])  # crashed PyYAML
+@example(original="bank_strict.yaml", edits=[("insert", 0.5, "!!int ")])
+@given(
+    original=st.sampled_from(sorted(EXAMPLE_TEXTS)),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["insert", "delete_line", "duplicate_line", "indent"]),
+            st.floats(0, 1),
+            st.sampled_from(YAML_PIECES),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_yaml_edited_files_load_or_refuse(
+    original: str, edits: list[tuple[str, float, str]]
+) -> None:
+    lines = EXAMPLE_TEXTS[original].splitlines(keepends=True)
+    for kind, where, piece in edits:
+        i = min(int(where * len(lines)), len(lines) - 1)
+        if kind == "insert":
+            line = lines[i]
+            at = int(where * 997) % (len(line) + 1)
+            lines[i] = line[:at] + piece + line[at:]
+        elif kind == "delete_line" and len(lines) > 1:
+            del lines[i]
+        elif kind == "duplicate_line":
+            lines.insert(i, lines[i])
+        elif kind == "indent":
+            lines[i] = piece + lines[i]
+    _outcome("".join(lines))
+
+
+@st.composite
+def nudged_profiles(draw: st.DrawFn) -> Any:
+    """Example profiles with changes that mostly stay valid, volumes no larger than theirs."""
+    data = copy.deepcopy(draw(st.sampled_from(EXAMPLES)))
+    org, workload = data["organisation"], data["workload"]
+    # Mostly valid choices, with a few invalid ones so refusals after nudging are exercised too.
+    org["headquarters"] = draw(st.sampled_from(["FR", "DE", "JP", "US", "IE", "NO", "FR", "ZZ"]))
+    org["us_person"] = draw(st.sampled_from([True, False, False, False, "yes"]))
+    data["policy"]["preset"] = draw(st.sampled_from(["strict", "eu_only", "jp_only", "open"]))
+    for field in ("queries_per_month", "peak_queries_per_second", "corpus_tokens"):
+        if field in workload:
+            workload[field] = workload[field] * draw(st.sampled_from([0, 0.01, 0.5, 1, 1, -1]))
+    workload["complex_share"] = draw(st.sampled_from([0, 0.3, 1, 0.15, 0.5, 1.01]))
+    for optional in ("use_cases", "capabilities", "finance"):
+        if draw(st.booleans()):
+            data.pop(optional, None)
+    if draw(st.booleans()):
+        data["capabilities"] = {
+            "operates_gpus": True,
+            "owned_gpus": {
+                draw(st.sampled_from([*sorted(KB.gpus), "h100"])): draw(st.integers(0, 3))
+            },
+        }
+    return data
+
+
+@settings(
+    max_examples=ADVISE_EXAMPLES,
+    deadline=dt.timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=nudged_profiles(), as_json=st.booleans())
+def test_nudged_profiles_advise_or_refuse(data: Any, as_json: bool) -> None:
+    profile = _outcome(_dump(data, as_json))
+    if profile is None:
+        event("refused at validation")
+        return
+    event("advised")
+    advice = sa.advise(profile, kb=KB, as_of=AS_OF)  # a valid profile must get advice
+    assert isinstance(advice, Advice)
+    assert Advice.model_validate_json(advice.model_dump_json()) == advice
+    listed = {a.id for a in advice.assumptions}
+    assert "policy.premises_jurisdiction" in listed
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_TEXTS))
+def test_the_unmutated_examples_pass_the_same_gate(name: str) -> None:
+    """The fuzz gate must let valid input through, or the tests above prove nothing."""
+    assert _outcome(EXAMPLE_TEXTS[name]) is not None
+    assert _outcome(json.dumps(yaml.safe_load(EXAMPLE_TEXTS[name]))) is not None
