@@ -7,6 +7,7 @@ command line in a real subprocess: exit status 2, the message on stderr, no trac
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -190,3 +191,23 @@ def test_an_overlay_typo_gets_a_did_you_mean(tmp_path: Path) -> None:
 def test_a_missing_overlay_directory_is_named(tmp_path: Path) -> None:
     with pytest.raises(sa.InputError, match="knowledge base directory not found"):
         sa.load_knowledge_base(overlays=[tmp_path / "nope"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"as_of": "2026-11-23"}, "as_of to be a datetime.date, got '2026-11-23'"),
+        ({"as_of": dt.datetime(2026, 11, 23)}, "as_of to be a datetime.date"),
+        ({"as_of": AS_OF, "kb": {}}, "kb from load_knowledge_base(), got dict"),
+    ],
+)
+def test_bad_arguments_to_advise_are_input_errors(kwargs: dict[str, Any], expected: str) -> None:
+    profile = sa.load_profile(PROFILES / "bank_strict.yaml")
+    with pytest.raises(sa.InputError) as caught:
+        sa.advise(profile, **kwargs)
+    assert expected in str(caught.value)
+
+
+def test_a_path_that_is_not_a_path_is_an_input_error() -> None:
+    with pytest.raises(sa.InputError, match="needs a file path, got NoneType"):
+        sa.load_profile(None)  # type: ignore[arg-type]

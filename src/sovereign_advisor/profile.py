@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,7 +18,6 @@ from sovereign_advisor.types import (
     ISO_3166_ALPHA_2,
     Amount,
     AnnexIIIArea,
-    Count,
     CountryCode,
     Currency,
     DataClass,
@@ -29,6 +29,7 @@ from sovereign_advisor.types import (
     ProhibitedPractice,
     Sector,
     Share,
+    numbers_only,
 )
 from sovereign_advisor.yamlio import Document, describe_validation_error, load, parse
 
@@ -138,6 +139,17 @@ The jurisdiction of the organisation's own premises is always acceptable: no arc
 avoids it."""
 
 
+MAX_QUERIES_PER_MONTH = 10**10
+MAX_TOKENS_PER_QUERY = 10**7
+MAX_PEAK_QUERIES_PER_SECOND = 10**5
+MAX_CORPUS_TOKENS = 10**13
+MAX_REFRESHES_PER_MONTH = 10**4
+MAX_OWNED_GPUS = 10**5
+
+GpuCount = Annotated[int, Field(ge=0, le=MAX_OWNED_GPUS), BeforeValidator(numbers_only)]
+"""A number of GPUs, 0 to 10^5."""
+
+
 class UseCase(Model):
     """One AI use case, described the way the EU AI Act classifies it."""
 
@@ -163,18 +175,21 @@ class UseCase(Model):
 class Workload(Model):
     """How much the system is used."""
 
-    queries_per_month: NonNegativeFloat
-    """Queries per month."""
-    input_tokens_per_query: NonNegativeFloat
-    """Input (prompt plus retrieved context) tokens per query."""
-    output_tokens_per_query: NonNegativeFloat
-    """Output tokens per query."""
-    peak_queries_per_second: NonNegativeFloat
-    """Queries per second at the busiest time; GPUs are sized for it."""
-    corpus_tokens: NonNegativeFloat = 0.0
-    """Size of the retrieval (RAG) corpus, in tokens; 0 when there is no retrieval."""
-    corpus_refreshes_per_month: NonNegativeFloat = 0.0
-    """How many times a month the whole corpus is re-embedded."""
+    # The upper bounds are far above any real organisation's figures; they keep every amount
+    # within exact decimal arithmetic, so a typo of a few extra zeros is an error, not a crash.
+    queries_per_month: NonNegativeFloat = Field(le=MAX_QUERIES_PER_MONTH)
+    """Queries per month (at most 10^10)."""
+    input_tokens_per_query: NonNegativeFloat = Field(le=MAX_TOKENS_PER_QUERY)
+    """Input (prompt plus retrieved context) tokens per query (at most 10^7)."""
+    output_tokens_per_query: NonNegativeFloat = Field(le=MAX_TOKENS_PER_QUERY)
+    """Output tokens per query (at most 10^7)."""
+    peak_queries_per_second: NonNegativeFloat = Field(le=MAX_PEAK_QUERIES_PER_SECOND)
+    """Queries per second at the busiest time; GPUs are sized for it (at most 10^5)."""
+    corpus_tokens: NonNegativeFloat = Field(default=0.0, le=MAX_CORPUS_TOKENS)
+    """Size of the retrieval (RAG) corpus, in tokens; 0 when there is no retrieval (at most
+    10^13)."""
+    corpus_refreshes_per_month: NonNegativeFloat = Field(default=0.0, le=MAX_REFRESHES_PER_MONTH)
+    """How many times a month the whole corpus is re-embedded (at most 10^4)."""
     complex_share: Share = 0.0
     """Share of queries that need the large model's deep reasoning."""
 
@@ -184,7 +199,7 @@ class Capabilities(Model):
 
     operates_gpus: Flag = False
     """Whether it can run GPU servers in its own facility."""
-    owned_gpus: dict[Id, Count] = Field(default_factory=dict)
+    owned_gpus: dict[Id, GpuCount] = Field(default_factory=dict)
     """GPUs it already owns on its premises, by GPU id (see the catalogue)."""
 
 
@@ -256,6 +271,8 @@ def load_profile(path: str | Path) -> OrganisationProfile:
 
     Raises `InputError` naming the file, the line, the field and the offending value.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(f"load_profile() needs a file path, got {type(path).__name__}")
     document = load(Path(path))
     return _validate(document.data, str(path), document)
 

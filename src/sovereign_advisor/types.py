@@ -28,7 +28,7 @@ def _finite(value: float) -> float:
     return value
 
 
-def _number(value: object) -> object:
+def numbers_only(value: object) -> object:
     """Refuse what pydantic would quietly read as a number: `true` (1) and quoted text ("3")."""
     if isinstance(value, bool):
         raise PydanticCustomError("number_type", "must be a number, not true/false")
@@ -107,19 +107,20 @@ CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$"), BeforeValidator(_coun
 JurisdictionCode = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU)$"), BeforeValidator(_jurisdiction)]
 """A jurisdiction that can compel access to data: `EU` or an ISO 3166-1 alpha-2 code."""
 
-Share = Annotated[float, Field(ge=0.0, le=1.0), BeforeValidator(_number), AfterValidator(_finite)]
+Share = Annotated[
+    float, Field(ge=0.0, le=1.0), BeforeValidator(numbers_only), AfterValidator(_finite)
+]
 """A fraction in [0, 1]."""
 
 NonNegativeFloat = Annotated[
-    float, Field(ge=0.0), BeforeValidator(_number), AfterValidator(_finite)
+    float, Field(ge=0.0), BeforeValidator(numbers_only), AfterValidator(_finite)
 ]
 """A finite number >= 0."""
 
-PositiveFloat = Annotated[float, Field(gt=0.0), BeforeValidator(_number), AfterValidator(_finite)]
+PositiveFloat = Annotated[
+    float, Field(gt=0.0), BeforeValidator(numbers_only), AfterValidator(_finite)
+]
 """A finite number > 0."""
-
-Count = Annotated[int, Field(ge=0), BeforeValidator(_number)]
-"""A whole number >= 0."""
 
 Flag = StrictBool
 """`true` or `false` (not `yes`, `1` or `"true"`)."""

@@ -62,6 +62,10 @@ def advise(
         raise InputError("advise() needs an OrganisationProfile (see load_profile)")
     if as_of is None:
         raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
+    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
+        raise InputError(f"advise() needs as_of to be a datetime.date, got {as_of!r}")
+    if kb is not None and not isinstance(kb, KnowledgeBase):
+        raise InputError(f"advise() needs kb from load_knowledge_base(), got {type(kb).__name__}")
     kb = _Recording.of(kb or default_knowledge_base())
     check_against_knowledge_base(profile, kb)
     assumptions = _defaults(profile)
