@@ -19,7 +19,6 @@ import copy
 import datetime as dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +177,9 @@ def test_mutated_profiles_load_or_refuse(data: Any, as_json: bool) -> None:
     _outcome(text)
 
 
-_FILES = Path(tempfile.mkdtemp(prefix="sovereign-fuzz-"))
+@pytest.fixture(scope="module")
+def edited_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz") / "edited.yaml"
 
 
 @fuzz(BYTE_EDITED)
@@ -195,7 +196,7 @@ _FILES = Path(tempfile.mkdtemp(prefix="sovereign-fuzz-"))
     ),
 )
 def test_byte_edited_files_load_or_refuse(
-    original: str, edits: list[tuple[str, float, bytes]]
+    edited_file: Path, original: str, edits: list[tuple[str, float, bytes]]
 ) -> None:
     raw = bytearray(EXAMPLE_TEXTS[original].encode("utf-8"))
     for kind, where, chunk in edits:
@@ -206,7 +207,7 @@ def test_byte_edited_files_load_or_refuse(
             del raw[at : at + len(chunk)]
         else:
             raw[at : at + len(chunk)] = chunk
-    path = _FILES / "edited.yaml"
+    path = edited_file
     path.write_bytes(bytes(raw))
     try:
         profile = sa.load_profile(path)

@@ -149,8 +149,12 @@ class Document:
 
 def _read_limited(path: Path, limit: int) -> bytes:
     """At most `limit + 1` bytes: a file that grew, or a device, cannot make us read more."""
+    chunks, total = [], 0
     with path.open("rb") as stream:
-        return stream.read(limit + 1)
+        while total <= limit and (chunk := stream.read(1 << 16)):
+            chunks.append(chunk)
+            total += len(chunk)
+    return b"".join(chunks)
 
 
 def read_text(path: Path, *, display: str | None = None) -> str:
