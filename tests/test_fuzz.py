@@ -9,7 +9,7 @@ valid profiles nudged in ways that mostly stay valid, which go all the way throu
 The first four stop at validation plus the knowledge-base check (well under a millisecond
 each; Hypothesis's own drawing costs more) and run 10,000 inputs between them under
 HYPOTHESIS_PROFILE=ci. Full advice costs 10-400 ms, so only the last test calls `advise`, on
-`ADVISE_EXAMPLES` inputs (150 in CI) with query volumes kept at or below the examples'. Every
+`ADVISE_EXAMPLES` inputs (400 in CI, about a third of which validate) with query volumes kept at or below the examples'. Every
 input has a deadline, its time bound: a hang or a blow-up fails the test.
 """
 
@@ -43,7 +43,7 @@ _SCALE = {"ci": 10, "dev": 0.2}.get(_PROFILE, 1)
 ARBITRARY, MUTATED, BYTE_EDITED, YAML_EDITED = (int(n * _SCALE) for n in (150, 250, 300, 300))
 """Inputs per validation-level fuzz test: 1,000 by default, 10,000 under HYPOTHESIS_PROFILE=ci
 (fewer arbitrary documents: Hypothesis takes longest to draw those)."""
-ADVISE_EXAMPLES = {"ci": 150, "dev": 10}.get(_PROFILE, 30)
+ADVISE_EXAMPLES = {"ci": 400, "dev": 10}.get(_PROFILE, 30)
 """Inputs for the test that runs the whole advice."""
 
 KB = sa.load_knowledge_base()

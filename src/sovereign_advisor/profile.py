@@ -279,6 +279,8 @@ def load_profile(path: str | Path) -> OrganisationProfile:
 
 def profile_from_text(text: str, name: str = "<profile>") -> OrganisationProfile:
     """Parse a profile from YAML or JSON text; raises `InputError` like `load_profile`."""
+    if not isinstance(text, str):
+        raise InputError(f"profile_from_text() needs text (str), got {type(text).__name__}")
     document = parse(text, name)
     return _validate(document.data, name, document)
 

@@ -99,12 +99,13 @@ def advise(
             for part in line.source.split("+")
         }
     )
+    read = {r.id for r in kb.read}  # every assumption the steps above consulted
     assumptions += [
         AssumptionUsed(
             id=a.id, value=_show(a.value.typical, a.unit), summary=a.summary, source=a.source.title
         )
         for a in kb.assumptions
-        if a.id in used or a.id in {r.id for r in kb.read}
+        if a.id in used or a.id in read
     ]
     return Advice(
         as_of=as_of,
