@@ -9,8 +9,9 @@ valid profiles nudged in ways that mostly stay valid, which go all the way throu
 The first four stop at validation plus the knowledge-base check (well under a millisecond
 each; Hypothesis's own drawing costs more) and run 10,000 inputs between them under
 HYPOTHESIS_PROFILE=ci. Full advice costs 10-400 ms, so only the last test calls `advise`, on
-`ADVISE_EXAMPLES` inputs (400 in CI, about a third of which validate) with query volumes kept at or below the examples'. Every
-input has a deadline, its time bound: a hang or a blow-up fails the test.
+`ADVISE_EXAMPLES` inputs (400 in CI, about a third of which validate), with query volumes kept
+at or below the examples' (the engine's time grows with the GPU count). Every input has a
+deadline, its time bound: a hang or a blow-up fails the test.
 """
 
 from __future__ import annotations
