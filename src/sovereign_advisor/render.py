@@ -12,7 +12,8 @@ def render_json(advice: Advice) -> str:
     return advice.model_dump_json(indent=2) + "\n"
 
 
-def _money(value: Decimal) -> str:
+def money2(value: Decimal) -> str:
+    """Two decimals, thousands grouped, half to even."""
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
 
 
@@ -22,7 +23,7 @@ def render_text(advice: Advice) -> str:
     for a in advice.assessments:
         out += _assessment(a)
     out += _tail(advice)
-    return "\n".join(_wrap(line) for line in out) + "\n"
+    return wrap_lines(out)
 
 
 def _summary(advice: Advice) -> list[str]:
@@ -45,7 +46,7 @@ def _summary(advice: Advice) -> list[str]:
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
-            money = f"{_money(t.low):>14}{_money(t.typical):>14}{_money(t.high):>14}"
+            money = f"{money2(t.low):>14}{money2(t.typical):>14}{money2(t.high):>14}"
         else:
             money = f"{'-':>14}{'-':>14}{'-':>14}"
         rank = str(a.rank) if a.rank else "-"
@@ -74,7 +75,7 @@ def _assessment(a: Assessment) -> list[str]:
     out.append(f"  {'component':<66}{'monthly':>14}")
     for c in a.cost.components:
         name = c.name if len(c.name) <= 64 else c.name[:61] + "..."
-        out.append(f"  {name:<66}{_money(c.monthly_cost):>14}")
+        out.append(f"  {name:<66}{money2(c.monthly_cost):>14}")
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
 
@@ -106,6 +107,11 @@ def _tail(advice: Advice) -> list[str]:
     out += ["", "assumptions:"]
     out += [f"  - {a.id} = {a.value}: {a.summary}" for a in advice.assumptions]
     return out
+
+
+def wrap_lines(lines: list[str], width: int = 100) -> str:
+    """Join lines, wrapping each longer than `width` at spaces (continuations indented)."""
+    return "\n".join(_wrap(line, width) for line in lines) + "\n"
 
 
 def _wrap(line: str, width: int = 100) -> str:
