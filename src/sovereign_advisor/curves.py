@@ -37,7 +37,7 @@ TABLE_FACTORS: tuple[Fraction, ...] = (
 )
 """Multiples of the profile's volume shown in the text table."""
 
-MAX_STEPS_DRAWN = 400
+MAX_STEPS_DRAWN = 200
 """GPU/host count steps added as exact sample points when there are no more than this many."""
 
 

@@ -126,5 +126,8 @@ def _wrap(line: str, width: int = 100) -> str:
             current = indent + word
         else:
             current = f"{current} {word}" if current.strip() else current + word
+        while len(current) > width:  # a word (a long URL) wider than a line: cut it
+            parts.append(current[:width])
+            current = indent + current[width:]
     parts.append(current)
     return "\n".join(parts)
