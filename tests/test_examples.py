@@ -166,3 +166,13 @@ def test_profile_gets_the_advice_its_comment_promises(name: str, kb: sa.Knowledg
     if name == "ecommerce_triage":
         firsts = [b for b in advice.break_even if b.architectures[0] == "tiered_cost_pipeline"]
         assert firsts and all(b.queries_per_month is None for b in firsts)
+
+
+def test_readme_examples_table_matches_the_expectations() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[3].split()[0]
+        for line in readme.splitlines()
+        if line.startswith("| `") and line.count("|") == 4
+    }
+    assert rows == {name: recommended for name, (recommended, _) in EXPECTED.items()}

@@ -132,7 +132,7 @@ def _summary(
         f"{money(total.high)} across the price bands). "
     )
     if len(ranked) == 1:
-        text += "It is the only architecture that satisfies the sovereignty policy and the law. "
+        text += "It is the only eligible architecture; the others are excluded as listed below. "
     else:
         runner = ranked[1]
         gap = _typical(runner) - total.typical
