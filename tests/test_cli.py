@@ -265,3 +265,14 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert exit_.value.code == 0
         assert f"usage: sovereign-advisor {command}" in capsys.readouterr().out
+
+
+def test_debug_works_after_the_subcommand_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sa, "advise", broken)
+    with pytest.raises(RuntimeError):
+        main(["advise", str(EXAMPLES[0]), *AS_OF, "--debug"])
+    with pytest.raises(SystemExit):
+        main(["schema", "nope", "--debug"])

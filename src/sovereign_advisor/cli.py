@@ -31,8 +31,17 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _kb_options() -> argparse.ArgumentParser:
+def _debug_option() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: given after the subcommand it sets `debug`, absent it keeps the top-level value
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    return common
+
+
+def _kb_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False, parents=[_debug_option()])
     common.add_argument(
         "--kb", metavar="DIR", default=None, help="knowledge-base directory (default: packaged)"
     )
@@ -111,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser(
         "schema",
+        parents=[_debug_option()],
         help="print a JSON Schema",
         description="Print the JSON Schema of a profile, an advice or a knowledge-base file kind.",
     )
