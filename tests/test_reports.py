@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -192,3 +193,19 @@ def test_number_formats() -> None:
     assert unit_price(Decimal("5167.000000")) == "5,167.00"
     assert unit_price(Decimal("0.443695")) == "0.443695"
     assert chart.human_volume(4_016_316) == "4.02M" and chart.human_volume(2e9) == "2B"
+
+
+def test_matplotlib_is_imported_only_to_draw() -> None:
+    code = (
+        "import sys\n"
+        "from sovereign_advisor import chart, cli, curves, explain, kbview, report, reports\n"
+        "assert cli.main(['advise', sys.argv[1], '--as-of', '2026-11-23', '--format', 'markdown']) == 0\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported without a chart'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(PROFILES / "bank_strict.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr

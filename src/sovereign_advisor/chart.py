@@ -8,6 +8,7 @@ so the same matplotlib version gives the same bytes.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +51,12 @@ def _money_tick(value: float, _pos: object) -> str:
     return f"{value:g}"
 
 
+def _minor_money_tick(value: float, pos: object) -> str:
+    """Label the 2x and 5x minor ticks of a log axis, so a short range still reads."""
+    mantissa = value / 10 ** math.floor(math.log10(value)) if value > 0 else 0
+    return _money_tick(value, pos) if round(mantissa) in (2, 5) else ""
+
+
 def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
     """Draw the break-even chart of `advice` to `path` (.png or .svg) and return the path.
 
@@ -71,6 +78,8 @@ def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
         figure = Figure(figsize=(9, 5.4), dpi=110, layout="constrained")
         axes = figure.add_subplot()
         _draw(axes, advice, curves, FuncFormatter(_money_tick))
+        axes.yaxis.set_minor_formatter(FuncFormatter(_minor_money_tick))
+        axes.tick_params(axis="y", which="minor", labelsize=7, labelcolor="#555555")
         metadata: dict[str, Any] = (
             {"Date": None, "Creator": None} if path.suffix.lower() == ".svg" else {"Software": None}
         )

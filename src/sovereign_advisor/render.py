@@ -68,14 +68,19 @@ def _assessment(a: Assessment) -> list[str]:
         return out
     for v in a.venues:
         exposure = ",".join(v.exposure) or "-"
-        out.append(
-            f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} reach {exposure}{_size(v)}"
-        )
+        line = f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} reach {exposure}"
+        size = _size(v).removeprefix(", ")
+        if size and len(line) + 2 + len(size) > 100:
+            out += [line, f"  {'':<17} {size}"]
+        else:
+            out.append(f"{line}, {size}" if size else line)
     assert a.cost is not None
-    out.append(f"  {'component':<66}{'monthly':>14}")
+    out.append(f"  {'component':<82}{'monthly':>14}")
     for c in a.cost.components:
-        name = c.name if len(c.name) <= 64 else c.name[:61] + "..."
-        out.append(f"  {name:<66}{money2(c.monthly_cost):>14}")
+        if len(c.name) <= 80:
+            out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
+        else:  # the full name on its own line, the amount under it
+            out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
 
