@@ -126,10 +126,14 @@ def _summary(
             + _obligation_sentence(advice)
         )
     total = best.cost.monthly_total
+    band = (
+        "the prices behind it are published without a range"
+        if total.low == total.high
+        else f"between {money(total.low)} and {money(total.high)} across the price bands"
+    )
     text = (
         f"**Recommendation: {best.architecture_id}** ({best.name}), at about "
-        f"{cur} {money(total.typical)} a month (between {money(total.low)} and "
-        f"{money(total.high)} across the price bands). "
+        f"{cur} {money(total.typical)} a month ({band}). "
     )
     if len(ranked) == 1:
         text += "It is the only eligible architecture; the others are excluded as listed below. "
