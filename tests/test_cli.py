@@ -276,3 +276,15 @@ def test_debug_works_after_the_subcommand_too(monkeypatch: pytest.MonkeyPatch) -
         main(["advise", str(EXAMPLES[0]), *AS_OF, "--debug"])
     with pytest.raises(SystemExit):
         main(["schema", "nope", "--debug"])
+
+
+def test_explain_prices_an_excluded_architecture_without_the_policy(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    profile = str(PROFILES / "insurer_hybrid.yaml")
+    assert main(["explain", profile, "tiered_cost_pipeline", *AS_OF]) == 0
+    out = capsys.readouterr().out.replace("\n  ", " ")
+    assert "NOT ELIGIBLE: excluded by policy.leave_premises, policy.reachable_by" in out
+    assert "if the policy allowed it (`open` preset, any venue) it would cost" in out
+    assert "so the sovereignty policy costs" in out
+    assert "us.usc18.2713 (binding): 18 U.S.C., § 2713" in out

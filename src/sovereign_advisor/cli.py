@@ -238,10 +238,19 @@ def _markdown(
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
+    import sovereign_advisor as sa
     from sovereign_advisor.explain import render_explanation
+    from sovereign_advisor.profile import Policy
 
-    _, kb, advice = _advice(args)
-    sys.stdout.write(render_explanation(advice, args.architecture, kb))
+    profile, kb, advice = _advice(args)
+    without_policy = None
+    assessed = [a for a in advice.assessments if a.architecture_id == args.architecture]
+    if assessed and not assessed[0].eligible and profile.policy.preset != "open":
+        # what the policy costs: the same profile with any venue allowed
+        opened = profile.model_copy(update={"policy": Policy(preset="open")})
+        without_policy = sa.advise(opened, kb=kb, as_of=advice.as_of)
+    text = render_explanation(advice, args.architecture, kb, without_policy=without_policy)
+    sys.stdout.write(text)
     return 0
 
 

@@ -16,8 +16,18 @@ from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.render import money2, wrap_lines
 
 
-def render_explanation(advice: Advice, architecture_id: str, kb: KnowledgeBase) -> str:
-    """Why `architecture_id` is or is not eligible for the advice's profile, and its cost."""
+def render_explanation(
+    advice: Advice,
+    architecture_id: str,
+    kb: KnowledgeBase,
+    *,
+    without_policy: Advice | None = None,
+) -> str:
+    """Why `architecture_id` is or is not eligible for the advice's profile, and its cost.
+
+    `without_policy` is the advice for the same profile with the `open` preset: for an
+    architecture the policy excludes, it says what it would cost if the policy allowed it.
+    """
     found = [a for a in advice.assessments if a.architecture_id == architecture_id]
     if not found:
         known = ", ".join(a.architecture_id for a in advice.assessments)
@@ -44,7 +54,51 @@ def render_explanation(advice: Advice, architecture_id: str, kb: KnowledgeBase) 
         out += _eligible(advice, a)
     else:
         out += _ineligible(a, kb)
+        out += _what_it_would_cost(advice, architecture_id, without_policy)
     return wrap_lines(out)
+
+
+def _what_it_would_cost(
+    advice: Advice, architecture_id: str, without_policy: Advice | None
+) -> list[str]:
+    if without_policy is None:
+        return [
+            "",
+            (
+                "an ineligible architecture is not priced: change the policy (or the knowledge base) "
+                "and run `advise` again to see its cost"
+            ),
+        ]
+    other = next(
+        (a for a in without_policy.assessments if a.architecture_id == architecture_id), None
+    )
+    if other is None or other.cost is None:
+        rules = sorted({e.rule_id for e in other.exclusions}) if other else []
+        return [
+            "",
+            "even with the `open` policy preset (any venue) it stays excluded"
+            + (f", by {', '.join(rules)}" if rules else ""),
+        ]
+    t = other.cost.monthly_total
+    cur = other.cost.currency
+    venues = ", ".join(f"{v.role} at {v.venue_id}" for v in other.venues)
+    out = [
+        "",
+        (
+            f"if the policy allowed it (`open` preset, any venue) it would cost {money2(t.typical)} "
+            f"{cur} a month typical (low {money2(t.low)}, high {money2(t.high)}), with {venues}"
+        ),
+    ]
+    best = next((a for a in advice.assessments if a.rank == 1), None)
+    if best is not None and best.cost is not None:
+        gap = best.cost.monthly_total.typical - t.typical
+        if gap > 0:
+            out.append(
+                f"so the sovereignty policy costs {money2(gap)} {cur} a month against it (the "
+                f"recommended {best.architecture_id} costs "
+                f"{money2(best.cost.monthly_total.typical)})"
+            )
+    return out
 
 
 def _verdict(advice: Advice, a: Assessment) -> str:
@@ -126,13 +180,6 @@ def _ineligible(a: Assessment, kb: KnowledgeBase) -> list[str]:
                 continue
             cite = f"{fact.citation.instrument}, {fact.citation.article}"
             out.append(f"  {fact_id} ({fact.status}): {cite}")
-    out += [
-        "",
-        (
-            "an ineligible architecture is not priced: change the policy (or the knowledge base) "
-            "and run `advise` again to see its cost"
-        ),
-    ]
     return out
 
 
