@@ -101,7 +101,13 @@ def admissibility(
                     )
                 else:
                     notes.append(
-                        FlowNote(rule.id, rule.rests_on, data_class, venue_id, rule.summary)
+                        FlowNote(
+                            rule.id,
+                            rule.rests_on + rule.see_also,
+                            data_class,
+                            venue_id,
+                            rule.summary,
+                        )
                     )
             table[(data_class, venue_id)] = tuple(refusals)
     return table, tuple(notes)

@@ -58,10 +58,20 @@ def venue_exposures(
             if not evaluate(compiled.rule.id, compiled.condition, activation):
                 continue
             if compiled.exposes_to is None:
-                notes.append((compiled.rule.id, compiled.rule.rests_on, compiled.rule.summary))
+                notes.append(
+                    (
+                        compiled.rule.id,
+                        compiled.rule.rests_on + compiled.rule.see_also,
+                        compiled.rule.summary,
+                    )
+                )
                 continue
             codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
             for code in sorted(set(codes)):
-                reaches.append(Reach(str(code), compiled.rule.id, compiled.rule.rests_on))
+                reaches.append(
+                    Reach(
+                        str(code), compiled.rule.id, compiled.rule.rests_on + compiled.rule.see_also
+                    )
+                )
         out[venue_id] = VenueExposure(venue, tuple(reaches), tuple(notes))
     return out
