@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from sovereign_advisor.engine.admissibility import admissibility
 from sovereign_advisor.engine.costing import Pricing, choose, workload_of
-from sovereign_advisor.engine.costmodel import BANDS, BandName, CostModel
+from sovereign_advisor.engine.costmodel import BandName, CostModel
 from sovereign_advisor.engine.eligibility import eligibility
 from sovereign_advisor.engine.exposure import venue_exposures
 from sovereign_advisor.knowledge.loader import KnowledgeBase
@@ -36,9 +36,6 @@ TABLE_FACTORS: tuple[Fraction, ...] = (
     Fraction(100),
 )
 """Multiples of the profile's volume shown in the text table."""
-
-MAX_STEPS_DRAWN = 200
-"""GPU/host count steps added as exact sample points when there are no more than this many."""
 
 
 @dataclass(frozen=True)
@@ -83,23 +80,26 @@ def _models(
     return w.volume, models
 
 
-def _sample_volumes(
-    centre: Fraction, points: int, models: dict[str, CostModel]
-) -> tuple[Fraction, ...]:
+def _sample_volumes(centre: Fraction, points: int) -> tuple[Fraction, ...]:
+    """`points` log-spaced volumes from 1/SPAN to SPAN times `centre`, plus the table's."""
     low, high = max(Fraction(1), centre / SPAN), centre * SPAN
     ratio = math.log(float(high / low))
     grid = {low, high, centre, *table_volumes(centre)}
     for i in range(1, points - 1):
         grid.add(Fraction(round(float(low) * math.exp(ratio * i / (points - 1)))))
-    for model in models.values():
-        try:
-            steps = model.breakpoints(low, high)
-        except OverflowError:  # too many steps to draw each one; the grid is enough
-            continue
-        if len(steps) <= MAX_STEPS_DRAWN:
-            # a count steps up just after its breakpoint: draw both sides of the step
-            grid |= set(steps) | {s * (1 + Fraction(1, 10**9)) for s in steps}
     return tuple(sorted(v for v in grid if low <= v <= high))
+
+
+def _totals(model: CostModel, volumes: tuple[Fraction, ...]) -> dict[BandName, tuple[Decimal, ...]]:
+    """Totals per band; the band is kept around typical, as the engine presents it."""
+    typical = tuple(model.presented_total(v, "typical") for v in volumes)
+    low = tuple(
+        min(model.presented_total(v, "low"), t) for v, t in zip(volumes, typical, strict=True)
+    )
+    high = tuple(
+        max(model.presented_total(v, "high"), t) for v, t in zip(volumes, typical, strict=True)
+    )
+    return {"low": low, "typical": typical, "high": high}
 
 
 def cost_curves(
@@ -107,22 +107,19 @@ def cost_curves(
     *,
     kb: KnowledgeBase,
     as_of: dt.date,
-    points: int = 81,
+    points: int = 241,
     volumes: tuple[Fraction, ...] | None = None,
 ) -> CostCurves:
     """Monthly cost of each eligible architecture from 1/100 to 100 times the profile's volume.
 
-    `points` log-spaced volumes plus each GPU/host step when there are few; or exactly
+    `points` log-spaced volumes (dense enough to show the GPU and host steps), or exactly
     `volumes` when given. Peak load scales with volume, as in the break-even search.
     """
     volume, models = _models(profile, kb, as_of)
     centre = volume if volume > 0 else Fraction(1)
-    sampled = volumes if volumes is not None else _sample_volumes(centre, points, models)
+    sampled = volumes if volumes is not None else _sample_volumes(centre, points)
     curves = tuple(
-        Curve(
-            architecture_id=aid,
-            totals={b: tuple(model.presented_total(v, b) for v in sampled) for b in BANDS},
-        )
+        Curve(architecture_id=aid, totals=_totals(model, sampled))
         for aid, model in sorted(models.items())
     )
     return CostCurves(
