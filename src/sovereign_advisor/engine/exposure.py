@@ -22,6 +22,9 @@ class Reach:
     jurisdiction: str
     rule_id: str
     fact_ids: tuple[str, ...]
+    """The facts the rule rests on: what an exclusion based on this reach cites."""
+    see_also: tuple[str, ...] = ()
+    """Background facts of the rule, listed with its finding only."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def venue_exposures(
             for code in sorted(set(codes)):
                 reaches.append(
                     Reach(
-                        str(code), compiled.rule.id, compiled.rule.rests_on + compiled.rule.see_also
+                        str(code), compiled.rule.id, compiled.rule.rests_on, compiled.rule.see_also
                     )
                 )
         out[venue_id] = VenueExposure(venue, tuple(reaches), tuple(notes))
