@@ -214,3 +214,29 @@ def test_bad_arguments_to_advise_are_input_errors(kwargs: dict[str, Any], expect
 def test_a_path_that_is_not_a_path_is_an_input_error() -> None:
     with pytest.raises(sa.InputError, match="needs a file path, got NoneType"):
         sa.load_profile(None)  # type: ignore[arg-type]
+
+
+def test_validate_refuses_every_corpus_file_in_one_run() -> None:
+    """`validate` takes many profiles: one process checks the whole corpus, each file named."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sovereign_advisor.cli",
+            "validate",
+            *(str(CORPUS / n) for n in NAMES),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stdout.count("\nok: ") == 0  # only the knowledge-base line says ok
+    for name in NAMES:
+        start = done.stderr.index(f"sovereign-advisor: error: {CORPUS / name}: ")
+        following = done.stderr.find("sovereign-advisor: error: ", start + 1)
+        message = done.stderr[start : following if following != -1 else None]
+        for expected in TABLE[name]["expected"]:
+            assert expected in message, (name, expected)

@@ -272,6 +272,7 @@ def _cmd_break_even(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     import sovereign_advisor as sa
+    from sovereign_advisor.profile import check_against_knowledge_base
 
     kb = _knowledge_base(args)
     where = args.kb or "packaged knowledge base"
@@ -283,6 +284,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for path in args.profiles:
         try:
             profile = sa.load_profile(path)
+            check_against_knowledge_base(profile, kb)  # ids the knowledge base must know
         except InputError as error:
             print(f"sovereign-advisor: error: {error}", file=sys.stderr)
             failed += 1
