@@ -1,10 +1,11 @@
 """Fuzzing the front door: whatever a file holds, the advisor answers with a profile (then an
 Advice) or an `InputError`, never another exception, a hang or a traceback (issue #8).
 
-Five generators: arbitrary YAML/JSON documents built from the profile's vocabulary; valid
+Six generators: arbitrary YAML/JSON documents built from the profile's vocabulary; valid
 profiles with structural mutations (dropped keys, swapped types, unknown and misspelt keys);
-valid profile files with random byte edits; valid profile files with YAML-syntax edits; and
-valid profiles nudged in ways that mostly stay valid, which go all the way through `advise`.
+valid profile files with random byte edits; valid profile files with YAML-syntax edits;
+valid profiles nudged in ways that mostly stay valid, which go all the way through `advise`;
+and knowledge-base files with structural mutations, loaded as overlays.
 
 The first four stop at validation plus the knowledge-base check (well under a millisecond
 each; Hypothesis's own drawing costs more) and run 10,000 inputs between them under
@@ -30,6 +31,7 @@ from hypothesis import strategies as st
 
 import sovereign_advisor as sa
 from sovereign_advisor.advice import Advice
+from sovereign_advisor.knowledge.loader import default_patterns_path
 from sovereign_advisor.profile import (
     OrganisationProfile,
     check_against_knowledge_base,
@@ -310,3 +312,61 @@ def test_the_unmutated_examples_pass_the_same_gate(name: str) -> None:
     """The fuzz gate must let valid input through, or the tests above prove nothing."""
     assert _outcome(EXAMPLE_TEXTS[name]) is not None
     assert _outcome(json.dumps(yaml.safe_load(EXAMPLE_TEXTS[name]))) is not None
+
+
+OVERLAY_SOURCES = {
+    f"{kind}/{p.name}": yaml.safe_load(p.read_text(encoding="utf-8"))
+    for kind in ("prices", "catalog", "architectures")
+    for p in sorted((default_patterns_path() / kind).glob("*.yaml"))
+}
+OVERLAY_EXAMPLES = {"ci": 100, "dev": 5}.get(_PROFILE, 15)
+"""Overlays cost a knowledge-base load each (50-100 ms), so fewer of them."""
+
+
+@st.composite
+def mutated_overlays(draw: st.DrawFn) -> tuple[str, Any]:
+    """A knowledge-base file, structurally mutated like the profiles above."""
+    name = draw(st.sampled_from(sorted(OVERLAY_SOURCES)))
+    data = copy.deepcopy(OVERLAY_SOURCES[name])
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(data)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent, last = _parent(data, path), path[-1]
+        kind = draw(st.sampled_from(["drop", "swap", "swap", "duplicate_record"]))
+        if kind == "drop":
+            del parent[last]
+        elif kind == "swap":
+            parent[last] = draw(json_values)
+        elif isinstance(parent, list):
+            parent.append(copy.deepcopy(parent[last]))
+    return name, data
+
+
+@pytest.fixture(scope="module")
+def overlay_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("overlay")
+
+
+@settings(
+    max_examples=OVERLAY_EXAMPLES,
+    deadline=dt.timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(overlay=mutated_overlays())
+def test_mutated_overlays_load_or_refuse(overlay_root: Path, overlay: tuple[str, Any]) -> None:
+    name, data = overlay
+    for old in overlay_root.glob("*/*.yaml"):
+        old.unlink()
+    target = overlay_root / name
+    target.parent.mkdir(exist_ok=True)
+    try:
+        target.write_text(_dump(data, as_json=False), encoding="utf-8")
+    except (TypeError, ValueError):
+        assume(False)
+    try:
+        sa.load_knowledge_base(overlays=[overlay_root])
+    except sa.InputError as error:
+        assert isinstance(error, sa.KnowledgeBaseError)
+        assert "Traceback" not in str(error)
