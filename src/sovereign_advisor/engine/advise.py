@@ -27,7 +27,7 @@ from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
 from .costmodel import BANDS, BandName, q6
 from .eligibility import Eligibility, eligibility
 from .exposure import VenueExposure, venue_exposures
-from .ranking import break_even, obligations_and_blockers, risks
+from .ranking import break_even, obligations_and_blockers, risks, sensitivity
 
 _DEFAULT_KB: KnowledgeBase | None = None
 
@@ -67,9 +67,7 @@ def advise(
     for result in results:
         if result.eligible:
             choices[result.architecture.id] = choose(result, profile, kb, w, pricing)
-    bands = {
-        aid: {b: c.model.presented_total(w.volume, b) for b in BANDS} for aid, c in choices.items()
-    }
+    bands = {aid: _band_totals(c, w) for aid, c in choices.items()}
     totals = {aid: band["typical"] for aid, band in bands.items()}
     ranked = sorted(choices, key=lambda aid: (totals[aid], aid))
     assessments = [
@@ -84,7 +82,7 @@ def advise(
         {
             part.strip()
             for c in choices.values()
-            for line in c.model.lines
+            for line in c.model.lines_at(w.volume)
             for part in line.source.split("+")
         }
     )
@@ -95,6 +93,8 @@ def advise(
         for a in kb.assumptions
         if a.id in used
     ]
+    ranked_choices = [(aid, choices[aid]) for aid in ranked]
+    crossings = break_even(ranked_choices, w)
     return Advice(
         as_of=as_of,
         knowledge_base_version=kb.version,
@@ -103,12 +103,23 @@ def advise(
         no_recommendation_reason=why_not,
         blocked_use_cases=tuple(blocked),
         assessments=tuple(assessments),
-        break_even=tuple(break_even([(aid, choices[aid]) for aid in ranked], w)),
+        break_even=tuple(crossings),
+        sensitivity=tuple(sensitivity(ranked_choices, w, crossings)),
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),
         currency=profile.finance.currency,
     )
+
+
+def _band_totals(choice: Choice, w: Workload) -> dict[BandName, Decimal]:
+    """Low, typical and high totals. Each line's low and high ends come from its uncertain
+    inputs; a line whose quantity falls when another's rises (router mode: fewer simple queries
+    when more escalate) could in principle cross over, so the ends are kept around typical."""
+    totals = {b: choice.model.presented_total(w.volume, b) for b in BANDS}
+    totals["low"] = min(totals["low"], totals["typical"])
+    totals["high"] = max(totals["high"], totals["typical"])
+    return totals
 
 
 def _show(value: object, unit: str) -> str:
@@ -272,7 +283,7 @@ def _assessment(
             )
         )
     components = []
-    for line in choice.model.lines:
+    for line in choice.model.lines_at(w.volume):
         quantity = q6(line.quantity(w.volume))
         price = line.prices["typical"]
         components.append(
