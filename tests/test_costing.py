@@ -1,0 +1,435 @@
+"""Cost and capacity, worked out by hand from the price records, line by line.
+
+Every expected figure below is derived in this file from the records it names (price record,
+assumption or FX id), never copied from the engine. Unit prices are rounded to six decimals the
+way the breakdown presents them (`q6`); quantities likewise; costs are exact products.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sovereign_advisor as sa
+from sovereign_advisor.advice import Assessment
+from sovereign_advisor.profile import OrganisationProfile
+
+AS_OF = dt.date(2026, 11, 23)
+D = Decimal
+
+
+def q6(value: Decimal | Fraction) -> Decimal:
+    if isinstance(value, Fraction):
+        value = D(value.numerator) / D(value.denominator)
+    return value.quantize(D("0.000001"), rounding=ROUND_HALF_EVEN)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(D("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+# --- the records the scenarios rest on (a data change fails here first, by name) -----------
+
+USD_PER_EUR = D("1.1269")  # ecb.eur-usd.2026-10-06
+EUR_PER_USD = q6(1 / USD_PER_EUR)  # 0.887390 (inverted, rounded like every unit price)
+SMALL_IN, SMALL_OUT = D("0.15"), D("0.6")  # lp.mistral-small-4, USD per 1M tokens
+LARGE_IN, LARGE_OUT = D("0.5"), D("1.5")  # lp.mistral-large-3, USD per 1M tokens
+EMBED_IN = D("0.1")  # lp.mistral-embed, USD per 1M tokens
+A100_BUY, H100_BUY = D(15000), D(30000)  # premises.a100-80gb-sxm / premises.h100-80gb-sxm, USD
+LIFE = 60  # gpu.life_months (typical)
+PUE = D("1.56")  # datacentre.pue
+KWH = D("0.1902")  # energy.price_per_kwh, EUR
+HOURS = 730  # hours_per_month
+FTE = D(5167)  # ops.monthly_cost_per_fte, EUR per FTE-month
+FTE_ROLE, FTE_GPU = D("0.25"), D("0.05")  # ops.fte_per_self_hosted_role, ops.fte_per_gpu
+OVH_A100 = D("2.75")  # ovhcloud.a100-80gb-sxm, EUR per GPU-hour
+OVH_B2_120 = D(358)  # ovhcloud.b2-120, EUR per host-month
+PREMISES_HOST = D("1087.70")  # premises.vector-host-256gb, EUR per host-month
+
+
+def test_the_records_the_scenarios_rest_on(kb: sa.KnowledgeBase) -> None:
+    fx = next(f for f in kb.fx_rates if f.id == "ecb.eur-usd.2026-10-06")
+    assert fx.rate.typical == USD_PER_EUR
+    prices = {p.id: p for p in kb.token_prices}
+    assert (
+        prices["lp.mistral-small-4"].input_per_mtok.typical,
+        prices["lp.mistral-small-4"].output_per_mtok.typical,
+    ) == (SMALL_IN, SMALL_OUT)
+    assert (
+        prices["lp.mistral-large-3"].input_per_mtok.typical,
+        prices["lp.mistral-large-3"].output_per_mtok.typical,
+    ) == (LARGE_IN, LARGE_OUT)
+    assert prices["lp.mistral-embed"].input_per_mtok.typical == EMBED_IN
+    gpus = {g.id: g for g in kb.gpu_prices}
+    assert gpus["premises.a100-80gb-sxm"].purchase is not None
+    assert gpus["premises.a100-80gb-sxm"].purchase.typical == A100_BUY
+    assert gpus["premises.h100-80gb-sxm"].purchase is not None
+    assert gpus["premises.h100-80gb-sxm"].purchase.typical == H100_BUY
+    assert gpus["ovhcloud.a100-80gb-sxm"].rental_per_hour is not None
+    assert gpus["ovhcloud.a100-80gb-sxm"].rental_per_hour.typical == OVH_A100
+    hosts = {h.id: h.per_month.typical for h in kb.host_prices}
+    assert (hosts["ovhcloud.b2-120"], hosts["premises.vector-host-256gb"]) == (
+        OVH_B2_120,
+        PREMISES_HOST,
+    )
+    a = {x.id: x.value.typical for x in kb.assumptions}
+    assert (a["gpu.life_months"], a["datacentre.pue"], a["energy.price_per_kwh"]) == (
+        LIFE,
+        PUE,
+        KWH,
+    )
+    assert (a["hours_per_month"], a["ops.monthly_cost_per_fte"]) == (HOURS, FTE)
+    assert (a["ops.fte_per_self_hosted_role"], a["ops.fte_per_gpu"]) == (FTE_ROLE, FTE_GPU)
+
+
+# --- GPU sizing, re-derived naively from the data sheets and the model card ------------------
+
+NEMO_WEIGHTS = Fraction(122, 10) * 10**9 * 2  # 12.2B parameters in bf16: 24.4 GB
+NEMO_KV_PER_TOKEN = 2 * 40 * 8 * 128 * 2  # keys+values x 40 layers x 8 KV heads x 128 x 2 B
+NEMO_CONTEXT_KV = 131072 * NEMO_KV_PER_TOKEN  # one sequence at the full 128K context: 21.5 GB
+
+
+def nemo_gpus(
+    *,
+    memory_gb: int,
+    tflops: int,
+    bandwidth_gb_s: int,
+    measured: Fraction,
+    tokens_in: int,
+    tokens_out: int,
+    peak_qps: Fraction,
+    extra_weights: Fraction = Fraction(0),
+) -> int:
+    """GPUs for Nemo 12B at peak: memory (weights + a full-context sequence, and the KV cache
+    the requests in flight hold) and throughput (prefill at 50% of the compute roofline,
+    decode at the measured rate)."""
+    usable = memory_gb * 10**9 * Fraction(9, 10) - 2 * 10**9  # vllm 0.9, 2 GB activations
+    prefill = tokens_in * 2 * Fraction(122, 10) * 10**9 / (tflops * 10**12 * Fraction(1, 2))
+    busy = peak_qps * (prefill + tokens_out / measured)  # GPU-seconds per second
+    single = bandwidth_gb_s * 10**9 * Fraction(7, 10) / (Fraction(122, 10) * 10**9 * 2)
+    held = (tokens_in + tokens_out) * NEMO_KV_PER_TOKEN * (prefill + tokens_out / single)
+    weights = NEMO_WEIGHTS + extra_weights
+    return max(
+        1,
+        math.ceil(busy),
+        math.ceil((weights + NEMO_CONTEXT_KV) / usable),
+        math.ceil((weights + peak_qps * held) / usable),
+    )
+
+
+def _profile(**overrides: Any) -> OrganisationProfile:
+    data: dict[str, Any] = {
+        "organisation": {"name": "worked example", "headquarters": "FR", "sector": "banking"},
+        "data": {"query_shares": {"internal": 1.0}},
+        "policy": {"preset": "eu_only"},
+        "workload": {
+            "queries_per_month": 1_000_000,
+            "input_tokens_per_query": 1000,
+            "output_tokens_per_query": 200,
+            "peak_queries_per_second": 1,
+            "complex_share": 0.1,
+        },
+        "capabilities": {"operates_gpus": False},
+        "finance": {"currency": "EUR"},
+    }
+    for key, value in overrides.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    return OrganisationProfile.model_validate(data)
+
+
+def _assessment(advice: sa.Advice, architecture_id: str) -> Assessment:
+    return next(a for a in advice.assessments if a.architecture_id == architecture_id)
+
+
+def _check(assessment: Assessment, expected: dict[str, Decimal], total_cents: str) -> None:
+    assert assessment.cost is not None
+    got = {c.name.split(" (")[0]: c.monthly_cost for c in assessment.cost.components}
+    assert got == expected
+    for c in assessment.cost.components:
+        assert c.monthly_cost == c.monthly_quantity * c.unit_price
+    total = sum(expected.values(), D(0))
+    assert assessment.cost.monthly_total.typical == total
+    assert cents(total) == D(total_cents)
+
+
+# --- scenario 1: tiered pipeline, cascade mode, with a RAG corpus ----------------------------
+
+
+def test_tiered_cascade_with_corpus(kb: sa.KnowledgeBase) -> None:
+    # 1,000,000 queries x 1,000 in / 200 out; 10% escalate; corpus 10M tokens refreshed monthly.
+    profile = _profile(workload={"corpus_tokens": 10_000_000, "corpus_refreshes_per_month": 1})
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    small_in = q6(SMALL_IN * EUR_PER_USD)  # 0.133108 EUR per 1M
+    small_out = q6(SMALL_OUT * EUR_PER_USD)  # 0.532434
+    large_in = q6(LARGE_IN * EUR_PER_USD)  # 0.443695
+    large_out = q6(LARGE_OUT * EUR_PER_USD)  # 1.331085
+    embed = q6(EMBED_IN * EUR_PER_USD)  # 0.088739
+    # corpus: 10M refreshed once a month + the initial 10M load amortised over 12 months
+    corpus_mtok = q6(Fraction(10_000_000 + Fraction(10_000_000, 12)) / 10**6)  # 10.833333
+    # Qdrant: 10M / 512-token chunks x 1024 dims x 4 B x 1.5 = 0.12 GB: one b2-120 host
+    assert 10_000_000 / 512 * 1024 * 4 * 1.5 / 1e9 < 120
+    expected = {
+        "triage_model: input tokens": D(1000) * small_in,  # every query: 1,000 M tokens
+        "triage_model: output tokens": D(200) * small_out,  # 200 M tokens
+        # the escalated 10% re-send their whole context: 100 M in, 20 M out
+        "escalation_model: input tokens, context re-sent on escalation": D(100) * large_in,
+        "escalation_model: output tokens": D(20) * large_out,
+        "embedder: query embeddings": D(1000) * embed,
+        "embedder: corpus embeddings": corpus_mtok * embed,
+        "vector_store: vector store hosts": D(1) * OVH_B2_120,
+        "Operations staff: vector_store": FTE_ROLE * FTE,
+    }
+    # 133.108 + 106.4868 + 44.3695 + 26.6217 + 88.739 + 0.961339... + 358 + 1291.75
+    _check(_assessment(advice, "tiered_cost_pipeline"), expected, "2050.04")
+    # low end of the band: escalation share x 0.8 (routing.escalation_share_drift), staff
+    # 0.1 FTE at EUR 3,833 (ops.* low); the token and host prices have no range
+    low = (
+        expected["triage_model: input tokens"]
+        + expected["triage_model: output tokens"]
+        + D(80) * large_in
+        + D(16) * large_out
+        + expected["embedder: query embeddings"]
+        + expected["embedder: corpus embeddings"]
+        + OVH_B2_120
+        + D("0.1") * D(3833)
+    )
+    tiered = _assessment(advice, "tiered_cost_pipeline")
+    assert tiered.cost is not None
+    assert tiered.cost.monthly_total.low == low
+
+
+# --- scenario 2: the same pipeline in router mode (an overlay architecture) ------------------
+
+ROUTER = """\
+id: tiered_router_pipeline
+name: Tiered pipeline, router mode
+summary: A classifier call decides first; simple queries go to Mistral Small, the rest to Large.
+source: {title: "Seed 000 §5, pattern 3, router variant", seed: 000_76f3f8258e5a2cb3.txt}
+checked_on: 2026-11-23
+status: guidance
+escalation_mode: router
+roles:
+  - {id: router, kind: generation, deployment: api, models: [mistral-small-4],
+     data_classes: [public, internal, confidential, personal, special_category, classified],
+     serves: classification, description: Mistral Small labels each query simple or complex.}
+  - {id: small_model, kind: generation, deployment: api, models: [mistral-small-4],
+     data_classes: [public, internal, confidential, personal, special_category, classified],
+     serves: simple_routed_queries, description: Mistral Small answers the simple queries.}
+  - {id: large_model, kind: generation, deployment: api, models: [mistral-large-3],
+     data_classes: [public, internal, confidential, personal, special_category, classified],
+     serves: complex_routed_queries, description: Mistral Large answers the complex queries.}
+"""
+
+
+def test_tiered_router_mode(tmp_path: Path) -> None:
+    (tmp_path / "architectures").mkdir()
+    (tmp_path / "architectures" / "tiered_router_pipeline.yaml").write_text(ROUTER)
+    kb = sa.load_knowledge_base(overlays=[tmp_path])
+    advice = sa.advise(_profile(), kb=kb, as_of=AS_OF)
+    small_in, small_out = q6(SMALL_IN * EUR_PER_USD), q6(SMALL_OUT * EUR_PER_USD)
+    large_in, large_out = q6(LARGE_IN * EUR_PER_USD), q6(LARGE_OUT * EUR_PER_USD)
+    expected = {
+        # the router reads every query (1,000 M tokens) and writes a 2-token label
+        # (routing.label_output_tokens): 2 M tokens
+        "router: routing input tokens": D(1000) * small_in,
+        "router: routing label tokens": D(2) * small_out,
+        # 90% simple: 900 M in, 180 M out; 10% complex: 100 M in, 20 M out
+        "small_model: input tokens": D(900) * small_in,
+        "small_model: output tokens": D(180) * small_out,
+        "large_model: input tokens, context re-sent on escalation": D(100) * large_in,
+        "large_model: output tokens": D(20) * large_out,
+    }
+    # 133.108 + 1.064868 + 119.7972 + 95.83812 + 44.3695 + 26.6217
+    _check(_assessment(advice, "tiered_router_pipeline"), expected, "420.80")
+    cascade = _assessment(advice, "tiered_cost_pipeline")
+    assert cascade.cost is not None
+    # the cascade pays the small model's answer on the escalated 10% (100 M in, 20 M out);
+    # the router pays the label call instead; the rest is the same
+    difference = D(100) * small_in + D(20) * small_out - D(2) * small_out
+    router = _assessment(advice, "tiered_router_pipeline")
+    assert router.cost is not None
+    assert cascade.cost.monthly_total.typical - router.cost.monthly_total.typical == difference
+
+
+# --- scenario 3: Nemo on premises on an A100 the organisation already owns -------------------
+
+
+def test_on_prem_owned_a100(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        policy={"preset": "strict"},
+        workload={"queries_per_month": 100_000},
+        capabilities={"operates_gpus": True, "owned_gpus": {"a100-80gb-sxm": 1}},
+    )
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # A100 80GB SXM: 80 GB, 312 TFLOP/s, 2,039 GB/s, 400 W; 1,277.85 tok/s measured
+    # (lambdalabs.nemo.a100x1). At 1 query/s: 0.156 s prefill + 0.157 s decode -> one GPU;
+    # memory 24.4 GB + 21.5 GB (one 128K sequence) of 70 GB usable -> one GPU.
+    n = nemo_gpus(
+        memory_gb=80,
+        tflops=312,
+        bandwidth_gb_s=2039,
+        measured=Fraction("1277.85"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(1),
+    )
+    assert n == 1
+    purchase = q6(A100_BUY * EUR_PER_USD / LIFE)  # 221.847500 EUR per GPU-month
+    kwh = D("0.4") * HOURS * PUE  # 455.52 kWh per GPU-month
+    expected = {
+        "GPU purchase, amortised: NVIDIA A100 80GB SXM4": D(0) * purchase,  # 1 needed, 1 owned
+        "GPU power: NVIDIA A100 80GB SXM4": kwh * KWH,  # owned GPUs still draw power
+        "Operations staff: GPU fleet at own-premises": FTE_GPU * FTE,
+        "Operations staff: local_model": FTE_ROLE * FTE,
+    }
+    on_prem = _assessment(advice, "on_prem_rag")
+    # 0 + 455.52 x 0.1902 (= 86.639904) + 258.35 + 1291.75
+    _check(on_prem, expected, "1636.74")
+    local = next(v for v in on_prem.venues if v.role == "local_model")
+    assert (local.gpu_id, local.gpu_count) == ("a100-80gb-sxm", 1)
+    # average load: 100,000 queries x 0.3129 GPU-s over 730 h
+    busy = 100_000 * (1000 * 2 * 12.2e9 / (312e12 * 0.5) + 200 / 1277.85) / (730 * 3600)
+    assert local.utilisation_at_average_load == round(busy, 4)
+
+
+# --- scenario 4: at 10 queries/s two H100s beat four A100s -----------------------------------
+
+
+def test_on_prem_peak_sizes_the_gpus(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        policy={"preset": "strict"},
+        workload={"queries_per_month": 1_000_000, "peak_queries_per_second": 10},
+        capabilities={"operates_gpus": True},
+    )
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    a100 = nemo_gpus(
+        memory_gb=80,
+        tflops=312,
+        bandwidth_gb_s=2039,
+        measured=Fraction("1277.85"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(10),
+    )
+    h100 = nemo_gpus(
+        memory_gb=80,
+        tflops=989,
+        bandwidth_gb_s=3350,
+        measured=Fraction("2414.81"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(10),
+    )
+    assert (a100, h100) == (4, 2)  # 3.13 and 1.32 GPU-seconds per second at peak
+    a100_month = 4 * (
+        q6(A100_BUY * EUR_PER_USD / LIFE) + D("0.4") * HOURS * PUE * KWH + FTE_GPU * FTE
+    )
+    h100_month = 2 * (
+        q6(H100_BUY * EUR_PER_USD / LIFE) + D("0.7") * HOURS * PUE * KWH + FTE_GPU * FTE
+    )
+    assert h100_month < a100_month
+    expected = {
+        "GPU purchase, amortised: NVIDIA H100 80GB SXM5": 2 * q6(H100_BUY * EUR_PER_USD / LIFE),
+        "GPU power: NVIDIA H100 80GB SXM5": 2 * D("0.7") * HOURS * PUE * KWH,  # 1,594.32 kWh
+        "Operations staff: GPU fleet at own-premises": 2 * FTE_GPU * FTE,
+        "Operations staff: local_model": FTE_ROLE * FTE,
+    }
+    # 2 x 443.695 + 1,594.32 x 0.1902 (= 303.239664) + 516.70 + 1291.75
+    _check(_assessment(advice, "on_prem_rag"), expected, "2999.08")
+
+
+# --- scenario 5: rented A100 at OVHcloud, reported in US dollars -----------------------------
+
+
+def test_rented_a100_reported_in_usd(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(finance={"currency": "USD"}, workload={"queries_per_month": 200_000})
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # EUR prices convert at 1 EUR = 1.1269 USD. An L40S (48 GB, 41.2 GB usable) cannot hold
+    # Nemo's 24.4 GB weights and a 21.5 GB full-context sequence: two L40S at EUR 1.40 cost more
+    # than one A100 at EUR 2.75 an hour (H100s cost more still).
+    assert (48 * Fraction(9, 10) - 2) * 10**9 < NEMO_WEIGHTS + NEMO_CONTEXT_KV
+    rental = q6(OVH_A100 * USD_PER_EUR)  # 3.098975 USD per GPU-hour
+    staff = q6(FTE * USD_PER_EUR)  # 5822.692300 USD per FTE-month
+    expected = {
+        "GPU rental: NVIDIA A100 80GB SXM4": HOURS * rental,
+        "Operations staff: GPU fleet at ovhcloud": FTE_GPU * staff,
+        "Operations staff: local_model": FTE_ROLE * staff,
+    }
+    on_prem = _assessment(advice, "on_prem_rag")
+    # 730 x 3.098975 (= 2262.25175) + 0.05 x 5822.6923 + 0.25 x 5822.6923
+    _check(on_prem, expected, "4009.06")
+    assert {r.id for r in on_prem.risks} == {"no_gpu_operations"}
+
+
+# --- scenario 6: hybrid routing with a personal-data detector and a corpus ------------------
+
+
+def test_hybrid_routing_with_detector(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        data={"query_shares": {"internal": 0.5, "personal": 0.5}},
+        policy={"preset": "eu_only", "overrides": {"personal": {"leave_premises": False}}},
+        workload={"corpus_tokens": 10_000_000, "corpus_refreshes_per_month": 1},
+        capabilities={"operates_gpus": True},
+    )
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # The detector (DeBERTa-v3-base, 0.184B), the embedder (bge-m3, 0.568B) and Nemo share the
+    # premises pool: 24.4 + 1.136 + 0.368 GB of weights + 21.5 GB context fit one A100.
+    extra = (Fraction("0.568") + Fraction("0.184")) * 10**9 * 2
+    n = nemo_gpus(
+        memory_gb=80,
+        tflops=312,
+        bandwidth_gb_s=2039,
+        measured=Fraction("1277.85"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(1, 2),
+        extra_weights=extra,
+    )
+    assert n == 1
+    large_in, large_out = q6(LARGE_IN * EUR_PER_USD), q6(LARGE_OUT * EUR_PER_USD)
+    label = "NVIDIA A100 80GB SXM4"
+    expected = {
+        f"GPU purchase, amortised: {label}": q6(A100_BUY * EUR_PER_USD / LIFE),
+        f"GPU power: {label}": D("0.4") * HOURS * PUE * KWH,
+        "Operations staff: GPU fleet at own-premises": FTE_GPU * FTE,
+        # no staff line for the detector: it runs inside the router, on the fleet's time
+        "Operations staff: local_model": FTE_ROLE * FTE,
+        "Operations staff: embedder": FTE_ROLE * FTE,
+        # half the queries (internal) go to Mistral Large: 500 M in, 100 M out
+        "cloud_model: input tokens": D(500) * large_in,
+        "cloud_model: output tokens": D(100) * large_out,
+        # personal data may not leave: the vector store is on the premises host
+        "vector_store: vector store hosts": PREMISES_HOST,
+        "Operations staff: vector_store": FTE_ROLE * FTE,
+    }
+    hybrid = _assessment(advice, "hybrid_routing")
+    # 221.8475 + 86.639904 + 258.35 + 3 x 1291.75 + 221.8475 + 133.1085 + 1087.70
+    _check(hybrid, expected, "5884.74")
+    leak = next(r for r in hybrid.risks if r.id == "residual_leak_risk")
+    # 1,000,000 x 50% personal x (1 - 0.95 recall) = 25,000 queries a month
+    assert "about 25,000 queries a month" in leak.summary
+
+
+@pytest.mark.parametrize("factor", [D("0.5"), D(2)])
+def test_budget_flag(kb: sa.KnowledgeBase, factor: Decimal) -> None:
+    profile = _profile(workload={"queries_per_month": 200_000}, finance={"currency": "USD"})
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    on_prem = _assessment(advice, "on_prem_rag")
+    assert on_prem.cost is not None
+    budget = on_prem.cost.monthly_total.typical * factor
+    flagged = sa.advise(
+        _profile(
+            workload={"queries_per_month": 200_000},
+            finance={"currency": "USD", "monthly_budget": str(budget)},
+        ),
+        kb=kb,
+        as_of=AS_OF,
+    )
+    ids = {r.id for r in _assessment(flagged, "on_prem_rag").risks}
+    assert ("budget_exceeded" in ids) == (factor < 1)
