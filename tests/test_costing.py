@@ -249,12 +249,14 @@ def test_tiered_router_mode(tmp_path: Path) -> None:
     _check(_assessment(advice, "tiered_router_pipeline"), expected, "420.80")
     cascade = _assessment(advice, "tiered_cost_pipeline")
     assert cascade.cost is not None
-    # the cascade pays the small model's answer on the escalated 10% (100 M in, 20 M out);
-    # the router pays the label call instead; the rest is the same
-    difference = D(100) * small_in + D(20) * small_out - D(2) * small_out
+    # cascade: the small model reads 1,000 M and writes 200 M tokens. Router: the classifier
+    # reads the same 1,000 M and writes 2 M; the small model then reads 900 M and writes 180 M.
+    # With an LLM as the router, router mode costs 900 M in + 2 M out - 20 M out more: it pays
+    # off only when the classifier is much cheaper than the small model or many queries escalate
+    difference = D(900) * small_in + D(2) * small_out - D(20) * small_out
     router = _assessment(advice, "tiered_router_pipeline")
     assert router.cost is not None
-    assert cascade.cost.monthly_total.typical - router.cost.monthly_total.typical == difference
+    assert router.cost.monthly_total.typical - cascade.cost.monthly_total.typical == difference
 
 
 # --- scenario 3: Nemo on premises on an A100 the organisation already owns -------------------
