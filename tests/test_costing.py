@@ -435,3 +435,268 @@ def test_budget_flag(kb: sa.KnowledgeBase, factor: Decimal) -> None:
     )
     ids = {r.id for r in _assessment(flagged, "on_prem_rag").risks}
     assert ("budget_exceeded" in ids) == (factor < 1)
+
+
+# --- break-even volumes are real changes of order --------------------------------------------
+
+PROFILES = Path(__file__).resolve().parents[1] / "examples" / "profiles"
+
+
+def _at_volume(profile: OrganisationProfile, factor: float) -> OrganisationProfile:
+    """The same organisation at `factor` times the volume, peak scaled alike."""
+    data = profile.model_dump(mode="json")
+    data["workload"]["queries_per_month"] = profile.workload.queries_per_month * factor
+    data["workload"]["peak_queries_per_second"] = profile.workload.peak_queries_per_second * factor
+    return OrganisationProfile.model_validate(data)
+
+
+def _order(advice: sa.Advice, a: str, b: str) -> bool:
+    """True when `a` is strictly cheaper than `b`."""
+    ca, cb = _assessment(advice, a).cost, _assessment(advice, b).cost
+    assert ca is not None and cb is not None
+    return ca.monthly_total.typical < cb.monthly_total.typical
+
+
+def check_break_even(profile: OrganisationProfile, kb: sa.KnowledgeBase) -> int:
+    """Each reported break-even flips the order between 0.8x and 1.25x of it; where none is
+    reported, the order is the same at 0.1x and 10x the profile's volume. Returns how many
+    break-even volumes were checked."""
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    volume = profile.workload.queries_per_month
+    checked = 0
+    for be in advice.break_even:
+        a, b = be.architectures
+        if be.queries_per_month is None:
+            low = sa.advise(_at_volume(profile, 0.1), kb=kb, as_of=AS_OF)
+            high = sa.advise(_at_volume(profile, 10), kb=kb, as_of=AS_OF)
+            assert _order(low, a, b) == _order(high, a, b), be.note
+            continue
+        ratio = float(be.queries_per_month) / volume
+        below = sa.advise(_at_volume(profile, ratio * 0.8), kb=kb, as_of=AS_OF)
+        above = sa.advise(_at_volume(profile, ratio * 1.25), kb=kb, as_of=AS_OF)
+        assert _order(below, a, b) != _order(above, a, b), be
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", ["bank_strict", "insurer_hybrid", "triage_high_volume"])
+def test_break_even_flips_the_order_for_the_archetypes(name: str, kb: sa.KnowledgeBase) -> None:
+    check_break_even(sa.load_profile(PROFILES / f"{name}.yaml"), kb)
+
+
+@pytest.mark.parametrize("volume", [20_000, 300_000, 3_000_000, 30_000_000])
+def test_break_even_flips_the_order_across_volumes(volume: int, kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        data={"query_shares": {"internal": 0.6, "personal": 0.4}},
+        policy={"preset": "eu_only", "overrides": {"personal": {"leave_premises": False}}},
+        workload={
+            "queries_per_month": volume,
+            "peak_queries_per_second": volume / 400_000,
+            "corpus_tokens": 5_000_000,
+        },
+        capabilities={"operates_gpus": True},
+    )
+    check_break_even(profile, kb)
+
+
+@pytest.mark.parametrize("volume", [100_000, 1_000_000, 10_000_000])
+def test_break_even_between_api_and_self_hosting(volume: int, kb: sa.KnowledgeBase) -> None:
+    # internal data only: all three patterns are eligible; APIs are linear in volume, GPUs steps
+    profile = _profile(
+        workload={"queries_per_month": volume, "peak_queries_per_second": volume / 1_000_000},
+        capabilities={"operates_gpus": True},
+    )
+    check_break_even(profile, kb)
+
+
+# --- properties --------------------------------------------------------------------------------
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sovereign_advisor.engine.costing import kv_bytes_per_token, weights_bytes
+
+CLASSES = ["public", "internal", "confidential", "personal", "special_category"]
+
+
+@st.composite
+def cost_profiles(draw: st.DrawFn) -> dict[str, Any]:
+    """Profiles that exercise the cost model: every pattern often eligible, varied loads."""
+    classes = draw(st.lists(st.sampled_from(CLASSES), min_size=1, max_size=3, unique=True))
+    weights = [draw(st.integers(1, 5)) for _ in classes]
+    shares = {c: w / sum(weights) for c, w in zip(classes, weights, strict=True)}
+    shares[classes[-1]] = 1 - sum(v for c, v in shares.items() if c != classes[-1])
+    keep = draw(st.lists(st.sampled_from(CLASSES), max_size=2, unique=True))
+    owned = draw(st.sampled_from([{}, {"a100-80gb-sxm": 1}, {"h100-80gb-sxm": 2}]))
+    return {
+        "organisation": {"name": "generated", "headquarters": "FR", "sector": "retail"},
+        "data": {"query_shares": shares},
+        "policy": {
+            "preset": draw(st.sampled_from(["eu_only", "open", "strict"])),
+            "overrides": {c: {"leave_premises": False} for c in keep},
+        },
+        "workload": {
+            "queries_per_month": draw(st.integers(1_000, 20_000_000)),
+            "input_tokens_per_query": draw(st.integers(50, 6_000)),
+            "output_tokens_per_query": draw(st.integers(10, 1_000)),
+            "peak_queries_per_second": draw(st.integers(0, 80)) / 4,
+            "corpus_tokens": draw(st.sampled_from([0, 2_000_000, 300_000_000])),
+            "corpus_refreshes_per_month": draw(st.sampled_from([0, 1, 4])),
+            "complex_share": draw(st.integers(0, 10)) / 10,
+        },
+        "capabilities": {"operates_gpus": draw(st.booleans()), "owned_gpus": owned},
+        "finance": {"currency": draw(st.sampled_from(["EUR", "USD"]))},
+    }
+
+
+KB = sa.load_knowledge_base()
+
+
+def _totals(data: dict[str, Any], kb: sa.KnowledgeBase = KB) -> dict[str, Decimal]:
+    advice = sa.advise(OrganisationProfile.model_validate(data), kb=kb, as_of=AS_OF)
+    return {a.architecture_id: a.cost.monthly_total.typical for a in advice.assessments if a.cost}
+
+
+def _raised(data: dict[str, Any], field: str, factor: float) -> dict[str, Any]:
+    workload = {**data["workload"], field: data["workload"][field] * factor}
+    return {**data, "workload": workload}
+
+
+FIELDS = [
+    "queries_per_month",
+    "input_tokens_per_query",
+    "output_tokens_per_query",
+    "peak_queries_per_second",
+]
+
+
+@given(cost_profiles(), st.sampled_from(FIELDS), st.sampled_from([1.1, 1.5, 3.0]))
+def test_cost_never_decreases_with_load(data: dict[str, Any], field: str, factor: float) -> None:
+    before, after = _totals(data), _totals(_raised(data, field, factor))
+    assert before.keys() == after.keys()
+    for architecture, total in before.items():
+        assert after[architecture] >= total, (architecture, field)
+
+
+def _dearer(kb: sa.KnowledgeBase, factor: Decimal) -> sa.KnowledgeBase:
+    """Every price (token, GPU, host, energy, staff) times `factor`, band ends alike."""
+
+    def scale(band: Any) -> Any:
+        return band.model_copy(
+            update={
+                "typical": band.typical * factor,
+                "low": None if band.low is None else band.low * factor,
+                "high": None if band.high is None else band.high * factor,
+            }
+        )
+
+    money = {"energy.price_per_kwh", "ops.monthly_cost_per_fte"}
+    return kb.__class__(
+        **{
+            **{f: getattr(kb, f) for f in kb.__dataclass_fields__},
+            "token_prices": tuple(
+                p.model_copy(
+                    update={
+                        "input_per_mtok": scale(p.input_per_mtok),
+                        "output_per_mtok": scale(p.output_per_mtok),
+                    }
+                )
+                for p in kb.token_prices
+            ),
+            "gpu_prices": tuple(
+                g.model_copy(
+                    update={
+                        "rental_per_hour": g.rental_per_hour and scale(g.rental_per_hour),
+                        "purchase": g.purchase and scale(g.purchase),
+                    }
+                )
+                for g in kb.gpu_prices
+            ),
+            "host_prices": tuple(
+                h.model_copy(update={"per_month": scale(h.per_month)}) for h in kb.host_prices
+            ),
+            "assumptions": tuple(
+                a.model_copy(update={"value": scale(a.value)}) if a.id.split("@")[0] in money else a
+                for a in kb.assumptions
+            ),
+        }
+    )
+
+
+DEARER = {kind: _dearer(KB, D(f)) for kind, f in (("x1.2", "1.2"), ("x2", "2"))}
+
+
+@given(cost_profiles(), st.sampled_from(sorted(DEARER)))
+def test_cost_never_decreases_when_prices_rise(data: dict[str, Any], kind: str) -> None:
+    before, after = _totals(data), _totals(data, DEARER[kind])
+    for architecture, total in before.items():
+        assert after[architecture] >= total, architecture
+
+
+def _pools(data: dict[str, Any]) -> dict[tuple[str, str], tuple[str, int]]:
+    advice = sa.advise(OrganisationProfile.model_validate(data), kb=KB, as_of=AS_OF)
+    return {
+        (a.architecture_id, v.role): (v.gpu_id, v.gpu_count)
+        for a in advice.assessments
+        for v in a.venues
+        if v.gpu_id is not None and v.gpu_count is not None
+    }
+
+
+@given(cost_profiles(), st.sampled_from([1.5, 2.0, 4.0]))
+def test_gpu_count_never_decreases_with_peak(data: dict[str, Any], factor: float) -> None:
+    from sovereign_advisor.engine.costing import Pricing, _gpu_price, build_pool, workload_of
+
+    profile = OrganisationProfile.model_validate(data)
+    busier = OrganisationProfile.model_validate(_raised(data, "peak_queries_per_second", factor))
+    # at the advice level: the same GPU type never gets fewer GPUs
+    before, after = _pools(data), _pools(_raised(data, "peak_queries_per_second", factor))
+    for key, (gpu, n) in before.items():
+        if after[key][0] == gpu:
+            assert after[key][1] >= n, key
+    # and for every venue and GPU type, whether chosen or not
+    arch = next(a for a in KB.architectures if a.id == "on_prem_rag")
+    from sovereign_advisor.engine.eligibility import Placement
+
+    placements = [Placement(r, tuple(profile.data.present), ()) for r in arch.roles[:1]]
+    for price in KB.gpu_prices:
+        if _gpu_price(KB, price.venue, price.gpu, AS_OF) is not price:
+            continue
+        counts = []
+        for p in (profile, busier):
+            w = workload_of(p, KB)
+            pool = build_pool(price.venue, price, placements, p, KB, w, Pricing(KB, "EUR", AS_OF))
+            counts.append(pool.count.at(w.volume))
+        assert counts[1] >= counts[0], price.id
+
+
+@given(cost_profiles())
+def test_self_hosted_roles_are_never_sized_below_their_memory_need(data: dict[str, Any]) -> None:
+    advice = sa.advise(OrganisationProfile.model_validate(data), kb=KB, as_of=AS_OF)
+    assumptions = {a.id: a.value.typical for a in KB.assumptions}
+    for a in advice.assessments:
+        arch = next(x for x in KB.architectures if x.id == a.architecture_id)
+        pooled: dict[str, list[str]] = {}
+        for v in a.venues:
+            if v.gpu_id is not None and v.active:
+                pooled.setdefault(v.venue_id, []).append(v.role)
+        for venue_id, roles in pooled.items():
+            v = next(x for x in a.venues if x.role == roles[0])
+            assert v.gpu_id is not None and v.gpu_count is not None
+            models = [KB.models[r.models[0]] for r in arch.roles if r.id in roles]
+            need = sum(float(weights_bytes(m)) for m in models)
+            need += sum(
+                float(kv_bytes_per_token(m)) * m.context_tokens
+                for m in models
+                if m.kind == "generation"
+            )
+            gpu = KB.gpus[v.gpu_id]
+            usable = gpu.memory_gb * 1e9 * float(assumptions["vllm.gpu_memory_utilization"])
+            usable -= float(assumptions["serving.activation_reserve_gb"]) * 1e9
+            assert v.gpu_count * usable >= need, (a.architecture_id, venue_id)
+
+
+@settings(max_examples=8)
+@given(cost_profiles())
+def test_break_even_flips_the_order_for_generated_profiles(data: dict[str, Any]) -> None:
+    check_break_even(OrganisationProfile.model_validate(data), KB)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -37,6 +37,8 @@ class Pricing:
         self.currency = currency
         self.as_of = as_of
         self._rates: dict[str, tuple[dict[BandName, Decimal], str | None]] = {}
+        self.inverted: set[str] = set()
+        """FX record ids used inverted: raising such a rate lowers the converted prices."""
 
     def rate(self, source: Currency) -> tuple[dict[BandName, Decimal], str | None]:
         """Units of the report currency per unit of `source`, with the FX record id(s).
@@ -87,8 +89,12 @@ class Pricing:
             else:
                 continue
             if best is None or fx.date > best[2]:
-                best = (rates, fx.id, fx.date)
-        return None if best is None else (best[0], best[1])
+                best = (rates, fx.id, fx.date, (fx.base, fx.quote) == (target, source))
+        if best is None:
+            return None
+        if best[3]:
+            self.inverted.add(best[1])
+        return best[0], best[1]
 
     def convert(
         self,
@@ -676,7 +682,24 @@ def choose(
             venue_of[role.id] = (venue_id, None)
             hosts[role.id] = n["typical"]
             groups.append(Group(((role_staff_line(role.id, profile, kb, pricing),),)))
+    groups = [_fx_direction(g, pricing.inverted) for g in groups]
     return Choice(venue_of, tuple(pools), hosts, CostModel(tuple(groups)))
+
+
+def _fx_direction(group: Group, inverted: set[str]) -> Group:
+    """Move FX rates used inverted (1 / rate) from `scales_with` to `inverse_with`."""
+
+    def fix(line: Line) -> Line:
+        moved = tuple(i for i in line.scales_with if i in inverted)
+        if not moved:
+            return line
+        return replace(
+            line,
+            scales_with=tuple(i for i in line.scales_with if i not in inverted),
+            inverse_with=line.inverse_with + moved,
+        )
+
+    return Group(tuple(tuple(fix(line) for line in option) for option in group.options))
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,19 @@ class Count:
     minimum: int
     terms: tuple[tuple[Fraction, Fraction], ...] = ()
 
+    @cached_property
+    def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
+        return tuple(
+            (a.numerator, a.denominator, b.numerator, b.denominator) for a, b in self.terms
+        )
+
     def at(self, v: Fraction) -> int:
+        # ceil(a*v + b) in integers: Fraction arithmetic dominates break-even search otherwise
+        vn, vd = v.numerator, v.denominator
         n = self.minimum
-        for a, b in self.terms:
-            n = max(n, math.ceil(a * v + b))
+        for an, ad, bn, bd in self._integer_terms:
+            den = ad * vd * bd
+            n = max(n, -((-(an * vn * bd + bn * ad * vd)) // den))
         return n
 
     def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
@@ -182,17 +191,32 @@ class CostModel:
 
 def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
     """Typical cost of a fixed set of lines as linear pieces on [lo, hi]."""
-    points: set[Fraction] = {lo, hi}
+    slope, constant = ZERO, ZERO
+    stepped: dict[Count, list[tuple[Fraction, int]]] = {}
     for line in lines:
-        points |= line.breakpoints(lo, hi)
-    slope = sum((line.slope for line in lines), ZERO)
-    out: list[Piece] = []
+        q, price = line.quantities["typical"], line.exact_prices["typical"]
+        slope += q.per_query * price
+        constant += q.fixed * price
+        if q.count is not None:
+            stepped.setdefault(q.count, []).append((q.per_count * price, q.owned))
+    points: set[Fraction] = {lo, hi}
+    for count in stepped:
+        points |= count.breakpoints(lo, hi)
     ordered = sorted(points)
-    for left, right in itertools.pairwise(ordered):
-        mid = (left + right) / 2
-        out.append((left, right, slope, lines_total(lines, mid) - slope * mid))
     if len(ordered) == 1:
-        out.append((lo, hi, slope, lines_total(lines, lo) - slope * lo))
+        ordered = [lo, hi]
+
+    def intercept(v: Fraction) -> Fraction:
+        total = constant
+        for count, uses in stepped.items():
+            n = count.at(v)
+            total += sum((coef * max(0, n - owned) for coef, owned in uses), ZERO)
+        return total
+
+    out = [
+        (left, right, slope, intercept((left + right) / 2))
+        for left, right in itertools.pairwise(ordered)
+    ]
     return _merged(out)
 
 

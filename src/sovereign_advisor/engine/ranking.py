@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -183,9 +184,17 @@ DECISIVE_ABOVE = Fraction(5, 4)
 closer together than that are GPU steps of two nearly equal totals, not a change of order."""
 
 
-def _decisive(a: CostModel, b: CostModel, v: Fraction) -> bool:
-    below = a.total(v * DECISIVE_BELOW) - b.total(v * DECISIVE_BELOW)
-    above = a.total(v * DECISIVE_ABOVE) - b.total(v * DECISIVE_ABOVE)
+def _value(model: CostModel, pieces: list[Piece], v: Fraction) -> Fraction:
+    """The typical total at `v`, read from the pieces when they cover it."""
+    if pieces and pieces[0][0] < v <= pieces[-1][1]:
+        _, _, slope, intercept = pieces[bisect.bisect_left(pieces, v, key=lambda p: p[1])]
+        return slope * v + intercept
+    return model.total(v)
+
+
+def _decisive(a: CostModel, pa: list[Piece], b: CostModel, pb: list[Piece], v: Fraction) -> bool:
+    below = _value(a, pa, v * DECISIVE_BELOW) - _value(b, pb, v * DECISIVE_BELOW)
+    above = _value(a, pa, v * DECISIVE_ABOVE) - _value(b, pb, v * DECISIVE_ABOVE)
     return (below > 0) != (above > 0) and below != 0 and above != 0
 
 
@@ -214,8 +223,9 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
             )
             continue
         found = crossings_of(pa, pb, low, high)
-        decisive = [v for v in found if _decisive(a.model, b.model, v)]
-        if not decisive:
+        by_nearness = sorted(found, key=lambda v: (abs(v - volume) / volume, v))
+        decisive = next((v for v in by_nearness if _decisive(a.model, pa, b.model, pb, v)), None)
+        if decisive is None:
             touching = (
                 f"; their totals cross {len(found)} time(s) within GPU-step noise of each other "
                 "but the order does not change for good"
@@ -230,7 +240,7 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
                 )
             )
             continue
-        nearest = min(decisive, key=lambda v: (abs(v - volume) / volume, v))
+        nearest = decisive
         shown = (Decimal(nearest.numerator) / Decimal(nearest.denominator)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_EVEN
         )
