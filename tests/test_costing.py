@@ -106,21 +106,20 @@ def nemo_gpus(
     peak_qps: Fraction,
     extra_weights: Fraction = Fraction(0),
 ) -> int:
-    """GPUs for Nemo 12B at peak: memory (weights + a full-context sequence, and the KV cache
-    the requests in flight hold) and throughput (prefill at 50% of the compute roofline,
-    decode at the measured rate)."""
+    """GPUs for Nemo 12B at peak, in replicas: a replica is the GPUs that hold the weights and
+    one sequence at full context; replicas are added for throughput (prefill at 50% of the
+    compute roofline, decode at the measured rate) and for the KV cache in flight."""
     usable = memory_gb * 10**9 * Fraction(9, 10) - 2 * 10**9  # vllm 0.9, 2 GB activations
+    weights = NEMO_WEIGHTS + extra_weights
+    unit = math.ceil((weights + NEMO_CONTEXT_KV) / usable)
     prefill = tokens_in * 2 * Fraction(122, 10) * 10**9 / (tflops * 10**12 * Fraction(1, 2))
     busy = peak_qps * (prefill + tokens_out / measured)  # GPU-seconds per second
     single = bandwidth_gb_s * 10**9 * Fraction(7, 10) / (Fraction(122, 10) * 10**9 * 2)
     held = (tokens_in + tokens_out) * NEMO_KV_PER_TOKEN * (prefill + tokens_out / single)
-    weights = NEMO_WEIGHTS + extra_weights
-    return max(
-        1,
-        math.ceil(busy),
-        math.ceil((weights + NEMO_CONTEXT_KV) / usable),
-        math.ceil((weights + peak_qps * held) / usable),
+    replicas = max(
+        1, math.ceil(busy / unit), math.ceil(peak_qps * held / (unit * usable - weights))
     )
+    return unit * replicas
 
 
 def _profile(**overrides: Any) -> OrganisationProfile:
@@ -700,3 +699,39 @@ def test_self_hosted_roles_are_never_sized_below_their_memory_need(data: dict[st
 @given(cost_profiles())
 def test_break_even_flips_the_order_for_generated_profiles(data: dict[str, Any]) -> None:
     check_break_even(OrganisationProfile.model_validate(data), KB)
+
+
+def test_a_replica_that_does_not_fit_one_gpu_takes_two(kb: sa.KnowledgeBase) -> None:
+    from sovereign_advisor.engine.costing import Pricing, build_pool, workload_of
+    from sovereign_advisor.engine.eligibility import Placement
+
+    # L40S: 48 GB x 0.9 - 2 GB = 41.2 GB usable < 24.4 GB weights + 21.5 GB full context, so a
+    # replica is two L40S (tensor parallel). No measured throughput for Nemo on an L40S: decode
+    # at the roofline 362e12 FLOP/s x 0.10 (serving.decode_efficiency) / (2 x 12.2e9).
+    profile = _profile(workload={"peak_queries_per_second": 8})
+    roofline = Fraction(362 * 10**12) * Fraction(1, 10) / (2 * Fraction(122, 10) * 10**9)
+    expected = nemo_gpus(
+        memory_gb=48,
+        tflops=362,
+        bandwidth_gb_s=864,
+        measured=roofline,
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(8),
+    )
+    # 8 q/s x (0.135 s prefill + 0.135 s decode) = 2.16 GPU-s/s: more than one pair gives
+    assert expected == 4
+    w = workload_of(profile, kb)
+    price = next(g for g in kb.gpu_prices if g.id == "ovhcloud.l40s-48gb")
+    role = next(a for a in kb.architectures if a.id == "on_prem_rag").roles[0]
+    pool = build_pool(
+        "ovhcloud",
+        price,
+        [Placement(role, ("internal",), ())],
+        profile,
+        kb,
+        w,
+        Pricing(kb, "EUR", AS_OF),
+    )
+    assert pool.count.unit == 2
+    assert pool.count.at(w.volume) == expected

@@ -353,17 +353,21 @@ def _pool_count(
         if p.role.serves == "retrieval":
             # the corpus is embedded in the background, spread over the month
             corpus_load += w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
-    # GPUs for throughput (GPU-seconds per second) and for memory (weights plus the KV cache the
-    # requests in flight hold, and at least one sequence at full context), at peak and average
-    memory_terms = [(m / usable, c / usable) for m, c in w.load_terms(kv, weights)]
-    memory_terms.append((F(0), (weights + context_kv) / usable))
+    # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
+    # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
+    # for the KV cache the requests in flight hold, at peak and at average load.
+    need = weights + context_kv
+    unit = max(1, math.ceil(need / usable))
+    kv_budget = unit * usable - weights
+    memory_terms = [(m / kv_budget, c) for m, c in w.load_terms(kv, F(0))]
+    throughput_terms = [(m / unit, c / unit) for m, c in w.load_terms(seconds, corpus_load)]
     # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
     terms = [
         (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
-        for slope, intercept in w.load_terms(seconds, corpus_load) + memory_terms
+        for slope, intercept in throughput_terms + memory_terms
     ]
     average = seconds * w.volume / w.seconds_per_month + corpus_load
-    return Count(1, tuple(terms)), weights + context_kv, average, usable, tuple(sources)
+    return Count(1, tuple(terms), unit), need, average, usable, tuple(sources)
 
 
 def build_pool(

@@ -38,10 +38,12 @@ def q6(value: Fraction | Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class Count:
-    """A number of GPUs or hosts: `max(minimum, ceil(a*v + b) for each (a, b) term)`."""
+    """A number of GPUs or hosts: `unit * max(minimum, ceil(a*v + b) for each (a, b) term)`
+    (`unit` GPUs per model replica; the terms count replicas)."""
 
     minimum: int
     terms: tuple[tuple[Fraction, Fraction], ...] = ()
+    unit: int = 1
 
     @cached_property
     def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -56,7 +58,7 @@ class Count:
         for an, ad, bn, bd in self._integer_terms:
             den = ad * vd * bd
             n = max(n, -((-(an * vn * bd + bn * ad * vd)) // den))
-        return n
+        return n * self.unit
 
     def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
         """Volumes in [lo, hi] after which the count may step up."""
