@@ -735,3 +735,17 @@ def test_a_replica_that_does_not_fit_one_gpu_takes_two(kb: sa.KnowledgeBase) -> 
     )
     assert pool.count.unit == 2
     assert pool.count.at(w.volume) == expected
+
+
+def test_readme_worked_example_reproduces_the_published_figure() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Worked example") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    printed = code.split("# ")[-1].strip()
+    assert done.stdout.strip() == printed
+    # by hand: EUR 2.75 / (1,277.85 tok/s x 3,600 s / 10^6) = 0.597792 EUR per 1M output tokens
+    assert q6(D("2.75") / (D("1277.85") * 3600 / 10**6)) == D(printed.split()[-1])
