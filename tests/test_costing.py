@@ -749,3 +749,65 @@ def test_readme_worked_example_reproduces_the_published_figure() -> None:
     assert done.stdout.strip() == printed
     # by hand: EUR 2.75 / (1,277.85 tok/s x 3,600 s / 10^6) = 0.597792 EUR per 1M output tokens
     assert q6(D("2.75") / (D("1277.85") * 3600 / 10**6)) == D(printed.split()[-1])
+
+
+def _scaled(kb: sa.KnowledgeBase, record_id: str, factor: Decimal) -> sa.KnowledgeBase:
+    """The knowledge base with one price record (every price in it) times `factor`."""
+
+    def scale(band: Any) -> Any:
+        if band is None:
+            return None
+        return band.model_copy(
+            update={
+                "typical": band.typical * factor,
+                "low": None if band.low is None else band.low * factor,
+                "high": None if band.high is None else band.high * factor,
+            }
+        )
+
+    def token(p: Any) -> Any:
+        if p.id != record_id:
+            return p
+        return p.model_copy(
+            update={
+                "input_per_mtok": scale(p.input_per_mtok),
+                "output_per_mtok": scale(p.output_per_mtok),
+            }
+        )
+
+    def gpu(g: Any) -> Any:
+        if g.id != record_id:
+            return g
+        return g.model_copy(
+            update={"rental_per_hour": scale(g.rental_per_hour), "purchase": scale(g.purchase)}
+        )
+
+    fields = {f: getattr(kb, f) for f in kb.__dataclass_fields__}
+    fields["token_prices"] = tuple(token(p) for p in kb.token_prices)
+    fields["gpu_prices"] = tuple(gpu(g) for g in kb.gpu_prices)
+    return kb.__class__(**fields)
+
+
+def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> None:
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert advice.recommended is not None
+    best = advice.recommended.architecture_id
+    moves = [
+        s
+        for s in advice.sensitivity
+        if s.input_id in {"lp.mistral-large-3", "premises.h100-80gb-sxm"}
+    ]
+    assert len(moves) == 2
+    factors = [float(s.factor) for s in advice.sensitivity]
+    # smallest change first
+    assert [abs(math.log(f)) for f in factors] == sorted(abs(math.log(f)) for f in factors)
+    for s in moves:
+        # just short of the factor the recommendation holds; just beyond it, it flips
+        short = D(1) + (s.factor - 1) * D("0.9")
+        beyond = D(1) + (s.factor - 1) * D("1.1")
+        kept = sa.advise(profile, kb=_scaled(kb, s.input_id, short), as_of=AS_OF)
+        flipped = sa.advise(profile, kb=_scaled(kb, s.input_id, beyond), as_of=AS_OF)
+        assert kept.recommended is not None and flipped.recommended is not None
+        assert kept.recommended.architecture_id == best, s
+        assert flipped.recommended.architecture_id == s.flips_to, s

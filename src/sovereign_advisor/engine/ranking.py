@@ -246,7 +246,7 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
         )
         direction = "more" if nearest > volume else "fewer"
         others = (
-            f"; the totals cross {len(found) - 1} other time(s) between {span}"
+            f"; the totals cross {len(found) - 1} other time(s) from {span}"
             if len(found) > 1
             else ""
         )
