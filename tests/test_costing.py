@@ -8,16 +8,33 @@ way the breakdown presents them (`q6`); quantities likewise; costs are exact pro
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import subprocess
+import sys
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sovereign_advisor as sa
 from sovereign_advisor.advice import Assessment
+from sovereign_advisor.engine.admissibility import admissibility
+from sovereign_advisor.engine.costing import (
+    Pricing,
+    _gpu_price,
+    build_pool,
+    choose,
+    kv_bytes_per_token,
+    weights_bytes,
+    workload_of,
+)
+from sovereign_advisor.engine.eligibility import Placement, eligibility
+from sovereign_advisor.engine.exposure import venue_exposures
 from sovereign_advisor.profile import OrganisationProfile
 
 AS_OF = dt.date(2026, 11, 23)
@@ -510,10 +527,6 @@ def test_break_even_between_api_and_self_hosting(volume: int, kb: sa.KnowledgeBa
 
 # --- properties --------------------------------------------------------------------------------
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from sovereign_advisor.engine.costing import kv_bytes_per_token, weights_bytes
 
 CLASSES = ["public", "internal", "confidential", "personal", "special_category"]
 
@@ -644,18 +657,16 @@ def _pools(data: dict[str, Any]) -> dict[tuple[str, str], tuple[str, int]]:
 
 @given(cost_profiles(), st.sampled_from([1.5, 2.0, 4.0]))
 def test_gpu_count_never_decreases_with_peak(data: dict[str, Any], factor: float) -> None:
-    from sovereign_advisor.engine.costing import Pricing, _gpu_price, build_pool, workload_of
+    from sovereign_advisor.engine.costing import Pricing, build_pool, workload_of
 
     profile = OrganisationProfile.model_validate(data)
     busier = OrganisationProfile.model_validate(_raised(data, "peak_queries_per_second", factor))
-    # at the advice level: the same GPU type never gets fewer GPUs
     before, after = _pools(data), _pools(_raised(data, "peak_queries_per_second", factor))
     for key, (gpu, n) in before.items():
         if after[key][0] == gpu:
             assert after[key][1] >= n, key
     # and for every venue and GPU type, whether chosen or not
     arch = next(a for a in KB.architectures if a.id == "on_prem_rag")
-    from sovereign_advisor.engine.eligibility import Placement
 
     placements = [Placement(r, tuple(profile.data.present), ()) for r in arch.roles[:1]]
     for price in KB.gpu_prices:
@@ -702,8 +713,6 @@ def test_break_even_flips_the_order_for_generated_profiles(data: dict[str, Any])
 
 
 def test_a_replica_that_does_not_fit_one_gpu_takes_two(kb: sa.KnowledgeBase) -> None:
-    from sovereign_advisor.engine.costing import Pricing, build_pool, workload_of
-    from sovereign_advisor.engine.eligibility import Placement
 
     # L40S: 48 GB x 0.9 - 2 GB = 41.2 GB usable < 24.4 GB weights + 21.5 GB full context, so a
     # replica is two L40S (tensor parallel). No measured throughput for Nemo on an L40S: decode
@@ -741,9 +750,6 @@ def test_readme_worked_example_reproduces_the_published_figure() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Worked example") :]
     code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     printed = code.split("# ")[-1].strip()
     assert done.stdout.strip() == printed
@@ -811,3 +817,31 @@ def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> Non
         assert kept.recommended is not None and flipped.recommended is not None
         assert kept.recommended.architecture_id == best, s
         assert flipped.recommended.architecture_id == s.flips_to, s
+
+
+@settings(max_examples=20)
+@given(cost_profiles(), st.lists(st.fractions(min_value=0, max_value=1), min_size=1, max_size=8))
+def test_pieces_agree_with_direct_evaluation(data: dict[str, Any], where: list[Fraction]) -> None:
+    """Differential check: the explicit pieces break-even is computed on equal the naive
+    total (cheapest alternative of every decision, evaluated at the volume itself)."""
+
+    profile = OrganisationProfile.model_validate(data)
+    refusals, _ = admissibility(profile, KB, AS_OF, venue_exposures(profile, KB, AS_OF))
+    w = workload_of(profile, KB)
+    pricing = Pricing(KB, profile.finance.currency, AS_OF)
+    lo, hi = w.volume / 10, w.volume * 10
+    for arch in KB.architectures:
+        result = eligibility(arch, profile, KB, AS_OF, refusals)
+        if not result.eligible:
+            continue
+        model = choose(result, profile, KB, w, pricing).model
+        pieces = model.pieces(lo, hi)
+        assert pieces[0][0] == lo and pieces[-1][1] == hi
+        for (_, right, _, _), (left, _, _, _) in itertools.pairwise(pieces):
+            assert right == left
+        for t in where:
+            v = lo + (hi - lo) * t
+            if v == lo:
+                continue
+            piece = next(p for p in pieces if p[0] < v <= p[1])
+            assert piece[2] * v + piece[3] == model.total(v), (arch.id, v)
