@@ -429,6 +429,23 @@ def test_hybrid_routing_with_detector(kb: sa.KnowledgeBase) -> None:
     hybrid = _assessment(advice, "hybrid_routing")
     # 221.8475 + 86.639904 + 258.35 + 3 x 1291.75 + 221.8475 + 133.1085 + 1087.70
     _check(hybrid, expected, "5884.74")
+    # GPU-seconds a month on the A100 (312 TFLOP/s; prefill at 50% of it: 2 FLOP/parameter):
+    #   detector: every query, 1,000 tokens x 2 x 0.184e9 / 156e12
+    #   Nemo: half the queries, 1,000 tokens of prefill + 200 tokens at 1,277.85 tok/s
+    #   embedder: every query's 1,000 tokens + 10.83M corpus tokens, 2 x 0.568e9 / 156e12 each
+    prefill = Fraction(156 * 10**12)
+    detector = 10**6 * 1000 * 2 * Fraction("0.184e9") / prefill
+    nemo = (
+        10**6
+        * Fraction(1, 2)
+        * (1000 * 2 * Fraction("12.2e9") / prefill + 200 / Fraction("1277.85"))
+    )
+    embedder = (
+        (10**6 * 1000 + 10_000_000 + Fraction(10_000_000, 12)) * 2 * Fraction("0.568e9") / prefill
+    )
+    shares = {v.role: v.share_of_pool_load for v in hybrid.venues if v.gpu_id}
+    assert shares["pii_detector"] == round(float(detector / (detector + nemo + embedder)), 4)
+    assert shares["pii_detector"] == 0.0142  # what detecting personal data takes of the GPUs
     leak = next(r for r in hybrid.risks if r.id == "residual_leak_risk")
     # 1,000,000 x 50% personal x (1 - 0.95 recall) = 25,000 queries a month
     assert "about 25,000 queries a month" in leak.summary

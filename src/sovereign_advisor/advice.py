@@ -62,6 +62,9 @@ class RoleVenue(Model):
     """GPUs in the pool this role runs on (shared by the roles on the same venue)."""
     utilisation_at_average_load: float | None = None
     """Share of the pool's GPU time used at the average (not peak) load."""
+    share_of_pool_load: float | None = None
+    """Share of the pool's busy GPU time spent on this role (e.g. what detecting personal data
+    costs in a hybrid router's GPUs)."""
     hosts: int | None = None
     """Hosts, for a vector store."""
     active: bool = True

@@ -278,6 +278,7 @@ def _assessment(
                 gpu_id=pool.gpu_id if pool else None,
                 gpu_count=pool.count.at(w.volume) if pool else None,
                 utilisation_at_average_load=round(pool.utilisation, 4) if pool else None,
+                share_of_pool_load=round(pool.load_share[p.role.id], 4) if pool else None,
                 hosts=choice.hosts.get(p.role.id),
                 active=is_active(p, w),
             )

@@ -309,8 +309,8 @@ class Pool:
     utilisation: float
     """Share of the pool's GPU time used at average load (typical band)."""
     roles: tuple[str, ...]
-    memory_need_bytes: Fraction
-    """Weights of every model in the pool plus one full-context KV cache per generation model."""
+    load_share: dict[str, float]
+    """Share of the pool's average GPU time each role uses (typical band)."""
 
     @property
     def count(self) -> Count:
@@ -332,14 +332,15 @@ def _pool_count(
     kb: KnowledgeBase,
     w: Workload,
     band: BandName,
-) -> tuple[Count, Fraction, Fraction, Fraction, tuple[str, ...]]:
-    """GPUs needed at one end of the band: (count, memory need, average GPU-seconds per second,
+) -> tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...]]:
+    """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
     usable memory per GPU, sources)."""
     gpu = kb.gpus[gpu_id]
     reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
     usable = frac(gpu.memory_gb) * 10**9 * assumed(kb, "vllm.gpu_memory_utilization")[band]
     usable -= reserve
     weights, context_kv, seconds, kv, corpus_load = F(0), F(0), F(0), F(0), F(0)
+    by_role: dict[str, Fraction] = {}
     sources: list[str] = []
     for p in placements:
         model = kb.models[p.role.models[0]]
@@ -350,9 +351,12 @@ def _pool_count(
         context_kv += s.context_kv_bytes
         seconds += share * s.gpu_seconds_per_query
         kv += share * s.kv_byte_seconds_per_query
+        by_role[p.role.id] = share * s.gpu_seconds_per_query * w.volume / w.seconds_per_month
         if p.role.serves == "retrieval":
             # the corpus is embedded in the background, spread over the month
-            corpus_load += w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
+            background = w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
+            corpus_load += background
+            by_role[p.role.id] += background
     # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
     # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
     # for the KV cache the requests in flight hold, at peak and at average load.
@@ -366,8 +370,7 @@ def _pool_count(
         (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
         for slope, intercept in throughput_terms + memory_terms
     ]
-    average = seconds * w.volume / w.seconds_per_month + corpus_load
-    return Count(1, tuple(terms), unit), need, average, usable, tuple(sources)
+    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources)
 
 
 def build_pool(
@@ -382,7 +385,8 @@ def build_pool(
     gpu = kb.gpus[gpu_price.gpu]
     sized = {b: _pool_count(gpu.id, placements, profile, kb, w, b) for b in BANDS}
     counts = {b: sized[b][0] for b in BANDS}
-    count, need, average, _, sources = sized["typical"]
+    count, by_role, _, sources = sized["typical"]
+    average = sum(by_role.values(), F(0))
     n = count.at(w.volume)
     roles = tuple(p.role.id for p in placements)
     label = f"{gpu.name} ({', '.join(roles)})"
@@ -455,7 +459,8 @@ def build_pool(
             scales_with=_ids("ops.fte_per_gpu", staff_source),
         )
     )
-    return Pool(venue_id, gpu.id, counts, tuple(lines), float(average / n), roles, need)
+    shares = {r: float(t / average) if average else 0.0 for r, t in by_role.items()}
+    return Pool(venue_id, gpu.id, counts, tuple(lines), float(average / n), roles, shares)
 
 
 def staff_prices(
