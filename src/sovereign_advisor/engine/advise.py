@@ -78,14 +78,16 @@ def advise(
     obligations, blocked, findings = obligations_and_blockers(profile, kb, as_of)
     findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
     recommended, why_not = _recommend(ranked, totals, blocked, profile, results)
-    used = sorted(
-        {
-            part.strip()
-            for c in choices.values()
-            for line in c.model.lines_at(w.volume)
-            for part in line.source.split("+")
-        }
-    )
+    used = {
+        part.strip()
+        for c in choices.values()
+        for line in c.model.lines_at(w.volume)
+        for part in line.source.split("+")
+    }
+    if choices:  # risks read these
+        used.add("quality.complex_share_on_basic_model_threshold")
+    if any(r.id == "residual_leak_risk" for a in assessments for r in a.risks):
+        used.add("routing.pii_detection_recall")
     assumptions += [
         AssumptionUsed(
             id=a.id, value=_show(a.value.typical, a.unit), summary=a.summary, source=a.source.title

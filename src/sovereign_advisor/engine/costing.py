@@ -357,6 +357,8 @@ def _pool_count(
             background = w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
             corpus_load += background
             by_role[p.role.id] += background
+            if "rag.initial_load_amortisation_months" not in sources:
+                sources.append("rag.initial_load_amortisation_months")
     # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
     # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
     # for the KV cache the requests in flight hold, at peak and at average load.
