@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import types
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import sovereign_advisor as sa
@@ -16,19 +17,21 @@ def _q6(value: Decimal) -> Decimal:
 
 def test_tiered_token_lines_are_worked_out_from_the_price_records(kb: sa.KnowledgeBase) -> None:
     # triage_high_volume: 10,000,000 queries x 800 input / 80 output tokens, EUR report.
-    # Mistral Small 4 on La Plateforme: USD 0.15 in / 0.60 out per 1M (lp.mistral-small-4).
-    # Mistral Large 3: USD 0.5 / 1.5 (lp.mistral-large-3), for the 5% complex share.
-    # USD -> EUR: the ECB rate of 2026-10-06 is 1 EUR = 1.1269 USD, so 1 USD = 0.887390 EUR.
+    # Triage candidates (the role accepts Mistral Small 4 or Small 3.2):
+    #   Small 4 on La Plateforme, USD 0.15 in / 0.60 out per 1M (lp.mistral-small-4); with the
+    #   ECB rate of 2026-10-06 (1 EUR = 1.1269 USD, 1 USD = 0.887390 EUR) that is
+    #   8,000 M x 0.133108 + 800 M x 0.532434 = EUR 1,490.81 a month;
+    #   Small 3.2 on Scaleway Generative APIs, EUR 0.15 / 0.35 (scaleway.mistral-small-3.2):
+    #   8,000 M x 0.15 + 800 M x 0.35 = EUR 1,480.00 a month, the cheaper one.
+    # Escalation: Mistral Large 3, USD 0.5 / 1.5 (lp.mistral-large-3), for the 5% complex share.
     usd_in_eur = _q6(Decimal(1) / Decimal("1.1269"))
     assert usd_in_eur == Decimal("0.887390")
-    small_in = _q6(Decimal("0.15") * usd_in_eur)  # 0.133108 EUR per 1M
-    small_out = _q6(Decimal("0.60") * usd_in_eur)  # 0.532434
     large_in = _q6(Decimal("0.5") * usd_in_eur)  # 0.443695
     large_out = _q6(Decimal("1.5") * usd_in_eur)  # 1.331085
     expected = {
-        "triage_model: input tokens": Decimal(8000) * small_in,  # 8,000 M tokens
-        "triage_model: output tokens": Decimal(800) * small_out,  # 800 M tokens
-        # the escalated 5% re-send their whole context to the large model
+        "triage_model: input tokens": Decimal(8000) * Decimal("0.15"),  # 8,000 M tokens
+        "triage_model: output tokens": Decimal(800) * Decimal("0.35"),  # 800 M tokens
+        # the escalated 5% re-send their whole context to the large model: 5% of 8,000 M
         "escalation_model: input tokens, context re-sent on escalation": Decimal(400) * large_in,
         "escalation_model: output tokens": Decimal(40) * large_out,  # 5% of 800 M
     }
@@ -40,7 +43,7 @@ def test_tiered_token_lines_are_worked_out_from_the_price_records(kb: sa.Knowled
     got = {c.name.split(" (")[0]: c.monthly_cost for c in tiered.cost.components}
     assert got == expected
     assert tiered.cost.monthly_total.typical == sum(expected.values())
-    assert tiered.cost.monthly_total.typical.quantize(Decimal("0.01")) == Decimal("1721.53")
+    assert tiered.cost.monthly_total.typical.quantize(Decimal("0.01")) == Decimal("1710.72")
 
 
 def test_annex_iii_dates_follow_the_law_in_force_on_the_as_of_date(kb: sa.KnowledgeBase) -> None:
@@ -60,19 +63,26 @@ def test_annex_iii_dates_follow_the_law_in_force_on_the_as_of_date(kb: sa.Knowle
 
 
 def test_retired_apis_are_never_chosen(kb: sa.KnowledgeBase) -> None:
-    # Mistral Large 2.1 (2411) is retired on 2026-05-31, Large 3 is offered from 2025-12-02;
-    # Small 3.2 is retired on 2026-07-31 and Small 4 starts on 2026-03-16.
+    # On La Plateforme, Mistral Large 2.1 (2411) is retired on 2026-05-31 and Large 3 is offered
+    # from 2025-12-02; Small 3.2 is retired on 2026-07-31 and Small 4 starts on 2026-03-16.
+    # Scaleway still serves Small 3.2 (from 2026-06-01 at EUR 0.15 / 0.35), cheaper for this
+    # profile than Small 4 on La Plateforme (see the test above), so after 2026-06-01 the
+    # triage role moves there, and never to the retired La Plateforme record.
+    lp, scw = "mistral-la-plateforme", "scaleway-generative-apis"
     profile = sa.load_profile(PROFILES / "triage_high_volume.yaml")
     expected = {
-        dt.date(2025, 11, 1): ("mistral-small-3.2", "mistral-large-2411"),
-        dt.date(2026, 2, 1): ("mistral-small-3.2", "mistral-large-3"),
-        dt.date(2026, 11, 23): ("mistral-small-4", "mistral-large-3"),
+        dt.date(2025, 11, 1): ((lp, "mistral-small-3.2"), (lp, "mistral-large-2411")),
+        dt.date(2026, 2, 1): ((lp, "mistral-small-3.2"), (lp, "mistral-large-3")),
+        # deprecated on La Plateforme on 2026-04-30: no longer offered to new deployments
+        dt.date(2026, 5, 1): ((lp, "mistral-small-4"), (lp, "mistral-large-3")),
+        dt.date(2026, 8, 1): ((scw, "mistral-small-3.2"), (lp, "mistral-large-3")),
+        dt.date(2026, 11, 23): ((scw, "mistral-small-3.2"), (lp, "mistral-large-3")),
     }
-    for as_of, models in expected.items():
+    for as_of, placed in expected.items():
         advice = sa.advise(profile, kb=kb, as_of=as_of)
         tiered = next(a for a in advice.assessments if a.architecture_id == "tiered_cost_pipeline")
-        chosen = {v.role: v.model_id for v in tiered.venues}
-        assert (chosen["triage_model"], chosen["escalation_model"]) == models, as_of
+        chosen = {v.role: (v.venue_id, v.model_id) for v in tiered.venues}
+        assert (chosen["triage_model"], chosen["escalation_model"]) == placed, as_of
 
 
 def test_us_controlled_venues_are_exposed_to_the_us_wherever_the_data_sits(
@@ -88,17 +98,10 @@ def test_us_controlled_venues_are_exposed_to_the_us_wherever_the_data_sits(
 
 
 def test_the_public_api_is_what_all_says() -> None:
-    public = {n for n in dir(sa) if not n.startswith("_")} - {
-        "advice",
-        "engine",
-        "errors",
-        "knowledge",
-        "profile",
-        "render",
-        "conditions",
-        "types",
-        "yamlio",
-        "cli",
-        "schema",
+    # submodules (imported by tests or the command line) are not part of `__all__`
+    public = {
+        n
+        for n in dir(sa)
+        if not n.startswith("_") and not isinstance(getattr(sa, n), types.ModuleType)
     }
     assert public == set(sa.__all__)

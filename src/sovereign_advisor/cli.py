@@ -1,4 +1,9 @@
-"""Command line: `sovereign-advisor advise PROFILE [--as-of DATE] [--format text|json]`."""
+"""Command line: `sovereign-advisor advise|explain|break-even|validate|schema|kb`.
+
+Exit status: 0 success, 2 bad input (one message naming the file, field and value; no
+traceback unless `--debug`), 1 internal error. The engine reads no clock: without `--as-of` the
+command line uses today's date, and every output states the date it used.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,17 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sovereign_advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from sovereign_advisor.advice import Advice
+    from sovereign_advisor.knowledge.loader import KnowledgeBase
+    from sovereign_advisor.profile import OrganisationProfile
+
+KB_KINDS = ("architecture", "jurisdiction", "catalog", "prices")
 
 
 def _date(text: str) -> dt.date:
@@ -17,33 +31,139 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _debug_option() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: given after the subcommand it sets `debug`, absent it keeps the top-level value
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    return common
+
+
+def _kb_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False, parents=[_debug_option()])
+    common.add_argument(
+        "--kb", metavar="DIR", default=None, help="knowledge-base directory (default: packaged)"
+    )
+    common.add_argument(
+        "--overlay",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="overlay directory whose records replace or add to the knowledge base (repeatable)",
+    )
+    return common
+
+
+def _as_of_option() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="day whose law and prices apply (default: today, stated in the output)",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sovereign-advisor",
         description="Which LLM deployment architecture to run, given your data, laws and costs.",
+        epilog="exit status: 0 success, 2 bad input, 1 internal error",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
-    advise = sub.add_parser("advise", help="recommend an architecture for a profile")
-    advise.add_argument("profile", help="organisation profile (YAML or JSON)")
-    advise.add_argument(
-        "--as-of", type=_date, default=None, help="date whose law and prices apply (default: today)"
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    kb_opts, as_of = _kb_options(), _as_of_option()
+
+    advise = sub.add_parser(
+        "advise",
+        parents=[kb_opts, as_of],
+        help="recommend an architecture for a profile",
+        description="Recommend an architecture for an organisation profile. The Markdown report "
+        "embeds a break-even chart written next to --output when matplotlib is installed.",
     )
-    advise.add_argument("--format", choices=("text", "json"), default="text")
-    advise.add_argument("--kb", default=None, help="knowledge-base directory (default: packaged)")
+    advise.add_argument("profile", help="organisation profile (YAML or JSON)")
+    advise.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    advise.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
+    explain = sub.add_parser(
+        "explain",
+        parents=[kb_opts, as_of],
+        help="why an architecture is or is not eligible, and its cost, rule by rule",
+        description="Explain one architecture for a profile: the rules that expose its venues, "
+        "admit or exclude each data class, and the cost line by line.",
+    )
+    explain.add_argument("profile", help="organisation profile (YAML or JSON)")
+    explain.add_argument("architecture", help="architecture id, e.g. hybrid_routing")
+
+    break_even = sub.add_parser(
+        "break-even",
+        parents=[kb_opts, as_of],
+        help="volumes at which the ranking flips, a cost table, optionally a chart",
+        description="Break-even volumes between eligible architectures and their monthly cost "
+        "from 1/100 to 100 times the profile's volume (peak load scaled with volume).",
+    )
+    break_even.add_argument("profile", help="organisation profile (YAML or JSON)")
+    break_even.add_argument(
+        "--chart", metavar="FILE", help="draw the chart to FILE.png or FILE.svg (needs matplotlib)"
+    )
+
+    validate = sub.add_parser(
+        "validate",
+        parents=[kb_opts],
+        help="check a knowledge base and profiles",
+        description="Load and cross-check the knowledge base, then each profile given.",
+    )
+    validate.add_argument("profiles", nargs="*", metavar="PROFILE")
+
+    schema = sub.add_parser(
+        "schema",
+        parents=[_debug_option()],
+        help="print a JSON Schema",
+        description="Print the JSON Schema of a profile, an advice or a knowledge-base file kind.",
+    )
+    schema.add_argument("name", choices=("profile", "advice", *KB_KINDS))
+
+    kb = sub.add_parser(
+        "kb",
+        parents=[kb_opts],
+        help="list and show facts, rules, venues, prices with their dates and sources",
+        description="Without arguments: a summary (version, counts, oldest checked_on). With a "
+        "section: its records. With a section and an id: that record in full.",
+    )
+    kb.add_argument("section", nargs="?", choices=_SECTIONS, default="summary")
+    kb.add_argument("id", nargs="?", help="record id to show in full")
     return parser
+
+
+_SECTIONS = (
+    "summary",
+    "facts",
+    "rules",
+    "architectures",
+    "venues",
+    "models",
+    "gpus",
+    "prices",
+    "assumptions",
+    "fx",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        return _COMMANDS[args.command](args)
     except InputError as error:
         if args.debug:
             raise
         print(f"sovereign-advisor: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
     except Exception as error:  # an internal error, not the user's
         if args.debug:
             raise
@@ -55,16 +175,144 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace) -> int:
+def _knowledge_base(args: argparse.Namespace) -> KnowledgeBase:
+    import sovereign_advisor as sa
+    from sovereign_advisor.engine.advise import default_knowledge_base
+
+    if args.kb is None and not args.overlay:
+        return default_knowledge_base()
+    return sa.load_knowledge_base(args.kb, overlays=args.overlay)
+
+
+def _as_of(args: argparse.Namespace) -> dt.date:
+    return args.as_of or dt.date.today()  # the CLI, not the engine, reads the clock
+
+
+def _advice(args: argparse.Namespace) -> tuple[OrganisationProfile, KnowledgeBase, Advice]:
     import sovereign_advisor as sa
 
     profile = sa.load_profile(args.profile)
-    kb = sa.load_knowledge_base(args.kb) if args.kb else None
-    as_of = args.as_of or dt.date.today()  # the CLI, not the engine, reads the clock
-    advice = sa.advise(profile, kb=kb, as_of=as_of)
-    text = sa.render_json(advice) if args.format == "json" else sa.render_text(advice)
+    kb = _knowledge_base(args)
+    return profile, kb, sa.advise(profile, kb=kb, as_of=_as_of(args))
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write the file: {error.strerror}", file=output) from None
+
+
+def _cmd_advise(args: argparse.Namespace) -> int:
+    import sovereign_advisor as sa
+
+    profile, kb, advice = _advice(args)
+    if args.format == "json":
+        text = sa.render_json(advice)
+    elif args.format == "text":
+        text = sa.render_text(advice)
+    else:
+        text = _markdown(args, profile, kb, advice)
+    _write(text, args.output)
+    return 0
+
+
+def _markdown(
+    args: argparse.Namespace, profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> str:
+    from sovereign_advisor import chart
+    from sovereign_advisor.curves import cost_curves
+    from sovereign_advisor.report import render_markdown
+
+    curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
+    name = None
+    if args.output is not None and chart.available():
+        output = Path(args.output)
+        path = chart.write_chart(advice, curves, output.with_name(output.stem + "-break-even.svg"))
+        name = path.name
+        print(f"sovereign-advisor: wrote {path}", file=sys.stderr)
+    return render_markdown(advice, kb=kb, curves=curves, chart=name)
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import sovereign_advisor as sa
+    from sovereign_advisor.explain import render_explanation
+    from sovereign_advisor.profile import Policy
+
+    profile, kb, advice = _advice(args)
+    without_policy = None
+    assessed = [a for a in advice.assessments if a.architecture_id == args.architecture]
+    if assessed and not assessed[0].eligible and profile.policy.preset != "open":
+        # what the policy costs: the same profile with any venue allowed
+        opened = profile.model_copy(update={"policy": Policy(preset="open")})
+        without_policy = sa.advise(opened, kb=kb, as_of=advice.as_of)
+    text = render_explanation(advice, args.architecture, kb, without_policy=without_policy)
     sys.stdout.write(text)
     return 0
+
+
+def _cmd_break_even(args: argparse.Namespace) -> int:
+    from sovereign_advisor import chart
+    from sovereign_advisor.curves import cost_curves
+    from sovereign_advisor.explain import render_break_even
+
+    if args.chart is not None and Path(args.chart).suffix.lower() not in chart.FORMATS:
+        raise InputError("chart file must end in .png or .svg", file=args.chart)
+    profile, kb, advice = _advice(args)
+    curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
+    sys.stdout.write(render_break_even(advice, curves))
+    if args.chart is not None:
+        written = chart.write_chart(advice, curves, args.chart)
+        print(f"chart: {written}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import sovereign_advisor as sa
+
+    kb = _knowledge_base(args)
+    where = args.kb or "packaged knowledge base"
+    print(
+        f"ok: {where}{''.join(f' + overlay {o}' for o in args.overlay)} ({kb.version}, "
+        f"{len(kb.facts)} facts, {len(kb.rules)} rules, oldest checked_on {kb.oldest_check})"
+    )
+    failed = 0
+    for path in args.profiles:
+        try:
+            profile = sa.load_profile(path)
+        except InputError as error:
+            print(f"sovereign-advisor: error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"ok: {path} ({profile.organisation.name})")
+    return 2 if failed else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sovereign_advisor.schema import schema_text
+
+    sys.stdout.write(schema_text(args.name))
+    return 0
+
+
+def _cmd_kb(args: argparse.Namespace) -> int:
+    from sovereign_advisor.kbview import render_kb
+
+    sys.stdout.write(render_kb(_knowledge_base(args), args.section, args.id))
+    return 0
+
+
+_COMMANDS = {
+    "advise": _cmd_advise,
+    "explain": _cmd_explain,
+    "break-even": _cmd_break_even,
+    "validate": _cmd_validate,
+    "schema": _cmd_schema,
+    "kb": _cmd_kb,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

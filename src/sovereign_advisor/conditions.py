@@ -45,6 +45,7 @@ _USE_CASE: dict[str, Any] = {
     "use_case.generates_synthetic_content": _BOOL,
     "use_case.military_only": _BOOL,
     "use_case.placed_on_market": _BOOL,
+    "use_case.annex_i_product": _BOOL,
 }
 _VENUE: dict[str, Any] = {
     "venue.id": _STR,
@@ -68,6 +69,12 @@ VARIABLES: dict[Scope, dict[str, Any]] = {
     "flow": {**_COMMON, **_ORGANISATION, **_VENUE, **_FLOW},
 }
 """The variables a condition may use, by scope (documented in patterns/README.md)."""
+
+
+def string_variables(scope: Scope) -> tuple[str, ...]:
+    """The variables of a scope whose values are strings (what `cites_for` may key on)."""
+    return tuple(sorted(k for k, v in VARIABLES[scope].items() if v == _STR))
+
 
 _ENVS = {scope: cel.NewEnv(variables=variables) for scope, variables in VARIABLES.items()}
 

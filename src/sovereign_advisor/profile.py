@@ -128,7 +128,7 @@ class UseCase(Model):
     annex_iii_area: AnnexIIIArea = "none"
     """The EU AI Act Annex III high-risk area it falls in, or `none`."""
     prohibited_practice: ProhibitedPractice = "none"
-    """The Art. 5(1)(a)-(h) practice it amounts to, or `none`."""
+    """The Art. 5(1) practice it amounts to ((a)-(h); (ba), (bb) from 2 Dec 2026), or `none`."""
     profiles_people: bool = False
     """Whether it profiles natural persons (the Art. 6(3) derogation is then unavailable)."""
     interacts_with_people: bool = False
@@ -140,6 +140,10 @@ class UseCase(Model):
     placed_on_market: bool = False
     """Whether the organisation places it on the market or puts it into service under its own
     name (provider duties) rather than only using it (deployer duties)."""
+    annex_i_product: bool = False
+    """Whether it is a product, or the safety component of a product, covered by the Union
+    harmonisation legislation of AI Act Annex I that must undergo third-party conformity
+    assessment (high risk under Art. 6(1))."""
 
 
 class Workload(Model):

@@ -12,7 +12,8 @@ def render_json(advice: Advice) -> str:
     return advice.model_dump_json(indent=2) + "\n"
 
 
-def _money(value: Decimal) -> str:
+def money2(value: Decimal) -> str:
+    """Two decimals, thousands grouped, half to even."""
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
 
 
@@ -22,7 +23,7 @@ def render_text(advice: Advice) -> str:
     for a in advice.assessments:
         out += _assessment(a)
     out += _tail(advice)
-    return "\n".join(_wrap(line) for line in out) + "\n"
+    return wrap_lines(out)
 
 
 def _summary(advice: Advice) -> list[str]:
@@ -45,7 +46,7 @@ def _summary(advice: Advice) -> list[str]:
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
-            money = f"{_money(t.low):>14}{_money(t.typical):>14}{_money(t.high):>14}"
+            money = f"{money2(t.low):>14}{money2(t.typical):>14}{money2(t.high):>14}"
         else:
             money = f"{'-':>14}{'-':>14}{'-':>14}"
         rank = str(a.rank) if a.rank else "-"
@@ -67,14 +68,19 @@ def _assessment(a: Assessment) -> list[str]:
         return out
     for v in a.venues:
         exposure = ",".join(v.exposure) or "-"
-        out.append(
-            f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} reach {exposure}{_size(v)}"
-        )
+        line = f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} reach {exposure}"
+        size = _size(v).removeprefix(", ")
+        if size and len(line) + 2 + len(size) > 100:
+            out += [line, f"  {'':<17} {size}"]
+        else:
+            out.append(f"{line}, {size}" if size else line)
     assert a.cost is not None
-    out.append(f"  {'component':<66}{'monthly':>14}")
+    out.append(f"  {'component':<82}{'monthly':>14}")
     for c in a.cost.components:
-        name = c.name if len(c.name) <= 64 else c.name[:61] + "..."
-        out.append(f"  {name:<66}{_money(c.monthly_cost):>14}")
+        if len(c.name) <= 80:
+            out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
+        else:  # the full name on its own line, the amount under it
+            out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
 
@@ -108,6 +114,11 @@ def _tail(advice: Advice) -> list[str]:
     return out
 
 
+def wrap_lines(lines: list[str], width: int = 100) -> str:
+    """Join lines, wrapping each longer than `width` at spaces (continuations indented)."""
+    return "\n".join(_wrap(line, width) for line in lines) + "\n"
+
+
 def _wrap(line: str, width: int = 100) -> str:
     if len(line) <= width:
         return line
@@ -120,5 +131,8 @@ def _wrap(line: str, width: int = 100) -> str:
             current = indent + word
         else:
             current = f"{current} {word}" if current.strip() else current + word
+        while len(current) > width:  # a word (a long URL) wider than a line: cut it
+            parts.append(current[:width])
+            current = indent + current[width:]
     parts.append(current)
     return "\n".join(parts)

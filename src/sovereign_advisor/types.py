@@ -109,6 +109,8 @@ ProhibitedPractice = Literal[
     "workplace_emotion_recognition",
     "biometric_categorisation",
     "realtime_remote_biometric_identification",
+    "intimate_deepfakes",
+    "csam_generation",
 ]
 
 Preset = Literal["strict", "eu_only", "jp_only", "open"]

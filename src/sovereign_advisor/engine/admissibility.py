@@ -43,8 +43,10 @@ def acceptable(
     return any(b in kb.blocs and jurisdiction in kb.blocs[b].members for b in allowed)
 
 
-def _describe(allowed: frozenset[str]) -> str:
-    return ", ".join(sorted(allowed)) if allowed else "no jurisdiction beyond the premises'"
+def _describe(allowed: frozenset[str], data_class: str) -> str:
+    if not allowed:
+        return f"the policy lets no jurisdiction but the premises' reach {data_class} data"
+    return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data"
 
 
 def admissibility(
@@ -86,8 +88,7 @@ def admissibility(
                             data_class,
                             venue_id,
                             f"{reach.jurisdiction} can compel access at {venue.name} "
-                            f"(rule {reach.rule_id}); the policy allows only "
-                            f"{_describe(allowed)} for {data_class} data",
+                            f"(rule {reach.rule_id}); {_describe(allowed, data_class)}",
                         )
                     )
             activation = Activation("flow", {**base, "flow.data_class": data_class})
@@ -101,7 +102,13 @@ def admissibility(
                     )
                 else:
                     notes.append(
-                        FlowNote(rule.id, rule.rests_on, data_class, venue_id, rule.summary)
+                        FlowNote(
+                            rule.id,
+                            rule.rests_on + rule.see_also,
+                            data_class,
+                            venue_id,
+                            rule.summary,
+                        )
                     )
             table[(data_class, venue_id)] = tuple(refusals)
     return table, tuple(notes)

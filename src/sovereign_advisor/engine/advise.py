@@ -171,7 +171,7 @@ def _venue_findings(exposures: dict[str, VenueExposure]) -> list[Finding]:
             out.append(
                 Finding(
                     rule_id=reach.rule_id,
-                    fact_ids=reach.fact_ids,
+                    fact_ids=reach.fact_ids + reach.see_also,
                     scope="venue",
                     subject=venue_id,
                     effect="exposes_to",

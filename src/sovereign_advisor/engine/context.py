@@ -41,6 +41,7 @@ def use_case_vars(base: dict[str, Any], use_case: UseCase) -> dict[str, Any]:
         "use_case.generates_synthetic_content": use_case.generates_synthetic_content,
         "use_case.military_only": use_case.military_only,
         "use_case.placed_on_market": use_case.placed_on_market,
+        "use_case.annex_i_product": use_case.annex_i_product,
     }
 
 

@@ -22,6 +22,9 @@ class Reach:
     jurisdiction: str
     rule_id: str
     fact_ids: tuple[str, ...]
+    """The facts the rule rests on: what an exclusion based on this reach cites."""
+    see_also: tuple[str, ...] = ()
+    """Background facts of the rule, listed with its finding only."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,20 @@ def venue_exposures(
             if not evaluate(compiled.rule.id, compiled.condition, activation):
                 continue
             if compiled.exposes_to is None:
-                notes.append((compiled.rule.id, compiled.rule.rests_on, compiled.rule.summary))
+                notes.append(
+                    (
+                        compiled.rule.id,
+                        compiled.rule.rests_on + compiled.rule.see_also,
+                        compiled.rule.summary,
+                    )
+                )
                 continue
             codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
             for code in sorted(set(codes)):
-                reaches.append(Reach(str(code), compiled.rule.id, compiled.rule.rests_on))
+                reaches.append(
+                    Reach(
+                        str(code), compiled.rule.id, compiled.rule.rests_on, compiled.rule.see_also
+                    )
+                )
         out[venue_id] = VenueExposure(venue, tuple(reaches), tuple(notes))
     return out

@@ -8,6 +8,7 @@ import math
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from itertools import combinations
+from typing import Any
 
 from sovereign_advisor.advice import (
     BlockedUseCase,
@@ -17,8 +18,9 @@ from sovereign_advisor.advice import (
     Risk,
     Sensitivity,
 )
-from sovereign_advisor.conditions import Activation
+from sovereign_advisor.conditions import Activation, Scope
 from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.models import Rule
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Status
 
@@ -43,6 +45,14 @@ def citation(kb: KnowledgeBase, fact_ids: tuple[str, ...]) -> str:
     )
 
 
+def cited_facts(rule: Rule, variables: dict[str, Any]) -> tuple[str, ...]:
+    """The facts a rule rests on, plus the one its `cites_for` picks for these variables."""
+    if rule.cites_for is None:
+        return rule.rests_on
+    extra = rule.cites_for.facts.get(str(variables[rule.cites_for.variable]))
+    return rule.rests_on if extra is None or extra in rule.rests_on else (*rule.rests_on, extra)
+
+
 def obligations_and_blockers(
     profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
 ) -> tuple[list[Obligation], list[BlockedUseCase], list[Finding]]:
@@ -50,14 +60,11 @@ def obligations_and_blockers(
     blocked: list[BlockedUseCase] = []
     findings: list[Finding] = []
     base = organisation_vars(profile, kb)
-    subjects: list[tuple[str, Activation, str | None]] = [
-        ("organisation", Activation("organisation", base), None)
-    ]
+    subjects: list[tuple[Scope, dict[str, Any], str | None]] = [("organisation", base, None)]
     for use_case in profile.use_cases:
-        subjects.append(
-            ("use_case", Activation("use_case", use_case_vars(base, use_case)), use_case.name)
-        )
-    for scope, activation, use_case_name in subjects:
+        subjects.append(("use_case", use_case_vars(base, use_case), use_case.name))
+    for scope, variables, use_case_name in subjects:
+        activation = Activation(scope, variables)
         for compiled in kb.rules:
             rule = compiled.rule
             if rule.scope != scope or not rule.in_force(as_of):
@@ -65,10 +72,11 @@ def obligations_and_blockers(
             if not evaluate(rule.id, compiled.condition, activation):
                 continue
             subject = use_case_name or profile.organisation.name
+            cited = cited_facts(rule, variables)
             findings.append(
                 Finding(
                     rule_id=rule.id,
-                    fact_ids=rule.rests_on,
+                    fact_ids=cited + rule.see_also,
                     scope=rule.scope,
                     subject=subject,
                     effect=rule.effect,
@@ -79,13 +87,13 @@ def obligations_and_blockers(
                 obligations.append(
                     Obligation(
                         rule_id=rule.id,
-                        fact_ids=rule.rests_on,
+                        fact_ids=cited,
                         jurisdiction=rule.jurisdiction,
-                        citation=citation(kb, rule.rests_on),
+                        citation=citation(kb, cited),
                         summary=rule.summary,
                         applies_from=rule.applies_from,
                         in_force=rule.applies_from is None or rule.applies_from <= as_of,
-                        status=weakest_status(kb, rule.rests_on),
+                        status=weakest_status(kb, cited),
                         use_case=use_case_name,
                     )
                 )
@@ -95,7 +103,7 @@ def obligations_and_blockers(
                     BlockedUseCase(
                         use_case=use_case_name,
                         rule_id=rule.id,
-                        fact_ids=rule.rests_on,
+                        fact_ids=cited,
                         reason=rule.summary,
                     )
                 )
@@ -130,16 +138,12 @@ def risks(
                 f"model ({', '.join(uncovered)} data); threshold {float(threshold):.0%}",
             )
         )
-    venues = {
-        choice.venue_of[p.role.id][0] for p in result.placements if p.role.kind == "generation"
-    }
-    if len(venues) > 1:
-        local = {
-            c
-            for p in result.placements
-            if p.role.deployment == "self_hosted" and p.role.kind == "generation"
-            for c in p.classes
-        }
+    # routing by data class: some classes go to a self-hosted model, the rest to an API; a query
+    # whose personal data the detector misses goes the wrong way
+    generation = [p for p in result.placements if p.role.kind == "generation" and p.classes]
+    local = {c for p in generation if p.role.deployment == "self_hosted" for c in p.classes}
+    remote = {c for p in generation if p.role.deployment == "api" for c in p.classes}
+    if local and remote and local != remote:
         local_share = sum((frac(profile.data.share(c)) for c in local), Fraction(0))
         recall = kb.assumption("routing.pii_detection_recall").value.typical
         missed = w.volume * local_share * (1 - frac(recall))

@@ -14,7 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sovereign_advisor.conditions import Compiled, ConditionError, compile_expression
+from sovereign_advisor.conditions import (
+    Compiled,
+    ConditionError,
+    compile_expression,
+    string_variables,
+)
 from sovereign_advisor.errors import KnowledgeBaseError
 from sovereign_advisor.knowledge.models import (
     FILE_MODELS,
@@ -297,6 +302,10 @@ def _compile_rules(c: _Collected, facts: dict[str, Fact]) -> list[CompiledRule]:
     for file, rule in c.rules:
         for fact_id in rule.rests_on:
             _need("fact", fact_id, facts, file, f"rule `{rule.id}` rests_on")
+        for fact_id in rule.see_also:
+            _need("fact", fact_id, facts, file, f"rule `{rule.id}` see_also")
+        if rule.cites_for is not None:
+            _check_cites_for(file, rule, facts)
         try:
             condition = compile_expression(rule.condition, rule.scope, returns="bool")
             exposes = (
@@ -311,6 +320,19 @@ def _compile_rules(c: _Collected, facts: dict[str, Fact]) -> list[CompiledRule]:
             ) from None
         compiled.append(CompiledRule(rule, file, condition, exposes))
     return compiled
+
+
+def _check_cites_for(file: str, rule: Rule, facts: dict[str, Fact]) -> None:
+    assert rule.cites_for is not None
+    variable = rule.cites_for.variable
+    strings = string_variables(rule.scope)
+    if variable not in strings:
+        raise KnowledgeBaseError(
+            f"{file}: rule `{rule.id}` cites_for.variable `{variable}` is not a string variable of "
+            f"a {rule.scope} rule; use one of: {', '.join(strings)}"
+        )
+    for value, fact_id in rule.cites_for.facts.items():
+        _need("fact", fact_id, facts, file, f"rule `{rule.id}` cites_for `{value}`")
 
 
 def _check_architectures(c: _Collected, models: dict[str, LanguageModel]) -> None:
@@ -331,6 +353,28 @@ def _check_architectures(c: _Collected, models: dict[str, LanguageModel]) -> Non
                     )
 
 
+def _check_token_price(
+    file: str, p: TokenPrice, models: dict[str, Any], venues: dict[str, Venue]
+) -> None:
+    def fail(file: str, message: str) -> None:
+        raise KnowledgeBaseError(f"{file}: {message}")
+
+    if p.venue not in venues:
+        fail(file, f"token price `{p.id}` names unknown venue `{p.venue}`")
+    if p.model not in models:
+        fail(file, f"token price `{p.id}` names unknown model `{p.model}`")
+    if venues[p.venue].kind != "api":
+        fail(file, f"token price `{p.id}`: venue `{p.venue}` is not an api venue")
+    if p.model not in venues[p.venue].models:
+        fail(
+            file,
+            f"token price `{p.id}`: venue `{p.venue}` does not list model `{p.model}` in its "
+            "`models`; add it there (catalog/venues.yaml) or correct the price",
+        )
+    if p.replaced_by is not None and p.replaced_by not in models:
+        fail(file, f"token price `{p.id}`: replaced_by `{p.replaced_by}` is not a model")
+
+
 def _check_prices(
     c: _Collected, models: dict[str, Any], venues: dict[str, Venue], gpus: dict[str, Any]
 ) -> None:
@@ -338,14 +382,7 @@ def _check_prices(
         raise KnowledgeBaseError(f"{file}: {message}")
 
     for file, p in c.token_prices:
-        if p.venue not in venues:
-            fail(file, f"token price `{p.id}` names unknown venue `{p.venue}`")
-        if p.model not in models:
-            fail(file, f"token price `{p.id}` names unknown model `{p.model}`")
-        if venues[p.venue].kind != "api":
-            fail(file, f"token price `{p.id}`: venue `{p.venue}` is not an api venue")
-        if p.replaced_by is not None and p.replaced_by not in models:
-            fail(file, f"token price `{p.id}`: replaced_by `{p.replaced_by}` is not a model")
+        _check_token_price(file, p, models, venues)
     for file, g in c.gpu_prices:
         if g.venue not in venues or g.gpu not in gpus:
             fail(file, f"gpu price `{g.id}` names unknown venue `{g.venue}` or gpu `{g.gpu}`")

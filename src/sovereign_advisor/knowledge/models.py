@@ -141,6 +141,15 @@ _EFFECTS_BY_SCOPE: dict[str, tuple[str, ...]] = {
 }
 
 
+class CitesFor(Model):
+    """Facts cited by a rule according to the value one scope variable takes."""
+
+    variable: str = Field(min_length=3)
+    """A string variable of the rule's scope, e.g. `use_case.annex_iii_area`."""
+    facts: dict[str, Id] = Field(min_length=1)
+    """Value -> fact id; a value not listed adds no citation."""
+
+
 class Rule(Model):
     """When a law bites (a CEL condition over one scope) and what follows (a structured effect)."""
 
@@ -153,6 +162,12 @@ class Rule(Model):
     data class x venue pair (`flow`)."""
     rests_on: tuple[Id, ...] = Field(min_length=1)
     """Ids of the facts this rule applies."""
+    cites_for: CitesFor | None = None
+    """Further facts cited depending on the value of one variable (e.g. the Annex III point that
+    matches `use_case.annex_iii_area`), so the advice cites the exact provision."""
+    see_also: tuple[Id, ...] = ()
+    """Background facts that explain the rule (dates, exclusions, superseded numbering) without
+    being conditions of it; the advice lists them with the finding."""
     condition: str = Field(min_length=1)
     """A CEL expression of type bool over the scope's variables (see patterns/README.md)."""
     effect: Effect
@@ -386,6 +401,10 @@ class Venue(Provenance):
     """Countries where the data is processed and stored (premises: taken from the profile)."""
     certifications: tuple[str, ...] = ()
     """Certifications held for this service, e.g. `SecNumCloud`, `HDS`, `C5`, `ISMAP`."""
+    models: tuple[Id, ...] = ()
+    """For `api` venues: the catalogue models it serves (required; every token price at the
+    venue must name one of them). For `premises` and `gpu_cloud`: empty, any self-hostable model
+    runs there."""
 
     @model_validator(mode="after")
     def _located(self) -> Venue:
@@ -395,6 +414,8 @@ class Venue(Provenance):
             raise ValueError(
                 "venues other than premises need seat, controlled_from, data_locations"
             )
+        if (self.kind == "api") != bool(self.models):
+            raise ValueError("`models` lists what an api venue serves, and only api venues")
         return self
 
 
@@ -573,6 +594,7 @@ __all__ = [
     "Bloc",
     "CatalogFile",
     "Citation",
+    "CitesFor",
     "EscalationMode",
     "Fact",
     "FxRate",

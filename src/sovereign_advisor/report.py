@@ -1,0 +1,511 @@
+"""The Markdown report: an advice a CTO, a data-protection officer and a controller can forward.
+
+`render_markdown(advice)` needs nothing but the advice. Given the knowledge base it also
+resolves the fact and price ids the advice cites into citations, sources and dates; given cost
+curves (`sovereign_advisor.curves`) it adds a table of cost at other volumes; given the file
+name of a chart (`sovereign_advisor.chart`) it embeds it. Same inputs, same bytes: no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
+from sovereign_advisor.chart import INSTALL_HINT, human_volume
+from sovereign_advisor.curves import CostCurves, table_volumes
+from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.models import Provenance
+
+
+def money(value: Decimal, places: str = "1") -> str:
+    """Group thousands and round half to even: 10071.04 -> '10,071'."""
+    rounded = value.quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
+    decimals = max(0, -rounded.as_tuple().exponent)  # type: ignore[operator]
+    return f"{rounded:,.{decimals}f}"
+
+
+def quantity(value: Decimal) -> str:
+    """A quantity with as many decimals as it needs (at most four)."""
+    if value == value.to_integral_value():
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    return f"{value.normalize():,.4f}".rstrip("0").rstrip(".")
+
+
+def unit_price(value: Decimal) -> str:
+    """A unit price with at least two and at most six decimals: 5167 -> '5,167.00'."""
+    text = f"{value.normalize():,f}"
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals[:6].ljust(2, '0')}"
+
+
+def cell(text: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(
+    advice: Advice,
+    *,
+    kb: KnowledgeBase | None = None,
+    curves: CostCurves | None = None,
+    chart: str | None = None,
+) -> str:
+    """The report as Markdown. `chart` is the (relative) file name of a chart to embed."""
+    ranked = [a for a in advice.assessments if a.eligible]
+    excluded = [a for a in advice.assessments if not a.eligible]
+    best = _recommended(advice)
+    cur = advice.currency
+    out = [
+        f"# LLM deployment advice: {advice.organisation}",
+        "",
+        (
+            f"As of **{advice.as_of}**, knowledge base `{advice.knowledge_base_version}`. "
+            f"Amounts are {cur} per month."
+        ),
+        "",
+        "## Summary",
+        "",
+        _summary(advice, best, ranked, excluded),
+        "",
+    ]
+    if advice.blocked_use_cases:
+        out += ["## Blocked use cases", ""]
+        out += [
+            f"- **{b.use_case}** may not be run: {b.reason} (rule `{b.rule_id}`; "
+            f"facts {_ids(b.fact_ids)})"
+            for b in advice.blocked_use_cases
+        ]
+        out.append("")
+    out += _recommendation(advice, best)
+    out += ["## All architectures, ranked", ""]
+    out += _ranking_table(advice, best)
+    if best is not None and best.cost is not None:
+        out += [f"## Cost breakdown of {best.architecture_id}", ""]
+        out += _breakdown(best, cur)
+    out += _excluded(excluded, kb)
+    out += _break_even(advice, curves, chart)
+    out += _obligations(advice)
+    out += _assumptions(advice)
+    out += _sources(advice, kb)
+    out += _findings(advice)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _recommended(advice: Advice) -> Assessment | None:
+    if advice.recommended is None:
+        return None
+    wanted = advice.recommended.architecture_id
+    return next((a for a in advice.assessments if a.architecture_id == wanted), None)
+
+
+def _ids(ids: Iterable[str]) -> str:
+    return ", ".join(f"`{i}`" for i in ids) or "none"
+
+
+def _typical(a: Assessment) -> Decimal:
+    assert a.cost is not None
+    return a.cost.monthly_total.typical
+
+
+def _summary(
+    advice: Advice,
+    best: Assessment | None,
+    ranked: list[Assessment],
+    excluded: list[Assessment],
+) -> str:
+    cur = advice.currency
+    if best is None or best.cost is None:
+        return (
+            f"**No architecture can be recommended** for {advice.organisation}: "
+            f"{advice.no_recommendation_reason}. "
+            + _excluded_sentence(excluded)
+            + _obligation_sentence(advice)
+        )
+    total = best.cost.monthly_total
+    band = (
+        "the prices behind it are published without a range"
+        if total.low == total.high
+        else f"between {money(total.low)} and {money(total.high)} across the price bands"
+    )
+    text = (
+        f"**Recommendation: {best.architecture_id}** ({best.name}), at about "
+        f"{cur} {money(total.typical)} a month ({band}). "
+    )
+    if len(ranked) == 1:
+        text += "It is the only eligible architecture; the others are excluded as listed below. "
+    else:
+        runner = ranked[1]
+        gap = _typical(runner) - total.typical
+        share = gap / total.typical if total.typical else Decimal(0)
+        text += (
+            f"It is the cheapest of {len(ranked)} eligible architectures; the next, "
+            f"{runner.architecture_id}, costs {cur} {money(_typical(runner))} "
+            f"({money(gap)} or {share:.1%} more). "
+        )
+        pair = next(
+            (
+                be
+                for be in advice.break_even
+                if be.architectures == (best.architecture_id, runner.architecture_id)
+            ),
+            None,
+        )
+        if pair is not None and pair.queries_per_month is not None:
+            text += (
+                f"The order of the two flips at about {human_volume(pair.queries_per_month)} "
+                "queries a month. "
+            )
+    text += _excluded_sentence(excluded)
+    if best.risks:
+        text += "Risks the cost does not show: " + ", ".join(r.id for r in best.risks) + ". "
+    return (text + _obligation_sentence(advice)).strip()
+
+
+def _excluded_sentence(excluded: list[Assessment]) -> str:
+    if not excluded:
+        return "No architecture is excluded. "
+    parts = []
+    for a in excluded:
+        rules = sorted({e.rule_id for e in a.exclusions})
+        parts.append(f"{a.architecture_id} ({', '.join(rules)})")
+    return "Excluded: " + "; ".join(parts) + ". "
+
+
+def _obligation_sentence(advice: Advice) -> str:
+    now = sum(1 for o in advice.obligations if o.in_force)
+    later = [o for o in advice.obligations if not o.in_force]
+    text = f"{now} legal obligation(s) apply now"
+    if later:
+        first = min(o.applies_from for o in later if o.applies_from is not None)
+        text += f" and {len(later)} start later, the first on {first}"
+    return text + "."
+
+
+def _recommendation(advice: Advice, best: Assessment | None) -> list[str]:
+    out = ["## Recommendation", ""]
+    if advice.recommended is None or best is None:
+        return [*out, f"None: {advice.no_recommendation_reason}.", ""]
+    out += [f"**{best.architecture_id}**: {best.name}. {advice.recommended.reason}.", ""]
+    out += _venues(best.venues)
+    if best.risks:
+        out += ["Risks the cost does not show:", ""]
+        out += [f"- **{r.id}**: {r.summary}" for r in best.risks]
+        out.append("")
+    return out
+
+
+def _venues(venues: Iterable[RoleVenue]) -> list[str]:
+    out = [
+        "| role | venue | model | data classes routed | who can compel access | sizing |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in venues:
+        out.append(
+            f"| {v.role} | {v.venue_id} | {v.model_id or '-'} | "
+            f"{', '.join(v.data_classes) or '-'} | {', '.join(v.exposure) or '-'} | "
+            f"{cell(_sizing(v))} |"
+        )
+    return [*out, ""]
+
+
+def _sizing(v: RoleVenue) -> str:
+    if not v.active:
+        return "inactive (no corpus)"
+    if v.gpu_count is not None:
+        busy = v.utilisation_at_average_load or 0.0
+        return f"{v.gpu_count} x {v.gpu_id} (pool), {busy:.0%} busy on average"
+    if v.hosts is not None:
+        return f"{v.hosts} host(s)"
+    return "pay per token"
+
+
+def _ranking_table(advice: Advice, best: Assessment | None) -> list[str]:
+    out = [
+        "| rank | architecture | eligible | low | typical | high | vs recommended |",
+        "|---:|---|---|---:|---:|---:|---:|",
+    ]
+    base = _typical(best) if best is not None and best.cost is not None else None
+    for a in advice.assessments:
+        if a.cost is None:
+            why = sorted({e.rule_id for e in a.exclusions})
+            out.append(f"| - | {a.architecture_id} | no ({cell(', '.join(why))}) | - | - | - | - |")
+            continue
+        t = a.cost.monthly_total
+        delta = "-" if base is None or a is best else f"+{money(t.typical - base)}"
+        out.append(
+            f"| {a.rank} | {a.architecture_id} | yes | {money(t.low)} | {money(t.typical)} | "
+            f"{money(t.high)} | {delta} |"
+        )
+    return [*out, ""]
+
+
+def _breakdown(a: Assessment, currency: str) -> list[str]:
+    assert a.cost is not None
+    out = [
+        (
+            f"| component | monthly quantity | unit | unit price ({currency}) | "
+            f"monthly cost ({currency}) | source |"
+        ),
+        "|---|---:|---|---:|---:|---|",
+    ]
+    kinds: dict[str, list[CostComponent]] = {}
+    for c in a.cost.components:
+        kinds.setdefault(c.kind, []).append(c)
+    titles = {"always_on": "Always on", "usage": "Usage-based"}
+    for kind, lines in kinds.items():
+        subtotal = sum((c.monthly_cost for c in lines), Decimal(0))
+        out.append(f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, '0.01')}** | |")
+        for c in lines:
+            out.append(
+                f"| {cell(c.name)} | {quantity(c.monthly_quantity)} | {cell(c.unit)} | "
+                f"{unit_price(c.unit_price)} | {money(c.monthly_cost, '0.01')} | "
+                f"{cell(_ids(s.strip() for s in c.source.split('+')))} |"
+            )
+    t = a.cost.monthly_total
+    out += [
+        f"| **Total (typical)** | | | | **{money(t.typical, '0.01')}** | |",
+        "",
+        (
+            f"Band: low {money(t.low, '0.01')}, high {money(t.high, '0.01')} {currency} a month "
+            "(every unit price at the low or the high end of its published range)."
+        ),
+        "",
+    ]
+    return out
+
+
+def _excluded(excluded: list[Assessment], kb: KnowledgeBase | None) -> list[str]:
+    if not excluded:
+        return []
+    out = ["## Excluded architectures", ""]
+    for a in excluded:
+        out += [f"### {a.architecture_id}: {a.name}", ""]
+        by_rule: dict[str, list[Exclusion]] = {}
+        for e in a.exclusions:
+            by_rule.setdefault(e.rule_id, []).append(e)
+        for rule_id, found in by_rule.items():
+            facts = sorted({f for e in found for f in e.fact_ids})
+            cites = f"; cites {_citations(facts, kb)}" if facts else ""
+            out.append(f"- `{rule_id}`{cites}:")
+            # one line per (data class, venue): the reason is the same for every role there
+            roles: dict[tuple[str | None, str | None], list[str]] = {}
+            reasons: dict[tuple[str | None, str | None], str] = {}
+            for e in found:
+                key = (e.data_class, e.venue_id)
+                reasons.setdefault(key, e.reason)
+                if e.role not in roles.setdefault(key, []):
+                    roles[key].append(e.role)
+            for (data_class, venue_id), who in roles.items():
+                where = ", ".join(who)
+                where += f": {data_class}" if data_class else ""
+                where += f" at {venue_id}" if venue_id else ""
+                out.append(f"  - {where}: {reasons[(data_class, venue_id)]}")
+        out.append("")
+    return out
+
+
+def _citations(fact_ids: list[str], kb: KnowledgeBase | None) -> str:
+    if kb is None:
+        return _ids(fact_ids)
+    parts = []
+    for f in fact_ids:
+        fact = kb.facts.get(f)
+        if fact is None:
+            parts.append(f"`{f}`")
+        else:
+            parts.append(f"`{f}` ({fact.citation.instrument}, {fact.citation.article})")
+    return "; ".join(parts)
+
+
+def _break_even(advice: Advice, curves: CostCurves | None, chart: str | None) -> list[str]:
+    eligible = [a for a in advice.assessments if a.eligible]
+    if len(eligible) < 2 and curves is None:
+        return []
+    out = ["## Break-even", ""]
+    if advice.break_even:
+        out += [
+            (
+                "Monthly query volume at which two architectures' typical costs cross "
+                "(peak load scaled with volume):"
+            ),
+            "",
+            "| cheaper now | then | crosses at (queries/month) | note |",
+            "|---|---|---:|---|",
+        ]
+        for be in advice.break_even:
+            at = (
+                "never in range" if be.queries_per_month is None else f"{be.queries_per_month:,.0f}"
+            )
+            out.append(
+                f"| {be.architectures[0]} | {be.architectures[1]} | {at} | {cell(be.note)} |"
+            )
+        out.append("")
+    elif len(eligible) < 2:
+        out += ["Only one architecture is eligible, so there is nothing to break even with.", ""]
+    if chart is not None:
+        out += [f"![Monthly cost against monthly query volume]({chart})", ""]
+    elif curves is not None:
+        out += [f"(No chart: {INSTALL_HINT}.)", ""]
+    if curves is not None and curves.curves:
+        out += _curve_table(curves)
+    return out
+
+
+def _curve_table(curves: CostCurves) -> list[str]:
+    volumes = table_volumes(curves.profile_volume)
+    head = "| queries/month | " + " | ".join(c.architecture_id for c in curves.curves) + " |"
+    out = [
+        f"Typical monthly cost ({curves.currency}) at other volumes:",
+        "",
+        head,
+        "|---:|" + "---:|" * len(curves.curves),
+    ]
+    for v in volumes:
+        label = f"{human_volume(v)}" + (" (this profile)" if v == curves.profile_volume else "")
+        row = []
+        for c in curves.curves:
+            totals = c.totals["typical"]
+            values = [totals[i] for i, x in enumerate(curves.volumes) if x == v]
+            row.append(money(values[0]) if values else "-")
+        out.append(f"| {label} | " + " | ".join(row) + " |")
+    return [*out, ""]
+
+
+def _obligations(advice: Advice) -> list[str]:
+    if not advice.obligations:
+        return ["## Obligations", "", "No obligation found for this profile.", ""]
+    out = [
+        "## Obligations",
+        "",
+        f"In force on {advice.as_of} first, then those that start later, by date.",
+        "",
+        "| applies from | when | obligation | use case | legal basis | status |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = sorted(
+        advice.obligations, key=lambda o: (not o.in_force, o.applies_from or dt.date.min)
+    )
+    for o in order:
+        start = str(o.applies_from) if o.applies_from else "-"
+        when = "in force" if o.in_force else f"coming ({_days(advice.as_of, o.applies_from)})"
+        out.append(
+            f"| {start} | {when} | {cell(o.summary)} (rule `{o.rule_id}`) | "
+            f"{cell(o.use_case or 'all')} | {cell(o.citation)} | {o.status} |"
+        )
+    return [*out, ""]
+
+
+def _days(as_of: dt.date, start: dt.date | None) -> str:
+    if start is None:
+        return "date unknown"
+    return f"in {(start - as_of).days} days"
+
+
+def _assumptions(advice: Advice) -> list[str]:
+    out = [
+        "## Assumptions",
+        "",
+        (
+            f"Knowledge base `{advice.knowledge_base_version}` (content hash), law and prices as of "
+            f"{advice.as_of}."
+        ),
+        "",
+        "| id | value | what it means | source |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        f"| `{a.id}` | {cell(a.value)} | {cell(a.summary)} | {cell(a.source)} |"
+        for a in advice.assumptions
+    ]
+    return [*out, ""]
+
+
+def _sources(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
+    """Every fact and price record the advice cites, with its source and date."""
+    if kb is None:
+        return []
+    fact_ids = sorted(
+        {f for o in advice.obligations for f in o.fact_ids}
+        | {f for a in advice.assessments for e in a.exclusions for f in e.fact_ids}
+        | {f for b in advice.blocked_use_cases for f in b.fact_ids}
+    )
+    records = _price_records(kb)
+    price_ids = sorted(
+        {
+            s.strip()
+            for a in advice.assessments
+            if a.cost is not None
+            for c in a.cost.components
+            for s in c.source.split("+")
+            if s.strip() in records
+        }
+    )
+    if not fact_ids and not price_ids:
+        return []
+    out = ["## Sources", ""]
+    if fact_ids:
+        out += ["Legal facts cited above:", ""]
+        for f in fact_ids:
+            fact = kb.facts.get(f)
+            if fact is None:
+                out.append(f"- `{f}` (not in this knowledge base)")
+                continue
+            c = fact.citation
+            out.append(
+                f"- `{f}`: {c.instrument}, {c.article} ({c.version}); {fact.status}; "
+                f"{_source(fact)}"
+            )
+        out.append("")
+    if price_ids:
+        out += ["Prices, rates and assumptions behind the costs:", ""]
+        out += [f"- `{p}`: {_source(records[p])}" for p in price_ids]
+        out.append("")
+    return out
+
+
+def _price_records(kb: KnowledgeBase) -> dict[str, Provenance]:
+    records: dict[str, Provenance] = {}
+    for group in (
+        kb.token_prices,
+        kb.gpu_prices,
+        kb.host_prices,
+        kb.assumptions,
+        kb.throughputs,
+        kb.fx_rates,
+    ):
+        for r in group:
+            records[r.id] = r
+    return records
+
+
+def _source(record: Provenance) -> str:
+    s = record.source
+    where = f" <{s.url}>" if s.url else (f" (seed {s.seed})" if s.seed else "")
+    publisher = f", {s.publisher}" if s.publisher else ""
+    return f"{cell(s.title)}{publisher}{where}, checked {record.checked_on}"
+
+
+def _findings(advice: Advice) -> list[str]:
+    if not advice.findings:
+        return []
+    out = [
+        "## Rules that fired",
+        "",
+        (
+            "<details><summary>"
+            f"{len(advice.findings)} rule firings, for machine checking of the reasons above"
+            "</summary>"
+        ),
+        "",
+        "| rule | scope | subject | effect | detail |",
+        "|---|---|---|---|---|",
+    ]
+    out += [
+        f"| `{f.rule_id}` | {f.scope} | {cell(f.subject)} | {f.effect} | {cell(f.detail)} |"
+        for f in advice.findings
+    ]
+    return [*out, "", "</details>", ""]
