@@ -31,7 +31,8 @@ def test_tiered_token_lines_are_worked_out_from_the_price_records(kb: sa.Knowled
     expected = {
         "triage_model: input tokens": Decimal(8000) * Decimal("0.15"),  # 8,000 M tokens
         "triage_model: output tokens": Decimal(800) * Decimal("0.35"),  # 800 M tokens
-        "escalation_model: input tokens": Decimal(400) * large_in,  # 5% of 8,000 M
+        # the escalated 5% re-send their whole context to the large model: 5% of 8,000 M
+        "escalation_model: input tokens, context re-sent on escalation": Decimal(400) * large_in,
         "escalation_model: output tokens": Decimal(40) * large_out,  # 5% of 800 M
     }
     advice = sa.advise(

@@ -9,6 +9,7 @@ which laws reach you, and what each option costs.
 
 from sovereign_advisor.advice import Advice
 from sovereign_advisor.engine.advise import advise
+from sovereign_advisor.engine.costing import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile, load_profile
@@ -21,11 +22,13 @@ __all__ = [
     "KnowledgeBaseError",
     "OrganisationProfile",
     "RuleEvaluationError",
+    "ServingCost",
     "advise",
     "load_knowledge_base",
     "load_profile",
     "render_json",
     "render_text",
+    "serving_cost",
 ]
 
 __version__ = "0.1.0"

@@ -62,6 +62,9 @@ class RoleVenue(Model):
     """GPUs in the pool this role runs on (shared by the roles on the same venue)."""
     utilisation_at_average_load: float | None = None
     """Share of the pool's GPU time used at the average (not peak) load."""
+    share_of_pool_load: float | None = None
+    """Share of the pool's busy GPU time spent on this role (e.g. what detecting personal data
+    costs in a hybrid router's GPUs)."""
     hosts: int | None = None
     """Hosts, for a vector store."""
     active: bool = True
@@ -126,8 +129,22 @@ class BreakEven(Model):
     architectures: tuple[str, str]
     """The two architectures; the first is cheaper at the profile's volume."""
     queries_per_month: Decimal | None
-    """Volume at which the order flips (peak load scaled with volume), or null if it never does
-    between 1/100 and 100 times the profile's volume."""
+    """Volume nearest the profile's at which the order flips for good (peak load scaled with
+    volume; the order differs at 0.8x and 1.25x of it), or null if it does not between 1/10
+    and 10 times the profile's volume."""
+    note: str
+
+
+class Sensitivity(Model):
+    """How far one input can move before the recommendation changes."""
+
+    input_id: str
+    """Price record, FX rate or assumption id, or `workload.queries_per_month`."""
+    factor: Decimal
+    """Multiply the input by this (venues and GPU counts held as chosen) and the recommended
+    architecture stops being the cheapest: e.g. 1.25 means a 25% rise."""
+    flips_to: str
+    """The architecture that becomes the cheapest."""
     note: str
 
 
@@ -179,6 +196,9 @@ class Advice(Model):
     blocked_use_cases: tuple[BlockedUseCase, ...]
     assessments: tuple[Assessment, ...]
     break_even: tuple[BreakEven, ...]
+    sensitivity: tuple[Sensitivity, ...] = ()
+    """Inputs that can change the recommendation, the one that needs the smallest change first
+    (it moves the recommendation most)."""
     obligations: tuple[Obligation, ...]
     findings: tuple[Finding, ...]
     assumptions: tuple[AssumptionUsed, ...]

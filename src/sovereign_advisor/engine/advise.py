@@ -33,7 +33,7 @@ from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
 from .costmodel import BANDS, BandName, q6
 from .eligibility import Eligibility, eligibility
 from .exposure import VenueExposure, venue_exposures
-from .ranking import break_even, obligations_and_blockers, risks
+from .ranking import break_even, obligations_and_blockers, risks, sensitivity
 
 _DEFAULT_KB: KnowledgeBase | None = None
 
@@ -78,9 +78,7 @@ def advise(
     for result in results:
         if result.eligible:
             choices[result.architecture.id] = choose(result, profile, kb, w, pricing)
-    bands = {
-        aid: {b: c.model.presented_total(w.volume, b) for b in BANDS} for aid, c in choices.items()
-    }
+    bands = {aid: _band_totals(c, w) for aid, c in choices.items()}
     totals = {aid: band["typical"] for aid, band in bands.items()}
     ranked = sorted(choices, key=lambda aid: (totals[aid], aid))
     assessments = [
@@ -91,14 +89,16 @@ def advise(
     obligations, blocked, findings = obligations_and_blockers(profile, kb, as_of)
     findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
     recommended, why_not = _recommend(ranked, totals, blocked, profile, results)
-    used = sorted(
-        {
-            part.strip()
-            for c in choices.values()
-            for line in c.model.lines
-            for part in line.source.split("+")
-        }
-    )
+    used = {
+        part.strip()
+        for c in choices.values()
+        for line in c.model.lines_at(w.volume)
+        for part in line.source.split("+")
+    }
+    if choices:  # risks read these
+        used.add("quality.complex_share_on_basic_model_threshold")
+    if any(r.id == "residual_leak_risk" for a in assessments for r in a.risks):
+        used.add("routing.pii_detection_recall")
     read = {r.id for r in kb.read}  # every assumption the steps above consulted
     assumptions += [
         AssumptionUsed(
@@ -107,6 +107,8 @@ def advise(
         for a in kb.assumptions
         if a.id in used or a.id in read
     ]
+    ranked_choices = [(aid, choices[aid]) for aid in ranked]
+    crossings = break_even(ranked_choices, w)
     return Advice(
         as_of=as_of,
         knowledge_base_version=kb.version,
@@ -115,7 +117,8 @@ def advise(
         no_recommendation_reason=why_not,
         blocked_use_cases=tuple(blocked),
         assessments=tuple(assessments),
-        break_even=tuple(break_even([(aid, choices[aid]) for aid in ranked], w)),
+        break_even=tuple(crossings),
+        sensitivity=tuple(sensitivity(ranked_choices, w, crossings)),
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),
@@ -138,6 +141,16 @@ class _Recording(KnowledgeBase):
         record = super().assumption(assumption_id, country)
         self.read.append(record)
         return record
+
+
+def _band_totals(choice: Choice, w: Workload) -> dict[BandName, Decimal]:
+    """Low, typical and high totals. Each line's low and high ends come from its uncertain
+    inputs; a line whose quantity falls when another's rises (router mode: fewer simple queries
+    when more escalate) could in principle cross over, so the ends are kept around typical."""
+    totals = {b: choice.model.presented_total(w.volume, b) for b in BANDS}
+    totals["low"] = min(totals["low"], totals["typical"])
+    totals["high"] = max(totals["high"], totals["typical"])
+    return totals
 
 
 def _show(value: object, unit: str) -> str:
@@ -294,12 +307,13 @@ def _assessment(
                 gpu_id=pool.gpu_id if pool else None,
                 gpu_count=pool.count.at(w.volume) if pool else None,
                 utilisation_at_average_load=round(pool.utilisation, 4) if pool else None,
+                share_of_pool_load=round(pool.load_share[p.role.id], 4) if pool else None,
                 hosts=choice.hosts.get(p.role.id),
                 active=is_active(p, w),
             )
         )
     components = []
-    for line in choice.model.lines:
+    for line in choice.model.lines_at(w.volume):
         quantity = q6(line.quantity(w.volume))
         price = line.prices["typical"]
         components.append(

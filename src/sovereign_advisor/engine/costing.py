@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.knowledge.models import Band, GpuPrice, HostPrice, LanguageModel
+from sovereign_advisor.knowledge.models import Band, GpuPrice, LanguageModel, Role
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Currency
 
-from .costmodel import BANDS, BandName, CostModel, Count, Line, q6
+from .costmodel import BANDS, BandName, CostModel, Count, Group, Line, Quantity, q6
 from .eligibility import Eligibility, Placement, offered_price
 
 F = Fraction
@@ -37,6 +37,8 @@ class Pricing:
         self.currency = currency
         self.as_of = as_of
         self._rates: dict[str, tuple[dict[BandName, Decimal], str | None]] = {}
+        self.inverted: set[str] = set()
+        """FX record ids used inverted: raising such a rate lowers the converted prices."""
 
     def rate(self, source: Currency) -> tuple[dict[BandName, Decimal], str | None]:
         """Units of the report currency per unit of `source`, with the FX record id(s).
@@ -87,19 +89,57 @@ class Pricing:
             else:
                 continue
             if best is None or fx.date > best[2]:
-                best = (rates, fx.id, fx.date)
-        return None if best is None else (best[0], best[1])
+                best = (rates, fx.id, fx.date, (fx.base, fx.quote) == (target, source))
+        if best is None:
+            return None
+        if best[3]:
+            self.inverted.add(best[1])
+        return best[0], best[1]
 
     def convert(
-        self, band: Band, currency: Currency, divide_by: Fraction = ONE
+        self,
+        band: Band,
+        currency: Currency,
+        divide_by: dict[BandName, Fraction] | None = None,
     ) -> tuple[dict[BandName, Decimal], str | None]:
+        """Unit prices in the report currency for each end of the band (optionally divided by a
+        banded divisor, e.g. a depreciation life: its high end goes with the low price)."""
         rates, fx_id = self.rate(currency)
-        prices = {b: q6(frac(band.pick(b) * rates[b]) / divide_by) for b in BANDS}
+        prices = {
+            b: q6(frac(band.pick(b) * rates[b]) / (divide_by[b] if divide_by else ONE))
+            for b in BANDS
+        }
         return prices, fx_id
 
 
 def _source(*ids: str | None) -> str:
     return " + ".join(i for i in ids if i)
+
+
+def _ids(*ids: str | None) -> tuple[str, ...]:
+    """Input ids for sensitivity (an FX source crossed through a third currency is two ids)."""
+    return tuple(part.strip() for i in ids if i for part in i.split("+"))
+
+
+_OPPOSITE: dict[BandName, BandName] = {"low": "high", "typical": "typical", "high": "low"}
+
+
+def assumed(
+    kb: KnowledgeBase, assumption_id: str, country: str | None = None
+) -> dict[BandName, Fraction]:
+    """An assumption's value at each end of its band."""
+    value = kb.assumption(assumption_id, country).value
+    return {b: frac(value.pick(b)) for b in BANDS}
+
+
+def for_cost(
+    values: dict[BandName, Fraction], *, cheaper_when_higher: bool
+) -> dict[BandName, Fraction]:
+    """Re-key an assumption's band by the cost band it produces: a higher efficiency (or life,
+    or throughput) gives a *lower* cost, so the cost's `low` end takes its `high` value."""
+    if not cheaper_when_higher:
+        return values
+    return {b: values[_OPPOSITE[b]] for b in BANDS}
 
 
 @dataclass(frozen=True)
@@ -114,7 +154,11 @@ class Workload:
     corpus_tokens: Fraction
     corpus_per_month: Fraction
     """Corpus tokens embedded per month (refreshes plus the amortised initial load)."""
-    complex_share: Fraction
+    complex_share: dict[BandName, Fraction]
+    """Share of queries escalated to the large model, for each end of the cost band (the
+    profile's share times the drift assumption, at most 1)."""
+    label_tokens: dict[BandName, Fraction]
+    """Output tokens a routing classifier writes per query."""
     seconds_per_month: Fraction
 
     def load_terms(self, per_query_seconds: Fraction, constant: Fraction) -> list[tuple[F, F]]:
@@ -131,6 +175,7 @@ def workload_of(profile: OrganisationProfile, kb: KnowledgeBase) -> Workload:
     hours = frac(kb.assumption("hours_per_month").value.typical)
     amortise = frac(kb.assumption("rag.initial_load_amortisation_months").value.typical)
     corpus = frac(w.corpus_tokens)
+    drift = assumed(kb, "routing.escalation_share_drift")
     return Workload(
         volume=volume,
         tokens_in=frac(w.input_tokens_per_query),
@@ -139,16 +184,21 @@ def workload_of(profile: OrganisationProfile, kb: KnowledgeBase) -> Workload:
         peak_fixed=F(0) if volume > 0 else peak,
         corpus_tokens=corpus,
         corpus_per_month=corpus * frac(w.corpus_refreshes_per_month) + corpus / amortise,
-        complex_share=frac(w.complex_share),
+        complex_share={b: min(ONE, frac(w.complex_share) * drift[b]) for b in BANDS},
+        label_tokens=assumed(kb, "routing.label_output_tokens"),
         seconds_per_month=hours * 3600,
     )
 
 
-def role_share(placement: Placement, profile: OrganisationProfile, w: Workload) -> Fraction:
+def role_share(
+    placement: Placement, profile: OrganisationProfile, w: Workload, band: BandName = "typical"
+) -> Fraction:
     """Fraction of all queries that reach a role."""
     share = sum((frac(profile.data.share(c)) for c in placement.classes), F(0))
     if placement.role.serves == "complex_routed_queries":
-        share *= w.complex_share
+        share *= w.complex_share[band]
+    elif placement.role.serves == "simple_routed_queries":
+        share *= 1 - w.complex_share[band]
     return share
 
 
@@ -156,59 +206,96 @@ def is_active(placement: Placement, w: Workload) -> bool:
     return placement.role.serves != "retrieval" or w.corpus_tokens > 0
 
 
+def kv_bytes_per_token(model: LanguageModel) -> Fraction:
+    """KV cache per token: keys and values, per layer and KV head, at the served precision."""
+    per_token = 2 * (model.layers or 0) * (model.kv_heads or 0) * (model.head_dim or 0)
+    return per_token * frac(model.bytes_per_param)
+
+
+def weights_bytes(model: LanguageModel) -> Fraction:
+    return frac(model.total_params_b or 0) * 10**9 * frac(model.bytes_per_param)
+
+
 @dataclass(frozen=True)
 class Sizing:
-    """Per-query GPU time and memory of one model on one GPU type."""
+    """Per-query GPU time and memory of one model on one GPU type, at one end of the band."""
 
     weights_bytes: Fraction
+    context_kv_bytes: Fraction
+    """KV cache of one sequence at the model's full context: vLLM refuses to start without it."""
     seconds_per_input_token: Fraction
-    """GPU-seconds to prefill (or embed) one input token."""
+    """GPU-seconds to prefill (or embed, or classify) one input token."""
     gpu_seconds_per_query: Fraction
+    """GPU time one query takes in a batched server: prefill plus decode."""
     kv_byte_seconds_per_query: Fraction
     """KV-cache bytes held x seconds held, per query (Little's law gives memory at a rate)."""
-    source: str
+    sources: tuple[str, ...]
 
 
-def size(
-    model: LanguageModel, gpu_id: str, kb: KnowledgeBase, w: Workload, *, embedding: bool
-) -> Sizing:
-    gpu = kb.gpus[gpu_id]
-    a = kb.assumption
-    flops = frac(gpu.bf16_dense_tflops) * 10**12
-    active = frac(model.active_params_b or 0) * 10**9
-    bytes_per_param = frac(model.bytes_per_param)
-    weights = frac(model.total_params_b or 0) * 10**9 * bytes_per_param
-    per_token = size_per_token(model, gpu_id, kb)
-    prefill = w.tokens_in * per_token
-    sources = ["serving.prefill_efficiency"]
-    if embedding:
-        return Sizing(weights, per_token, prefill, F(0), _source(*sources))
+def size_per_token(
+    model: LanguageModel, gpu_id: str, kb: KnowledgeBase, band: BandName = "typical"
+) -> Fraction:
+    """GPU-seconds to prefill (embed, classify) one token: compute bound, 2 FLOP per active
+    parameter, at the sourced prefill efficiency."""
+    flops = frac(kb.gpus[gpu_id].bf16_dense_tflops) * 10**12
+    efficiency = for_cost(assumed(kb, "serving.prefill_efficiency"), cheaper_when_higher=True)
+    return 2 * frac(model.active_params_b or 0) * 10**9 / (flops * efficiency[band])
+
+
+def decode_rate(
+    model: LanguageModel, gpu_id: str, kb: KnowledgeBase, band: BandName = "typical"
+) -> tuple[Fraction, tuple[str, ...]]:
+    """Aggregate output tokens per second of one GPU serving the model, with its sources:
+    a measured record (times the transfer assumption) where one exists, else the compute
+    roofline FLOP/s / (2 x active parameters) times the decode efficiency."""
     measured = sorted(
         (t for t in kb.throughputs if (t.model, t.gpu, t.gpus) == (model.id, gpu_id, 1)),
         key=lambda t: t.id,
     )
     if measured:
-        decode_rate = frac(measured[0].output_tokens_per_s)
-        sources.append(measured[0].id)
-    else:
-        decode_rate = flops * frac(a("serving.decode_efficiency").value.typical) / (2 * active)
-        sources.append("serving.decode_efficiency")
-    gpu_seconds = prefill + w.tokens_out / decode_rate
-    single_stream = (
-        frac(gpu.bandwidth_gb_s) * 10**9 * frac(a("serving.bandwidth_efficiency").value.typical)
-    ) / (active * bytes_per_param)
-    latency = prefill + w.tokens_out / single_stream
-    kv_per_token = 2 * (model.layers or 0) * (model.kv_heads or 0) * (model.head_dim or 0)
-    kv_bytes = (w.tokens_in + w.tokens_out) * kv_per_token * bytes_per_param
-    sources.append("serving.bandwidth_efficiency")
-    return Sizing(weights, per_token, gpu_seconds, kv_bytes * latency, _source(*sources))
-
-
-def size_per_token(model: LanguageModel, gpu_id: str, kb: KnowledgeBase) -> Fraction:
-    """GPU-seconds to embed (prefill) one token: compute bound."""
+        transfer = for_cost(
+            assumed(kb, "serving.measured_throughput_transfer"), cheaper_when_higher=True
+        )
+        rate = frac(measured[0].output_tokens_per_s) * transfer[band]
+        return rate, (measured[0].id, "serving.measured_throughput_transfer")
     flops = frac(kb.gpus[gpu_id].bf16_dense_tflops) * 10**12
-    efficiency = frac(kb.assumption("serving.prefill_efficiency").value.typical)
-    return 2 * frac(model.active_params_b or 0) * 10**9 / (flops * efficiency)
+    efficiency = for_cost(assumed(kb, "serving.decode_efficiency"), cheaper_when_higher=True)
+    active = frac(model.active_params_b or 0) * 10**9
+    return flops * efficiency[band] / (2 * active), ("serving.decode_efficiency",)
+
+
+def size(
+    model: LanguageModel,
+    role: Role,
+    gpu_id: str,
+    kb: KnowledgeBase,
+    w: Workload,
+    band: BandName = "typical",
+) -> Sizing:
+    gpu = kb.gpus[gpu_id]
+    per_token = size_per_token(model, gpu_id, kb, band)
+    prefill = w.tokens_in * per_token
+    weights = weights_bytes(model)
+    if role.kind in ("embedding", "classifier"):
+        return Sizing(weights, F(0), per_token, prefill, F(0), ("serving.prefill_efficiency",))
+    rate, rate_sources = decode_rate(model, gpu_id, kb, band)
+    gpu_seconds = prefill + w.tokens_out / rate
+    bandwidth = for_cost(assumed(kb, "serving.bandwidth_efficiency"), cheaper_when_higher=True)
+    active = frac(model.active_params_b or 0) * 10**9
+    # one stream decodes at the memory-bandwidth roofline: every step reads the active weights
+    single_stream = frac(gpu.bandwidth_gb_s) * 10**9 * bandwidth[band]
+    single_stream /= active * frac(model.bytes_per_param)
+    latency = prefill + w.tokens_out / single_stream
+    # a request holds the KV cache of its tokens (never more than the model's context)
+    held = min(w.tokens_in + w.tokens_out, F(model.context_tokens)) * kv_bytes_per_token(model)
+    return Sizing(
+        weights,
+        F(model.context_tokens) * kv_bytes_per_token(model),
+        per_token,
+        gpu_seconds,
+        held * latency,
+        ("serving.prefill_efficiency", *rate_sources, "serving.bandwidth_efficiency"),
+    )
 
 
 @dataclass(frozen=True)
@@ -217,10 +304,17 @@ class Pool:
 
     venue_id: str
     gpu_id: str
-    count: Count
+    counts: dict[BandName, Count]
     lines: tuple[Line, ...]
     utilisation: float
+    """Share of the pool's GPU time used at average load (typical band)."""
     roles: tuple[str, ...]
+    load_share: dict[str, float]
+    """Share of the pool's average GPU time each role uses (typical band)."""
+
+    @property
+    def count(self) -> Count:
+        return self.counts["typical"]
 
 
 def _gpu_price(kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date) -> GpuPrice | None:
@@ -229,6 +323,56 @@ def _gpu_price(kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date) ->
     ]
     found.sort(key=lambda g: (g.status != "binding", g.id))
     return found[0] if found else None
+
+
+def _pool_count(
+    gpu_id: str,
+    placements: list[Placement],
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    w: Workload,
+    band: BandName,
+) -> tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...]]:
+    """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
+    usable memory per GPU, sources)."""
+    gpu = kb.gpus[gpu_id]
+    reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
+    usable = frac(gpu.memory_gb) * 10**9 * assumed(kb, "vllm.gpu_memory_utilization")[band]
+    usable -= reserve
+    weights, context_kv, seconds, kv, corpus_load = F(0), F(0), F(0), F(0), F(0)
+    by_role: dict[str, Fraction] = {}
+    sources: list[str] = []
+    for p in placements:
+        model = kb.models[p.role.models[0]]
+        s = size(model, p.role, gpu.id, kb, w, band)
+        sources.extend(x for x in s.sources if x not in sources)
+        share = role_share(p, profile, w, band)
+        weights += s.weights_bytes
+        context_kv += s.context_kv_bytes
+        seconds += share * s.gpu_seconds_per_query
+        kv += share * s.kv_byte_seconds_per_query
+        by_role[p.role.id] = share * s.gpu_seconds_per_query * w.volume / w.seconds_per_month
+        if p.role.serves == "retrieval":
+            # the corpus is embedded in the background, spread over the month
+            background = w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
+            corpus_load += background
+            by_role[p.role.id] += background
+            if "rag.initial_load_amortisation_months" not in sources:
+                sources.append("rag.initial_load_amortisation_months")
+    # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
+    # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
+    # for the KV cache the requests in flight hold, at peak and at average load.
+    need = weights + context_kv
+    unit = max(1, math.ceil(need / usable))
+    kv_budget = unit * usable - weights
+    memory_terms = [(m / kv_budget, c) for m, c in w.load_terms(kv, F(0))]
+    throughput_terms = [(m / unit, c / unit) for m, c in w.load_terms(seconds, corpus_load)]
+    # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
+    terms = [
+        (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
+        for slope, intercept in throughput_terms + memory_terms
+    ]
+    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources)
 
 
 def build_pool(
@@ -241,41 +385,20 @@ def build_pool(
     pricing: Pricing,
 ) -> Pool:
     gpu = kb.gpus[gpu_price.gpu]
-    a = kb.assumption
-    usable = (
-        frac(gpu.memory_gb) * 10**9 * frac(a("vllm.gpu_memory_utilization").value.typical)
-        - frac(a("serving.activation_reserve_gb").value.typical) * 10**9
-    )
-    weights, seconds, kv, corpus_load = F(0), F(0), F(0), F(0)
-    sources = []
-    for p in placements:
-        model = kb.models[p.role.models[0]]
-        s = size(model, gpu.id, kb, w, embedding=p.role.kind == "embedding")
-        sources.append(s.source)
-        share = role_share(p, profile, w)
-        weights += s.weights_bytes
-        seconds += share * s.gpu_seconds_per_query
-        kv += share * s.kv_byte_seconds_per_query
-        if p.role.serves == "retrieval":
-            # the corpus is embedded in the background, spread over the month
-            corpus_load += w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
-    # GPUs for throughput (GPU-seconds per second) and for memory (weights plus the KV cache the
-    # requests in flight hold), each at peak and at average load
-    memory_terms = [(m / usable, c / usable) for m, c in w.load_terms(kv, weights)]
-    # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
-    terms = [
-        (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
-        for slope, intercept in w.load_terms(seconds, corpus_load) + memory_terms
-    ]
-    count = Count(1, tuple(terms))
+    sized = {b: _pool_count(gpu.id, placements, profile, kb, w, b) for b in BANDS}
+    counts = {b: sized[b][0] for b in BANDS}
+    count, by_role, _, sources = sized["typical"]
+    average = sum(by_role.values(), F(0))
     n = count.at(w.volume)
-    average = seconds * w.volume / w.seconds_per_month + corpus_load
-    utilisation = float(average / n)
     roles = tuple(p.role.id for p in placements)
     label = f"{gpu.name} ({', '.join(roles)})"
-    hours = frac(a("hours_per_month").value.typical)
-    lines: list[Line] = []
+    hours = frac(kb.assumption("hours_per_month").value.typical)
     sizing = _source("vllm.gpu_memory_utilization", "serving.activation_reserve_gb", *sources)
+
+    def per_gpu(amount: dict[BandName, Fraction], owned: int = 0) -> dict[BandName, Quantity]:
+        return {b: Quantity(count=counts[b], per_count=amount[b], owned=owned) for b in BANDS}
+
+    lines: list[Line] = []
     if gpu_price.rental_per_hour is not None:
         prices, fx = pricing.convert(gpu_price.rental_per_hour, gpu_price.currency)
         lines.append(
@@ -286,13 +409,13 @@ def build_pool(
                 "GPU-hour",
                 _source(gpu_price.id, "hours_per_month", fx, sizing),
                 prices,
-                count=count,
-                per_count=hours,
+                per_gpu(dict.fromkeys(BANDS, hours)),
+                scales_with=_ids(gpu_price.id, fx),
             )
         )
     else:
         assert gpu_price.purchase is not None
-        life = frac(a("gpu.life_months").value.typical)
+        life = for_cost(assumed(kb, "gpu.life_months"), cheaper_when_higher=True)
         prices, fx = pricing.convert(gpu_price.purchase, gpu_price.currency, divide_by=life)
         owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
         lines.append(
@@ -303,14 +426,14 @@ def build_pool(
                 "GPU-month",
                 _source(gpu_price.id, "gpu.life_months", fx, sizing),
                 prices,
-                count=count,
-                per_count=F(1),
-                owned=owned,
+                per_gpu(dict.fromkeys(BANDS, F(1)), owned),
+                scales_with=_ids(gpu_price.id, fx),
+                inverse_with=("gpu.life_months",),
             )
         )
-        energy = a("energy.price_per_kwh", profile.premises_country)
-        pue = frac(a("datacentre.pue").value.typical)
-        kwh = frac(gpu.power_w) / 1000 * hours * pue
+        energy = kb.assumption("energy.price_per_kwh", profile.premises_country)
+        pue = assumed(kb, "datacentre.pue")
+        kwh = {b: frac(gpu.power_w) / 1000 * hours * pue[b] for b in BANDS}
         assert energy.currency is not None
         eprices, efx = pricing.convert(energy.value, energy.currency)
         lines.append(
@@ -319,27 +442,27 @@ def build_pool(
                 None,
                 "always_on",
                 "kWh",
-                _source(energy.id, "datacentre.pue", gpu.id, efx),
+                _source(energy.id, "datacentre.pue", "hours_per_month", gpu.id, efx),
                 eprices,
-                count=count,
-                per_count=kwh,
+                per_gpu(kwh),
+                scales_with=_ids(energy.id, "datacentre.pue", efx),
             )
         )
-    staff = staff_prices(profile, kb, pricing)
-    fte_gpu = frac(a("ops.fte_per_gpu").value.typical)
+    staff, staff_source = staff_prices(profile, kb, pricing)
     lines.append(
         Line(
             f"Operations staff: GPU fleet at {venue_id}",
             None,
             "always_on",
             "FTE-month",
-            _source("ops.fte_per_gpu", staff[1]),
-            staff[0],
-            count=count,
-            per_count=fte_gpu,
+            _source("ops.fte_per_gpu", staff_source),
+            staff,
+            per_gpu(assumed(kb, "ops.fte_per_gpu")),
+            scales_with=_ids("ops.fte_per_gpu", staff_source),
         )
     )
-    return Pool(venue_id, gpu.id, count, tuple(lines), utilisation, roles)
+    shares = {r: float(t / average) if average else 0.0 for r, t in by_role.items()}
+    return Pool(venue_id, gpu.id, counts, tuple(lines), float(average / n), roles, shares)
 
 
 def staff_prices(
@@ -355,7 +478,7 @@ def role_staff_line(
     role_id: str, profile: OrganisationProfile, kb: KnowledgeBase, pricing: Pricing
 ) -> Line:
     prices, source = staff_prices(profile, kb, pricing)
-    fte = frac(kb.assumption("ops.fte_per_self_hosted_role").value.typical)
+    fte = assumed(kb, "ops.fte_per_self_hosted_role")
     return Line(
         f"Operations staff: {role_id}",
         role_id,
@@ -363,7 +486,8 @@ def role_staff_line(
         "FTE-month",
         _source("ops.fte_per_self_hosted_role", source),
         prices,
-        fixed=fte,
+        {b: Quantity(fixed=fte[b]) for b in BANDS},
+        scales_with=_ids("ops.fte_per_self_hosted_role", source),
     )
 
 
@@ -378,8 +502,8 @@ def api_lines(
 ) -> list[Line]:
     price = offered_price(kb, venue_id, model_id, pricing.as_of)
     assert price is not None
-    share = role_share(placement, profile, w)
-    role = placement.role.id
+    role = placement.role
+    share = {b: role_share(placement, profile, w, b) for b in BANDS}
     million = F(10**6)
     inp, fx = pricing.convert(price.input_per_mtok, price.currency)
     src = _source(price.id, fx)
@@ -388,59 +512,83 @@ def api_lines(
         what: str,
         prices: dict[BandName, Decimal],
         source: str,
-        per_query: Fraction = ZERO,
+        per_query: dict[BandName, Fraction] | None = None,
         fixed: Fraction = ZERO,
     ) -> Line:
-        name = f"{role}: {what} ({model_id} @ {venue_id})"
-        return Line(name, role, "usage", "1M tokens", source, prices, per_query, fixed)
+        name = f"{role.id}: {what} ({model_id} @ {venue_id})"
+        quantities = {
+            b: Quantity(per_query=per_query[b] if per_query else ZERO, fixed=fixed) for b in BANDS
+        }
+        return Line(
+            name, role.id, "usage", "1M tokens", source, prices, quantities, _ids(price.id, fx)
+        )
 
-    if placement.role.kind == "embedding":
+    def per_query(tokens: Fraction | dict[BandName, Fraction]) -> dict[BandName, Fraction]:
+        if isinstance(tokens, Fraction):
+            return {b: share[b] * tokens / million for b in BANDS}
+        return {b: share[b] * tokens[b] / million for b in BANDS}
+
+    if role.kind == "embedding":
         corpus_source = _source(src, "rag.initial_load_amortisation_months")
         return [
-            tokens("query embeddings", inp, src, per_query=share * w.tokens_in / million),
+            tokens("query embeddings", inp, src, per_query(w.tokens_in)),
             tokens("corpus embeddings", inp, corpus_source, fixed=w.corpus_per_month / million),
         ]
     out, _ = pricing.convert(price.output_per_mtok, price.currency)
+    if role.serves == "classification":
+        label_source = _source(src, "routing.label_output_tokens")
+        return [
+            tokens("routing input tokens", inp, src, per_query(w.tokens_in)),
+            tokens("routing label tokens", out, label_source, per_query(w.label_tokens)),
+        ]
+    if role.serves == "complex_routed_queries":
+        drift = _source(src, "routing.escalation_share_drift")
+        return [
+            tokens(
+                "input tokens, context re-sent on escalation", inp, drift, per_query(w.tokens_in)
+            ),
+            tokens("output tokens", out, drift, per_query(w.tokens_out)),
+        ]
     return [
-        tokens("input tokens", inp, src, per_query=share * w.tokens_in / million),
-        tokens("output tokens", out, src, per_query=share * w.tokens_out / million),
+        tokens("input tokens", inp, src, per_query(w.tokens_in)),
+        tokens("output tokens", out, src, per_query(w.tokens_out)),
     ]
 
 
 def vector_store_lines(
     placement: Placement,
     venue_id: str,
-    architecture_embedder: LanguageModel,
+    embedder: LanguageModel,
     kb: KnowledgeBase,
     w: Workload,
     pricing: Pricing,
-) -> tuple[list[Line], int]:
-    a = kb.assumption
-    vectors = w.corpus_tokens / frac(a("rag.chunk_tokens").value.typical)
-    dims = architecture_embedder.embedding_dims or 0
-    memory_gb = vectors * dims * 4 * frac(a("qdrant.memory_overhead").value.typical) / 10**9
-    best: tuple[Decimal, int, HostPrice] | None = None
+) -> list[tuple[Line, dict[BandName, int]]]:
+    """One line per host type the venue offers, with the hosts each end of the band needs."""
+    chunk = for_cost(assumed(kb, "rag.chunk_tokens"), cheaper_when_higher=True)
+    overhead = assumed(kb, "qdrant.memory_overhead")
+    dims = embedder.embedding_dims or 0
+    out = []
     for h in sorted(kb.host_prices, key=lambda h: h.id):
         if h.venue != venue_id or not h.valid_on(pricing.as_of):
             continue
-        hosts = math.ceil(memory_gb / frac(h.memory_gb))
-        prices, _ = pricing.convert(h.per_month, h.currency)
-        cost = hosts * prices["typical"]
-        if best is None or cost < best[0]:
-            best = (cost, hosts, h)
-    assert best is not None
-    _, hosts, host = best
-    prices, fx = pricing.convert(host.per_month, host.currency)
-    line = Line(
-        f"{placement.role.id}: vector store hosts ({host.memory_gb:g} GB) @ {venue_id}",
-        placement.role.id,
-        "always_on",
-        "host-month",
-        _source(host.id, fx, "rag.chunk_tokens", "qdrant.memory_overhead"),
-        prices,
-        fixed=F(hosts),
-    )
-    return [line], hosts
+        hosts = {}
+        for b in BANDS:
+            # Qdrant: vectors x dimensions x 4 bytes x 1.5
+            memory_gb = w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9
+            hosts[b] = max(1, math.ceil(memory_gb / frac(h.memory_gb)))
+        prices, fx = pricing.convert(h.per_month, h.currency)
+        line = Line(
+            f"{placement.role.id}: vector store hosts ({h.memory_gb:g} GB) @ {venue_id}",
+            placement.role.id,
+            "always_on",
+            "host-month",
+            _source(h.id, fx, "rag.chunk_tokens", "qdrant.memory_overhead"),
+            prices,
+            {b: Quantity(fixed=F(hosts[b])) for b in BANDS},
+            scales_with=_ids(h.id, fx),
+        )
+        out.append((line, hosts))
+    return out
 
 
 @dataclass(frozen=True)
@@ -449,31 +597,28 @@ class Choice:
 
     venue_of: dict[str, tuple[str, str | None]]
     pools: tuple[Pool, ...]
+    """GPU pools chosen at the profile's volume."""
     hosts: dict[str, int]
     model: CostModel
+    """Cost as a function of volume: every venue/GPU alternative, cheapest chosen per volume."""
 
 
-def _cheapest_pool(
+def _pool_options(
     venue_ids: list[str],
     placements: list[Placement],
     profile: OrganisationProfile,
     kb: KnowledgeBase,
     w: Workload,
     pricing: Pricing,
-) -> Pool:
-    best: tuple[Decimal, str, str, Pool] | None = None
+) -> list[Pool]:
+    options = []
     for venue_id in venue_ids:
         for gpu_id in sorted(kb.gpus):
             price = _gpu_price(kb, venue_id, gpu_id, pricing.as_of)
-            if price is None:
-                continue
-            pool = build_pool(venue_id, price, placements, profile, kb, w, pricing)
-            cost = CostModel(pool.lines).presented_total(w.volume, "typical")
-            key = (cost, venue_id, gpu_id)
-            if best is None or key < best[:3]:
-                best = (*key, pool)
-    assert best is not None, "eligibility guarantees a priced venue"
-    return best[3]
+            if price is not None:
+                options.append(build_pool(venue_id, price, placements, profile, kb, w, pricing))
+    assert options, "eligibility guarantees a priced venue"
+    return options
 
 
 def choose(
@@ -483,8 +628,13 @@ def choose(
     w: Workload,
     pricing: Pricing,
 ) -> Choice:
-    """Pick venues and build the cost model of an eligible architecture."""
-    lines: list[Line] = []
+    """Build the cost model of an eligible architecture and pick venues at the profile's volume.
+
+    Each decision (the venue of an API role, the venue and GPU type of a GPU pool, the venue
+    and host type of a vector store) is a group of alternatives; the cheapest typical total
+    wins, at the profile's volume for the breakdown and at every volume for break-even.
+    """
+    groups: list[Group] = []
     venue_of: dict[str, tuple[str, str | None]] = {}
     hosts: dict[str, int] = {}
     gpu_roles = [
@@ -495,15 +645,17 @@ def choose(
     pools: list[Pool] = []
     if gpu_roles:
         common = sorted(set.intersection(*({v for v, _ in p.options} for p in gpu_roles)))
-        groups = (
+        specs = (
             [(common, gpu_roles)]
             if common
             else [(sorted(v for v, _ in p.options), [p]) for p in gpu_roles]
         )
-        for venue_ids, members in groups:
-            pool = _cheapest_pool(venue_ids, members, profile, kb, w, pricing)
+        for venue_ids, members in specs:
+            options = _pool_options(venue_ids, members, profile, kb, w, pricing)
+            group = Group(tuple(pool.lines for pool in options))
+            groups.append(group)
+            pool = options[group.chosen(w.volume)]
             pools.append(pool)
-            lines.extend(pool.lines)
             for p in members:
                 venue_of[p.role.id] = (pool.venue_id, p.role.models[0])
     embedder = next(
@@ -513,33 +665,107 @@ def choose(
     for p in result.placements:
         role = p.role
         if role.id in venue_of:
-            lines.append(role_staff_line(role.id, profile, kb, pricing))
+            if role.kind != "classifier":  # a detector runs inside the router: fleet staff
+                groups.append(Group(((role_staff_line(role.id, profile, kb, pricing),),)))
             continue
         if not is_active(p, w):
             preferred = [v for v, _ in p.options if pools and v == pools[0].venue_id]
             venue_of[role.id] = (preferred or [p.options[0][0]])[0], p.options[0][1]
             continue
         if role.deployment == "api":
-            options = []
-            for venue_id, model_id in p.options:
-                assert model_id is not None
-                candidate = api_lines(p, venue_id, model_id, profile, kb, w, pricing)
-                cost = CostModel(tuple(candidate)).presented_total(w.volume, "typical")
-                options.append((cost, venue_id, model_id, candidate))
-            cost, venue_id, model_id, chosen = min(options, key=lambda o: o[:3])
-            venue_of[role.id] = (venue_id, model_id)
-            lines.extend(chosen)
+            api_options = [(v, m) for v, m in p.options if m is not None]
+            group = Group(
+                tuple(tuple(api_lines(p, v, m, profile, kb, w, pricing)) for v, m in api_options)
+            )
+            groups.append(group)
+            venue_of[role.id] = api_options[group.chosen(w.volume)]
         else:  # vector store
             if embedder is None:
                 raise InputError(f"architecture has a vector store `{role.id}` but no embedder")
-            options2 = []
-            for venue_id, _ in p.options:
-                candidate, n = vector_store_lines(p, venue_id, embedder, kb, w, pricing)
-                cost = CostModel(tuple(candidate)).presented_total(w.volume, "typical")
-                options2.append((cost, venue_id, candidate, n))
-            cost, venue_id, chosen, n = min(options2, key=lambda o: o[:2])
+            store_options = [
+                (venue_id, line, n)
+                for venue_id, _ in p.options
+                for line, n in vector_store_lines(p, venue_id, embedder, kb, w, pricing)
+            ]
+            group = Group(tuple((line,) for _, line, _ in store_options))
+            groups.append(group)
+            venue_id, _, n = store_options[group.chosen(w.volume)]
             venue_of[role.id] = (venue_id, None)
-            hosts[role.id] = n
-            lines.extend(chosen)
-            lines.append(role_staff_line(role.id, profile, kb, pricing))
-    return Choice(venue_of, tuple(pools), hosts, CostModel(tuple(lines)))
+            hosts[role.id] = n["typical"]
+            groups.append(Group(((role_staff_line(role.id, profile, kb, pricing),),)))
+    groups = [_fx_direction(g, pricing.inverted) for g in groups]
+    return Choice(venue_of, tuple(pools), hosts, CostModel(tuple(groups)))
+
+
+def _fx_direction(group: Group, inverted: set[str]) -> Group:
+    """Move FX rates used inverted (1 / rate) from `scales_with` to `inverse_with`."""
+
+    def fix(line: Line) -> Line:
+        moved = tuple(i for i in line.scales_with if i in inverted)
+        if not moved:
+            return line
+        return replace(
+            line,
+            scales_with=tuple(i for i in line.scales_with if i not in inverted),
+            inverse_with=line.inverse_with + moved,
+        )
+
+    return Group(tuple(tuple(fix(line) for line in option) for option in group.options))
+
+
+@dataclass(frozen=True)
+class ServingCost:
+    """What one GPU costs per hour and per million output tokens at a measured throughput."""
+
+    currency: Currency
+    per_gpu_hour: Decimal
+    """Rental price per hour, or purchase amortised per hour plus power x PUE."""
+    output_tokens_per_hour: Fraction
+    per_million_output_tokens: Decimal
+    """Cost of one million output tokens with the GPU fully busy (rounded to six decimals)."""
+    source: str
+
+
+def serving_cost(
+    kb: KnowledgeBase,
+    *,
+    throughput_id: str,
+    gpu_price_id: str,
+    currency: Currency,
+    as_of: dt.date,
+    country: str | None = None,
+) -> ServingCost:
+    """Cost per million output tokens of a measured throughput record on a priced GPU, at full
+    utilisation: the figure self-hosting calculators quote (typical band)."""
+    throughput = next((t for t in kb.throughputs if t.id == throughput_id), None)
+    price = next((g for g in kb.gpu_prices if g.id == gpu_price_id), None)
+    if throughput is None or price is None:
+        raise InputError(f"unknown throughput `{throughput_id}` or GPU price `{gpu_price_id}`")
+    if throughput.gpu != price.gpu or not price.valid_on(as_of):
+        raise InputError(f"`{gpu_price_id}` does not price {throughput.gpu} on {as_of}")
+    pricing = Pricing(kb, currency, as_of)
+    hours = frac(kb.assumption("hours_per_month").value.typical)
+    sources: list[str | None] = [price.id]
+    if price.rental_per_hour is not None:
+        prices, fx = pricing.convert(price.rental_per_hour, price.currency)
+        per_hour = frac(prices["typical"])
+        sources.append(fx)
+    else:
+        assert price.purchase is not None
+        life = frac(kb.assumption("gpu.life_months").value.typical)
+        prices, fx = pricing.convert(price.purchase, price.currency)
+        energy = kb.assumption("energy.price_per_kwh", country)
+        assert energy.currency is not None
+        eprices, efx = pricing.convert(energy.value, energy.currency)
+        pue = frac(kb.assumption("datacentre.pue").value.typical)
+        kw = frac(kb.gpus[price.gpu].power_w) / 1000
+        per_hour = frac(prices["typical"]) / (life * hours) + kw * pue * frac(eprices["typical"])
+        sources += [fx, "gpu.life_months", "hours_per_month", energy.id, "datacentre.pue", efx]
+    tokens_per_hour = frac(throughput.output_tokens_per_s) * 3600
+    return ServingCost(
+        currency=currency,
+        per_gpu_hour=q6(per_hour),
+        output_tokens_per_hour=tokens_per_hour,
+        per_million_output_tokens=q6(per_hour * 10**6 / tokens_per_hour),
+        source=_source(*sources, throughput.id),
+    )

@@ -1,14 +1,17 @@
 """Cost as a function of monthly query volume: linear usage lines plus step-counted GPUs/hosts.
 
 Peak load scales with volume (the shape of the traffic is kept), so every count is
-`max(minimum, ceil(a*v + b), ...)` and every line's cost is piecewise linear in `v`. That lets
-break-even volumes be found exactly rather than by sampling.
+`max(minimum, ceil(a*v + b), ...)` and every line's cost is piecewise linear in `v`. Where an
+architecture may choose between venues or GPU types, its cost is the lower envelope of the
+alternatives, still piecewise linear. That lets break-even volumes be found exactly rather than
+by sampling: the functions are turned into explicit pieces and compared piece by piece.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -22,6 +25,9 @@ QUANTUM = Decimal("0.000001")
 
 MAX_BREAKPOINTS = 200_000
 
+Piece = tuple[Fraction, Fraction, Fraction, Fraction]
+"""(left, right, slope, intercept): the function is `slope*v + intercept` on (left, right]."""
+
 
 def q6(value: Fraction | Decimal) -> Decimal:
     """Round to six decimals (half to even)."""
@@ -32,16 +38,27 @@ def q6(value: Fraction | Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class Count:
-    """A number of GPUs or hosts: `max(minimum, ceil(a*v + b) for each (a, b) term)`."""
+    """A number of GPUs or hosts: `unit * max(minimum, ceil(a*v + b) for each (a, b) term)`
+    (`unit` GPUs per model replica; the terms count replicas)."""
 
     minimum: int
     terms: tuple[tuple[Fraction, Fraction], ...] = ()
+    unit: int = 1
+
+    @cached_property
+    def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
+        return tuple(
+            (a.numerator, a.denominator, b.numerator, b.denominator) for a, b in self.terms
+        )
 
     def at(self, v: Fraction) -> int:
+        # ceil(a*v + b) in integers: Fraction arithmetic dominates break-even search otherwise
+        vn, vd = v.numerator, v.denominator
         n = self.minimum
-        for a, b in self.terms:
-            n = max(n, math.ceil(a * v + b))
-        return n
+        for an, ad, bn, bd in self._integer_terms:
+            den = ad * vd * bd
+            n = max(n, -((-(an * vn * bd + bn * ad * vd)) // den))
+        return n * self.unit
 
     def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
         """Volumes in [lo, hi] after which the count may step up."""
@@ -59,9 +76,36 @@ class Count:
         return out
 
 
+ZERO = Fraction(0)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """Monthly quantity = per_query*v + fixed + per_count*max(0, count(v) - owned)."""
+
+    per_query: Fraction = ZERO
+    fixed: Fraction = ZERO
+    count: Count | None = None
+    per_count: Fraction = ZERO
+    owned: int = 0
+
+    def at(self, v: Fraction) -> Fraction:
+        q = self.per_query * v + self.fixed
+        if self.count is not None:
+            q += self.per_count * max(0, self.count.at(v) - self.owned)
+        return q
+
+
+def banded(
+    typical: Quantity, low: Quantity | None = None, high: Quantity | None = None
+) -> dict[BandName, Quantity]:
+    """Quantities for the three ends of the band (low and high default to typical)."""
+    return {"low": low or typical, "typical": typical, "high": high or typical}
+
+
 @dataclass(frozen=True)
 class Line:
-    """One cost line. Quantity = per_query*v + fixed + per_count*max(0, count(v) - owned)."""
+    """One cost line: a quantity (for each end of the band) times a unit price."""
 
     name: str
     role: str | None
@@ -70,61 +114,184 @@ class Line:
     source: str
     prices: dict[BandName, Decimal]
     """Unit price in the report currency, for each end of the band."""
-    per_query: Fraction = Fraction(0)
-    fixed: Fraction = Fraction(0)
-    count: Count | None = None
-    per_count: Fraction = Fraction(0)
-    owned: int = 0
+    quantities: dict[BandName, Quantity]
+    """Monthly quantity as a function of volume, for each end of the band."""
+    scales_with: tuple[str, ...] = ()
+    """Inputs (price record, FX or assumption ids) the line's cost is proportional to."""
+    inverse_with: tuple[str, ...] = ()
+    """Inputs the line's cost is inversely proportional to (e.g. a depreciation life)."""
 
     @cached_property
     def exact_prices(self) -> dict[BandName, Fraction]:
         """Unit prices as exact fractions (cached: converting a Decimal is not cheap)."""
         return {band: Fraction(price) for band, price in self.prices.items()}
 
-    def quantity(self, v: Fraction) -> Fraction:
-        q = self.per_query * v + self.fixed
-        if self.count is not None:
-            q += self.per_count * max(0, self.count.at(v) - self.owned)
-        return q
+    def quantity(self, v: Fraction, band: BandName = "typical") -> Fraction:
+        return self.quantities[band].at(v)
+
+    def cost(self, v: Fraction, band: BandName = "typical") -> Fraction:
+        return self.quantity(v, band) * self.exact_prices[band]
+
+    def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
+        count = self.quantities["typical"].count
+        return count.breakpoints(lo, hi) if count is not None else set()
+
+    @property
+    def slope(self) -> Fraction:
+        """d(typical cost)/d(volume) away from the steps."""
+        return self.quantities["typical"].per_query * self.exact_prices["typical"]
+
+
+def lines_total(lines: Iterable[Line], v: Fraction, band: BandName = "typical") -> Fraction:
+    return sum((line.cost(v, band) for line in lines), ZERO)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Lines of one decision (a role's venue, a GPU pool's venue and GPU type): the alternative
+    with the lowest typical total is chosen at each volume, the first on a tie."""
+
+    options: tuple[tuple[Line, ...], ...]
+
+    def chosen(self, v: Fraction) -> int:
+        if len(self.options) == 1:
+            return 0
+        totals = [lines_total(option, v) for option in self.options]
+        return totals.index(min(totals))
+
+    def pieces(self, lo: Fraction, hi: Fraction) -> list[Piece]:
+        option_pieces = [pieces_of(option, lo, hi) for option in self.options]
+        if len(option_pieces) == 1:
+            return option_pieces[0]
+        return lower_envelope(option_pieces, lo, hi)
 
 
 @dataclass(frozen=True)
 class CostModel:
-    lines: tuple[Line, ...] = field(default_factory=tuple)
+    """An architecture's cost: a sum of decisions, each the cheapest of its alternatives."""
+
+    groups: tuple[Group, ...] = field(default_factory=tuple)
+
+    def lines_at(self, v: Fraction) -> tuple[Line, ...]:
+        """The lines of the alternatives chosen at volume `v`."""
+        return tuple(line for g in self.groups for line in g.options[g.chosen(v)])
 
     def total(self, v: Fraction, band: BandName = "typical") -> Fraction:
-        return sum((line.quantity(v) * line.exact_prices[band] for line in self.lines), Fraction(0))
+        return lines_total(self.lines_at(v), v, band)
 
     def presented_total(self, v: Fraction, band: BandName) -> Decimal:
         """The total as the breakdown shows it: quantities rounded, then priced exactly."""
-        return sum((q6(line.quantity(v)) * line.prices[band] for line in self.lines), Decimal(0))
+        return sum(
+            (q6(line.quantity(v, band)) * line.prices[band] for line in self.lines_at(v)),
+            Decimal(0),
+        )
 
-    def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
-        out: set[Fraction] = set()
-        for line in self.lines:
-            if line.count is not None:
-                out |= line.count.breakpoints(lo, hi)
-        return out
-
-    def linear(self, v: Fraction, band: BandName = "typical") -> tuple[Fraction, Fraction]:
-        """Slope and intercept of the total on the step containing `v`."""
-        slope = sum((line.per_query * line.exact_prices[band] for line in self.lines), Fraction(0))
-        return slope, self.total(v, band) - slope * v
+    def pieces(self, lo: Fraction, hi: Fraction) -> list[Piece]:
+        """The typical total on [lo, hi] as explicit linear pieces."""
+        return add_pieces([g.pieces(lo, hi) for g in self.groups], lo, hi)
 
 
-def crossings(a: CostModel, b: CostModel, lo: Fraction, hi: Fraction) -> list[Fraction]:
-    """Volumes in [lo, hi] at which the order of two typical totals flips, exactly.
+def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
+    """Typical cost of a fixed set of lines as linear pieces on [lo, hi]."""
+    slope, constant = ZERO, ZERO
+    stepped: dict[Count, list[tuple[Fraction, int]]] = {}
+    for line in lines:
+        q, price = line.quantities["typical"], line.exact_prices["typical"]
+        slope += q.per_query * price
+        constant += q.fixed * price
+        if q.count is not None:
+            stepped.setdefault(q.count, []).append((q.per_count * price, q.owned))
+    points: set[Fraction] = {lo, hi}
+    for count in stepped:
+        points |= count.breakpoints(lo, hi)
+    ordered = sorted(points)
+    if len(ordered) == 1:
+        ordered = [lo, hi]
 
-    Between consecutive breakpoints both totals are linear; a flip happens either inside such an
-    interval (the root of the difference) or at a breakpoint, where a step changes the order.
+    def intercept(v: Fraction) -> Fraction:
+        total = constant
+        for count, uses in stepped.items():
+            n = count.at(v)
+            total += sum((coef * max(0, n - owned) for coef, owned in uses), ZERO)
+        return total
+
+    out = [
+        (left, right, slope, intercept((left + right) / 2))
+        for left, right in itertools.pairwise(ordered)
+    ]
+    return _merged(out)
+
+
+def _merged(pieces: list[Piece]) -> list[Piece]:
+    """Join neighbouring pieces on the same line."""
+    out: list[Piece] = []
+    for piece in pieces:
+        if out and out[-1][2:] == piece[2:] and out[-1][1] == piece[0]:
+            out[-1] = (out[-1][0], piece[1], piece[2], piece[3])
+        else:
+            out.append(piece)
+    return out
+
+
+def _walk(
+    piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
+) -> Iterable[tuple[Fraction, Fraction, list[tuple[Fraction, Fraction]]]]:
+    """Common refinement of several piece lists: (left, right, [(slope, intercept) each])."""
+    points = sorted({lo, hi} | {p[1] for pieces in piece_lists for p in pieces if lo < p[1] < hi})
+    index = [0] * len(piece_lists)
+    for left, right in itertools.pairwise(points):
+        lines = []
+        for i, pieces in enumerate(piece_lists):
+            while pieces[index[i]][1] < right:
+                index[i] += 1
+            lines.append(pieces[index[i]][2:])
+        yield left, right, lines
+
+
+def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
+    out: list[Piece] = []
+    for left, right, lines in _walk(piece_lists, lo, hi):
+        slope = sum((s for s, _ in lines), ZERO)
+        out.append((left, right, slope, sum((c for _, c in lines), ZERO)))
+    return _merged(out)
+
+
+def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
+    """Pointwise minimum of several piecewise-linear functions, as pieces."""
+    out: list[Piece] = []
+
+    def best(lines: list[tuple[Fraction, Fraction]], x: Fraction) -> int:
+        values = [s * x + c for s, c in lines]
+        return values.index(min(values))
+
+    def envelope(left: Fraction, right: Fraction, lines: list[tuple[Fraction, Fraction]]) -> None:
+        # a line lowest at both ends of an interval is lowest throughout it (linearity)
+        first, last = best(lines, left), best(lines, right)
+        if first == last:
+            out.append((left, right, *lines[first]))
+            return
+        (s1, c1), (s2, c2) = lines[first], lines[last]
+        x = (c2 - c1) / (s1 - s2)
+        if not left < x < right:  # numerically impossible with exact fractions; stay safe
+            out.append((left, right, *lines[last]))
+            return
+        envelope(left, x, lines)
+        envelope(x, right, lines)
+
+    for left, right, lines in _walk(piece_lists, lo, hi):
+        envelope(left, right, lines)
+    return _merged(out)
+
+
+def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> list[Fraction]:
+    """Volumes in [lo, hi] at which the order of two piecewise-linear totals flips, exactly.
+
+    On each common piece the difference is linear; a flip happens either inside such a piece
+    (the root of the difference) or at a piece boundary, where a step changes the order.
     """
-    points = sorted({lo, hi} | a.breakpoints(lo, hi) | b.breakpoints(lo, hi))
     found: list[Fraction] = []
     previous_sign = 0
-    for left, right in itertools.pairwise(points):
-        mid = (left + right) / 2
-        sa, ia = a.linear(mid)
-        sb, ib = b.linear(mid)
+    for left, right, ((sa, ia), (sb, ib)) in _walk([a, b], lo, hi):
         slope, intercept = sb - sa, ib - ia  # difference b - a on (left, right]
         start = slope * left + intercept
         end = slope * right + intercept
@@ -139,3 +306,8 @@ def crossings(a: CostModel, b: CostModel, lo: Fraction, hi: Fraction) -> list[Fr
         elif start_sign:
             previous_sign = start_sign
     return found
+
+
+def crossings(a: CostModel, b: CostModel, lo: Fraction, hi: Fraction) -> list[Fraction]:
+    """Volumes in [lo, hi] at which the order of two typical totals flips, exactly."""
+    return crossings_of(a.pieces(lo, hi), b.pieces(lo, hi), lo, hi)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from itertools import combinations
@@ -14,6 +16,7 @@ from sovereign_advisor.advice import (
     Finding,
     Obligation,
     Risk,
+    Sensitivity,
 )
 from sovereign_advisor.conditions import Activation, Scope
 from sovereign_advisor.knowledge.loader import KnowledgeBase
@@ -23,7 +26,7 @@ from sovereign_advisor.types import Status
 
 from .context import organisation_vars, use_case_vars
 from .costing import Choice, Workload, frac
-from .costmodel import crossings
+from .costmodel import CostModel, Piece, crossings_of, lines_total
 from .eligibility import Eligibility
 from .exposure import evaluate
 
@@ -123,7 +126,9 @@ def risks(
         if p.role.kind == "generation" and model_id and kb.models[model_id].reasoning == "advanced":
             advanced_for.update(p.classes)
     uncovered = [c for c in profile.data.present if c not in advanced_for]
-    exposed = w.complex_share * sum((frac(profile.data.share(c)) for c in uncovered), Fraction(0))
+    exposed = w.complex_share["typical"] * sum(
+        (frac(profile.data.share(c)) for c in uncovered), Fraction(0)
+    )
     threshold = kb.assumption("quality.complex_share_on_basic_model_threshold").value.typical
     if exposed > Fraction(threshold):
         out.append(
@@ -133,15 +138,22 @@ def risks(
                 f"model ({', '.join(uncovered)} data); threshold {float(threshold):.0%}",
             )
         )
-    venues = {
-        choice.venue_of[p.role.id][0] for p in result.placements if p.role.kind == "generation"
-    }
-    if len(venues) > 1:
+    # routing by data class: some classes go to a self-hosted model, the rest to an API; a query
+    # whose personal data the detector misses goes the wrong way
+    generation = [p for p in result.placements if p.role.kind == "generation" and p.classes]
+    local = {c for p in generation if p.role.deployment == "self_hosted" for c in p.classes}
+    remote = {c for p in generation if p.role.deployment == "api" for c in p.classes}
+    if local and remote and local != remote:
+        local_share = sum((frac(profile.data.share(c)) for c in local), Fraction(0))
+        recall = kb.assumption("routing.pii_detection_recall").value.typical
+        missed = w.volume * local_share * (1 - frac(recall))
         out.append(
             Risk(
                 id="residual_leak_risk",
-                summary="queries are routed by data class: a query whose personal data the router "
-                "misses reaches the cloud venue",
+                summary="queries are routed by data class: a query whose personal data the "
+                f"detector misses reaches the cloud venue; at a recall of {float(recall):.0%} "
+                f"(routing.pii_detection_recall) about {float(missed):,.0f} queries a month "
+                f"of {', '.join(sorted(local))} data would",
             )
         )
     rented = [
@@ -167,21 +179,45 @@ def risks(
     return out
 
 
-SEARCH_FACTOR = 100
-"""Break-even volumes are searched from 1/100 to 100 times the profile's volume."""
+SEARCH_FACTOR = 10
+"""Break-even volumes are searched from 1/10 to 10 times the profile's volume."""
+
+DECISIVE_BELOW = Fraction(4, 5)
+DECISIVE_ABOVE = Fraction(5, 4)
+"""A crossing is a break-even when the order differs at 0.8x and at 1.25x of it; crossings
+closer together than that are GPU steps of two nearly equal totals, not a change of order."""
+
+
+def _value(model: CostModel, pieces: list[Piece], v: Fraction) -> Fraction:
+    """The typical total at `v`, read from the pieces when they cover it."""
+    if pieces and pieces[0][0] < v <= pieces[-1][1]:
+        _, _, slope, intercept = pieces[bisect.bisect_left(pieces, v, key=lambda p: p[1])]
+        return slope * v + intercept
+    return model.total(v)
+
+
+def _decisive(a: CostModel, pa: list[Piece], b: CostModel, pb: list[Piece], v: Fraction) -> bool:
+    below = _value(a, pa, v * DECISIVE_BELOW) - _value(b, pb, v * DECISIVE_BELOW)
+    above = _value(a, pa, v * DECISIVE_ABOVE) - _value(b, pb, v * DECISIVE_ABOVE)
+    return (below > 0) != (above > 0) and below != 0 and above != 0
 
 
 def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]:
     """For each pair of eligible architectures, the volume nearest the profile's where the order
-    of their typical totals flips (peak load scaled with volume)."""
+    of their typical totals flips for good (peak load scaled with volume), exactly."""
     out: list[BreakEven] = []
     volume = w.volume if w.volume > 0 else Fraction(1)
-    low, high = max(Fraction(1), volume / SEARCH_FACTOR), volume * SEARCH_FACTOR
+    low, high = volume / SEARCH_FACTOR, volume * SEARCH_FACTOR
     span = f"{float(low):,.0f} to {float(high):,.0f} queries a month"
-    for (id_a, a), (id_b, b) in combinations(ranked, 2):
+    pieces: dict[str, list[Piece] | None] = {}
+    for aid, choice in ranked:
         try:
-            found = crossings(a.model, b.model, low, high)
+            pieces[aid] = choice.model.pieces(low, high)
         except OverflowError:
+            pieces[aid] = None
+    for (id_a, a), (id_b, b) in combinations(ranked, 2):
+        pa, pb = pieces[id_a], pieces[id_b]
+        if pa is None or pb is None:
             out.append(
                 BreakEven(
                     architectures=(id_a, id_b),
@@ -190,21 +226,34 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
                 )
             )
             continue
-        if not found:
+        found = crossings_of(pa, pb, low, high)
+        by_nearness = sorted(found, key=lambda v: (abs(v - volume) / volume, v))
+        decisive = next((v for v in by_nearness if _decisive(a.model, pa, b.model, pb, v)), None)
+        if decisive is None:
+            touching = (
+                f"; their totals cross {len(found)} time(s) within GPU-step noise of each other "
+                "but the order does not change for good"
+                if found
+                else ""
+            )
             out.append(
                 BreakEven(
                     architectures=(id_a, id_b),
                     queries_per_month=None,
-                    note=f"{id_a} stays cheaper from {span}",
+                    note=f"{id_a} stays cheaper from {span}{touching}",
                 )
             )
             continue
-        nearest = min(found, key=lambda v: (abs(v - volume) / volume, v))
+        nearest = decisive
         shown = (Decimal(nearest.numerator) / Decimal(nearest.denominator)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_EVEN
         )
         direction = "more" if nearest > volume else "fewer"
-        others = f"; {len(found) - 1} other crossing(s) in range" if len(found) > 1 else ""
+        others = (
+            f"; the totals cross {len(found) - 1} other time(s) from {span}"
+            if len(found) > 1
+            else ""
+        )
         out.append(
             BreakEven(
                 architectures=(id_a, id_b),
@@ -213,3 +262,103 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
             )
         )
     return out
+
+
+def _flip_factor(gap: Fraction, direct: Fraction, inverse: Fraction) -> float | None:
+    """Smallest change factor t > 0 (nearest 1 in ratio) at which
+    `gap + (t - 1) * direct + (1/t - 1) * inverse` reaches 0, or None.
+
+    `gap` < 0 is how much cheaper the recommended architecture is; `direct` and `inverse` are the
+    differences (recommended minus other) of the costs proportional and inversely proportional
+    to the input. Multiplying by t: direct*t^2 + (gap - direct - inverse)*t + inverse = 0.
+    """
+    qa, qb, qc = float(direct), float(gap - direct - inverse), float(inverse)
+    roots: list[float] = []
+    if qa == 0:
+        if qb != 0:
+            roots.append(-qc / qb)
+    else:
+        disc = qb * qb - 4 * qa * qc
+        if disc >= 0:
+            sq = math.sqrt(disc)
+            roots += [(-qb - sq) / (2 * qa), (-qb + sq) / (2 * qa)]
+    roots = [t for t in roots if t > 0 and math.isfinite(t) and abs(t - 1) > 1e-12]
+    return min(roots, key=lambda t: abs(math.log(t))) if roots else None
+
+
+def sensitivity(
+    ranked: list[tuple[str, Choice]], w: Workload, found: list[BreakEven]
+) -> list[Sensitivity]:
+    """For every input the recommended architecture's cost (or a rival's) is proportional to,
+    the factor that makes the recommendation change, holding venues and GPU counts as chosen;
+    and the query volume from the break-even volumes. Smallest change first."""
+    if len(ranked) < 2:
+        return []
+    best_id = ranked[0][0]
+    v = w.volume
+    lines = {aid: c.model.lines_at(v) for aid, c in ranked}
+    totals = {aid: lines_total(ls, v) for aid, ls in lines.items()}
+    inputs = sorted(
+        {i for ls in lines.values() for line in ls for i in line.scales_with + line.inverse_with}
+    )
+
+    def share(aid: str, input_id: str, inverse: bool) -> Fraction:
+        return sum(
+            (
+                line.cost(v)
+                for line in lines[aid]
+                if input_id in (line.inverse_with if inverse else line.scales_with)
+            ),
+            Fraction(0),
+        )
+
+    out: list[tuple[float, Sensitivity]] = []
+    for input_id in inputs:
+        best_change: tuple[float, float, str] | None = None
+        for other_id, _ in ranked[1:]:
+            gap = totals[best_id] - totals[other_id]
+            direct = share(best_id, input_id, False) - share(other_id, input_id, False)
+            inverse = share(best_id, input_id, True) - share(other_id, input_id, True)
+            t = _flip_factor(gap, direct, inverse)
+            if t is not None and (best_change is None or abs(math.log(t)) < best_change[0]):
+                best_change = (abs(math.log(t)), t, other_id)
+        if best_change is not None:
+            _, t, other_id = best_change
+            out.append(
+                (
+                    best_change[0],
+                    Sensitivity(
+                        input_id=input_id,
+                        factor=Decimal(repr(round(t, 4))),
+                        flips_to=other_id,
+                        note=f"{'+' if t > 1 else ''}{(t - 1):.1%} on {input_id} makes {other_id} "
+                        f"cheaper than {best_id} (venues and GPU counts as chosen)",
+                    ),
+                )
+            )
+    for be in found:
+        if be.queries_per_month is None or best_id not in be.architectures:
+            continue
+        other_id = be.architectures[1] if be.architectures[0] == best_id else be.architectures[0]
+        t = float(be.queries_per_month) / float(v) if v > 0 else 0.0
+        if t > 0:
+            out.append(
+                (
+                    abs(math.log(t)),
+                    Sensitivity(
+                        input_id="workload.queries_per_month",
+                        factor=Decimal(repr(round(t, 4))),
+                        flips_to=other_id,
+                        note=f"at {be.queries_per_month:,.0f} queries a month (peak scaled with "
+                        f"volume) {other_id} becomes cheaper than {best_id}",
+                    ),
+                )
+            )
+    out.sort(key=lambda item: (item[0], item[1].input_id))
+    seen: set[str] = set()
+    unique = []
+    for _, item in out:
+        if item.input_id not in seen:
+            seen.add(item.input_id)
+            unique.append(item)
+    return unique

@@ -59,6 +59,10 @@ REQUIRED_ASSUMPTIONS = (
     "ops.monthly_cost_per_fte",
     "energy.price_per_kwh",
     "quality.complex_share_on_basic_model_threshold",
+    "routing.escalation_share_drift",
+    "routing.label_output_tokens",
+    "routing.pii_detection_recall",
+    "serving.measured_throughput_transfer",
 )
 """Assumption ids the engine reads: loading fails when one is missing."""
 

@@ -217,9 +217,16 @@ class JurisdictionFile(Model):
 
 # --- architectures -------------------------------------------------------------------------
 
-RoleKind = Literal["generation", "embedding", "vector_store"]
+RoleKind = Literal["generation", "embedding", "classifier", "vector_store"]
 Deployment = Literal["api", "self_hosted"]
-Serves = Literal["routed_queries", "complex_routed_queries", "retrieval"]
+Serves = Literal[
+    "routed_queries",
+    "simple_routed_queries",
+    "complex_routed_queries",
+    "classification",
+    "retrieval",
+]
+EscalationMode = Literal["cascade", "router"]
 
 
 class Role(Model):
@@ -228,7 +235,9 @@ class Role(Model):
     id: Id
     """Role id, unique within the architecture (e.g. `local_model`)."""
     kind: RoleKind
-    """`generation` (an LLM), `embedding` (an embedding model) or `vector_store`."""
+    """`generation` (an LLM), `embedding` (an embedding model), `classifier` (a token
+    classifier, e.g. a personal-data detector: reads the input, writes nothing) or
+    `vector_store`."""
     deployment: Deployment
     """`api` (a provider's token-priced API) or `self_hosted` (GPUs or hosts we run or rent)."""
     models: tuple[Id, ...] = ()
@@ -238,7 +247,10 @@ class Role(Model):
     """Data classes routed to this role."""
     serves: Serves
     """`routed_queries` (every query of its classes), `complex_routed_queries` (only those that
-    need the large model) or `retrieval` (corpus and query embeddings, vector search)."""
+    need the large model, which receive their whole context again), `simple_routed_queries`
+    (only those that do not: router mode), `classification` (reads every query of its classes
+    to decide where it goes: a router or a personal-data detector) or `retrieval` (corpus and
+    query embeddings, vector search)."""
     description: str = Field(min_length=10)
     """What the role does, in one sentence."""
 
@@ -264,6 +276,31 @@ class Architecture(Provenance):
     """What it is and whom it suits, in a sentence or two."""
     roles: tuple[Role, ...] = Field(min_length=1)
     """Its parts."""
+    escalation_mode: EscalationMode | None = None
+    """For tiered pipelines: `cascade` (the small model answers every query first; the share
+    that needs the large model is escalated with its context) or `router` (a classifier reads
+    every query first and sends it to the small or the large model). Omit when no role serves
+    `complex_routed_queries`."""
+
+    @model_validator(mode="after")
+    def _escalation(self) -> Architecture:
+        serves = {r.serves for r in self.roles}
+        if ("complex_routed_queries" in serves) != (self.escalation_mode is not None):
+            raise ValueError(
+                "escalation_mode is required when a role serves complex_routed_queries, "
+                "and only then"
+            )
+        if self.escalation_mode == "router" and "classification" not in serves:
+            raise ValueError("router mode needs a role that serves classification")
+        if self.escalation_mode == "cascade" and "simple_routed_queries" in serves:
+            raise ValueError(
+                "in cascade mode the small model serves routed_queries (it sees every query), "
+                "not simple_routed_queries"
+            )
+        for role in self.roles:
+            if role.kind == "classifier" and role.serves != "classification":
+                raise ValueError(f"classifier role `{role.id}` must serve classification")
+        return self
 
     @model_validator(mode="after")
     def _routes_every_class(self) -> Architecture:
@@ -298,8 +335,8 @@ class LanguageModel(Provenance):
     """Model id, e.g. `mistral-nemo-12b`."""
     name: str
     """Published name."""
-    kind: Literal["generation", "embedding"]
-    """Generation (LLM) or embedding model."""
+    kind: Literal["generation", "embedding", "classifier"]
+    """Generation (LLM), embedding model, or token classifier (reads input, generates nothing)."""
     reasoning: Literal["basic", "advanced"] = "basic"
     """`advanced` for models fit for queries that need deep reasoning."""
     open_weights: bool
@@ -336,7 +373,9 @@ class LanguageModel(Provenance):
         """Open weights and every figure sizing needs."""
         if not self.open_weights:
             return False
-        return self.kind == "embedding" or None not in (self.layers, self.kv_heads, self.head_dim)
+        if self.kind in ("embedding", "classifier"):
+            return True
+        return None not in (self.layers, self.kv_heads, self.head_dim)
 
 
 VenueKind = Literal["premises", "api", "gpu_cloud"]
@@ -556,6 +595,7 @@ __all__ = [
     "CatalogFile",
     "Citation",
     "CitesFor",
+    "EscalationMode",
     "Fact",
     "FxRate",
     "Gpu",

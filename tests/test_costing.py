@@ -1,0 +1,954 @@
+"""Cost and capacity, worked out by hand from the price records, line by line.
+
+Every expected figure below is derived in this file from the records it names (price record,
+assumption or FX id), never copied from the engine. Unit prices are rounded to six decimals the
+way the breakdown presents them (`q6`); quantities likewise; costs are exact products.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import subprocess
+import sys
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sovereign_advisor as sa
+from sovereign_advisor.advice import Assessment
+from sovereign_advisor.engine.admissibility import admissibility
+from sovereign_advisor.engine.costing import (
+    Pricing,
+    _gpu_price,
+    build_pool,
+    choose,
+    kv_bytes_per_token,
+    weights_bytes,
+    workload_of,
+)
+from sovereign_advisor.engine.eligibility import Placement, eligibility
+from sovereign_advisor.engine.exposure import venue_exposures
+from sovereign_advisor.profile import OrganisationProfile
+
+AS_OF = dt.date(2026, 11, 23)
+D = Decimal
+
+
+def q6(value: Decimal | Fraction) -> Decimal:
+    if isinstance(value, Fraction):
+        value = D(value.numerator) / D(value.denominator)
+    return value.quantize(D("0.000001"), rounding=ROUND_HALF_EVEN)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(D("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+# --- the records the scenarios rest on (a data change fails here first, by name) -----------
+
+USD_PER_EUR = D("1.1269")  # ecb.eur-usd.2026-10-06
+EUR_PER_USD = q6(1 / USD_PER_EUR)  # 0.887390 (inverted, rounded like every unit price)
+SMALL_IN, SMALL_OUT = D("0.15"), D("0.6")  # lp.mistral-small-4, USD per 1M tokens
+LARGE_IN, LARGE_OUT = D("0.5"), D("1.5")  # lp.mistral-large-3, USD per 1M tokens
+EMBED_IN = D("0.1")  # lp.mistral-embed, USD per 1M tokens
+SCW_SMALL_IN, SCW_SMALL_OUT = D("0.15"), D("0.35")  # scaleway.mistral-small-3.2, EUR per 1M
+KOYEB_H100 = D("2.50")  # koyeb.h100-80gb-pcie, USD per GPU-hour
+A100_BUY, H100_BUY = D(15000), D(30000)  # premises.a100-80gb-sxm / premises.h100-80gb-sxm, USD
+LIFE = 60  # gpu.life_months (typical)
+PUE = D("1.56")  # datacentre.pue
+KWH = D("0.1902")  # energy.price_per_kwh, EUR
+HOURS = 730  # hours_per_month
+FTE = D(5167)  # ops.monthly_cost_per_fte, EUR per FTE-month
+FTE_ROLE, FTE_GPU = D("0.25"), D("0.05")  # ops.fte_per_self_hosted_role, ops.fte_per_gpu
+OVH_A100 = D("2.75")  # ovhcloud.a100-80gb-sxm, EUR per GPU-hour
+OVH_B2_120 = D(358)  # ovhcloud.b2-120, EUR per host-month
+PREMISES_HOST = D("1087.70")  # premises.vector-host-256gb, EUR per host-month
+
+
+def test_the_records_the_scenarios_rest_on(kb: sa.KnowledgeBase) -> None:
+    fx = next(f for f in kb.fx_rates if f.id == "ecb.eur-usd.2026-10-06")
+    assert fx.rate.typical == USD_PER_EUR
+    prices = {p.id: p for p in kb.token_prices}
+    assert (
+        prices["lp.mistral-small-4"].input_per_mtok.typical,
+        prices["lp.mistral-small-4"].output_per_mtok.typical,
+    ) == (SMALL_IN, SMALL_OUT)
+    assert (
+        prices["lp.mistral-large-3"].input_per_mtok.typical,
+        prices["lp.mistral-large-3"].output_per_mtok.typical,
+    ) == (LARGE_IN, LARGE_OUT)
+    assert prices["lp.mistral-embed"].input_per_mtok.typical == EMBED_IN
+    scw = prices["scaleway.mistral-small-3.2"]
+    assert (scw.input_per_mtok.typical, scw.output_per_mtok.typical) == (
+        SCW_SMALL_IN,
+        SCW_SMALL_OUT,
+    )
+    gpus = {g.id: g for g in kb.gpu_prices}
+    assert gpus["premises.a100-80gb-sxm"].purchase is not None
+    assert gpus["premises.a100-80gb-sxm"].purchase.typical == A100_BUY
+    assert gpus["premises.h100-80gb-sxm"].purchase is not None
+    assert gpus["premises.h100-80gb-sxm"].purchase.typical == H100_BUY
+    assert gpus["ovhcloud.a100-80gb-sxm"].rental_per_hour is not None
+    assert gpus["ovhcloud.a100-80gb-sxm"].rental_per_hour.typical == OVH_A100
+    assert gpus["koyeb.h100-80gb-pcie"].rental_per_hour is not None
+    assert gpus["koyeb.h100-80gb-pcie"].rental_per_hour.typical == KOYEB_H100
+    hosts = {h.id: h.per_month.typical for h in kb.host_prices}
+    assert (hosts["ovhcloud.b2-120"], hosts["premises.vector-host-256gb"]) == (
+        OVH_B2_120,
+        PREMISES_HOST,
+    )
+    a = {x.id: x.value.typical for x in kb.assumptions}
+    assert (a["gpu.life_months"], a["datacentre.pue"], a["energy.price_per_kwh"]) == (
+        LIFE,
+        PUE,
+        KWH,
+    )
+    assert (a["hours_per_month"], a["ops.monthly_cost_per_fte"]) == (HOURS, FTE)
+    assert (a["ops.fte_per_self_hosted_role"], a["ops.fte_per_gpu"]) == (FTE_ROLE, FTE_GPU)
+
+
+# --- GPU sizing, re-derived naively from the data sheets and the model card ------------------
+
+NEMO_WEIGHTS = Fraction(122, 10) * 10**9 * 2  # 12.2B parameters in bf16: 24.4 GB
+NEMO_KV_PER_TOKEN = 2 * 40 * 8 * 128 * 2  # keys+values x 40 layers x 8 KV heads x 128 x 2 B
+NEMO_CONTEXT_KV = 131072 * NEMO_KV_PER_TOKEN  # one sequence at the full 128K context: 21.5 GB
+
+
+def nemo_gpus(
+    *,
+    memory_gb: int,
+    tflops: int,
+    bandwidth_gb_s: int,
+    measured: Fraction,
+    tokens_in: int,
+    tokens_out: int,
+    peak_qps: Fraction,
+    extra_weights: Fraction = Fraction(0),
+) -> int:
+    """GPUs for Nemo 12B at peak, in replicas: a replica is the GPUs that hold the weights and
+    one sequence at full context; replicas are added for throughput (prefill at 50% of the
+    compute roofline, decode at the measured rate) and for the KV cache in flight."""
+    usable = memory_gb * 10**9 * Fraction(9, 10) - 2 * 10**9  # vllm 0.9, 2 GB activations
+    weights = NEMO_WEIGHTS + extra_weights
+    unit = math.ceil((weights + NEMO_CONTEXT_KV) / usable)
+    prefill = tokens_in * 2 * Fraction(122, 10) * 10**9 / (tflops * 10**12 * Fraction(1, 2))
+    busy = peak_qps * (prefill + tokens_out / measured)  # GPU-seconds per second
+    single = bandwidth_gb_s * 10**9 * Fraction(7, 10) / (Fraction(122, 10) * 10**9 * 2)
+    held = (tokens_in + tokens_out) * NEMO_KV_PER_TOKEN * (prefill + tokens_out / single)
+    replicas = max(
+        1, math.ceil(busy / unit), math.ceil(peak_qps * held / (unit * usable - weights))
+    )
+    return unit * replicas
+
+
+def _profile(**overrides: Any) -> OrganisationProfile:
+    data: dict[str, Any] = {
+        "organisation": {"name": "worked example", "headquarters": "FR", "sector": "banking"},
+        "data": {"query_shares": {"internal": 1.0}},
+        "policy": {"preset": "eu_only"},
+        "workload": {
+            "queries_per_month": 1_000_000,
+            "input_tokens_per_query": 1000,
+            "output_tokens_per_query": 200,
+            "peak_queries_per_second": 1,
+            "complex_share": 0.1,
+        },
+        "capabilities": {"operates_gpus": False},
+        "finance": {"currency": "EUR"},
+    }
+    for key, value in overrides.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    return OrganisationProfile.model_validate(data)
+
+
+def _assessment(advice: sa.Advice, architecture_id: str) -> Assessment:
+    return next(a for a in advice.assessments if a.architecture_id == architecture_id)
+
+
+def _check(assessment: Assessment, expected: dict[str, Decimal], total_cents: str) -> None:
+    assert assessment.cost is not None
+    got = {c.name.split(" (")[0]: c.monthly_cost for c in assessment.cost.components}
+    assert got == expected
+    for c in assessment.cost.components:
+        assert c.monthly_cost == c.monthly_quantity * c.unit_price
+    total = sum(expected.values(), D(0))
+    assert assessment.cost.monthly_total.typical == total
+    assert cents(total) == D(total_cents)
+
+
+# --- scenario 1: tiered pipeline, cascade mode, with a RAG corpus ----------------------------
+
+
+def test_tiered_cascade_with_corpus(kb: sa.KnowledgeBase) -> None:
+    # 1,000,000 queries x 1,000 in / 200 out; 10% escalate; corpus 10M tokens refreshed monthly.
+    profile = _profile(workload={"corpus_tokens": 10_000_000, "corpus_refreshes_per_month": 1})
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # triage: Small 4 on La Plateforme (USD 0.15 / 0.60 = EUR 0.133108 / 0.532434) would cost
+    # 1,000 x 0.133108 + 200 x 0.532434 = EUR 239.59; Small 3.2 at Scaleway (EUR 0.15 / 0.35)
+    # 1,000 x 0.15 + 200 x 0.35 = EUR 220.00: the cheaper venue is chosen
+    assert D(1000) * SCW_SMALL_IN + D(200) * SCW_SMALL_OUT < D(1000) * q6(
+        SMALL_IN * EUR_PER_USD
+    ) + D(200) * q6(SMALL_OUT * EUR_PER_USD)
+    large_in = q6(LARGE_IN * EUR_PER_USD)  # 0.443695
+    large_out = q6(LARGE_OUT * EUR_PER_USD)  # 1.331085
+    embed = q6(EMBED_IN * EUR_PER_USD)  # 0.088739
+    # corpus: 10M refreshed once a month + the initial 10M load amortised over 12 months
+    corpus_mtok = q6(Fraction(10_000_000 + Fraction(10_000_000, 12)) / 10**6)  # 10.833333
+    # Qdrant: 10M / 512-token chunks x 1024 dims x 4 B x 1.5 = 0.12 GB: one b2-120 host
+    assert 10_000_000 / 512 * 1024 * 4 * 1.5 / 1e9 < 120
+    expected = {
+        "triage_model: input tokens": D(1000) * SCW_SMALL_IN,  # every query: 1,000 M tokens
+        "triage_model: output tokens": D(200) * SCW_SMALL_OUT,  # 200 M tokens
+        # the escalated 10% re-send their whole context: 100 M in, 20 M out
+        "escalation_model: input tokens, context re-sent on escalation": D(100) * large_in,
+        "escalation_model: output tokens": D(20) * large_out,
+        "embedder: query embeddings": D(1000) * embed,
+        "embedder: corpus embeddings": corpus_mtok * embed,
+        "vector_store: vector store hosts": D(1) * OVH_B2_120,
+        "Operations staff: vector_store": FTE_ROLE * FTE,
+    }
+    # 150 + 70 + 44.3695 + 26.6217 + 88.739 + 0.961339... + 358 + 1291.75
+    _check(_assessment(advice, "tiered_cost_pipeline"), expected, "2030.44")
+    # low end of the band: escalation share x 0.8 (routing.escalation_share_drift), staff
+    # 0.1 FTE at EUR 3,833 (ops.* low); the token and host prices have no range
+    low = (
+        expected["triage_model: input tokens"]
+        + expected["triage_model: output tokens"]
+        + D(80) * large_in
+        + D(16) * large_out
+        + expected["embedder: query embeddings"]
+        + expected["embedder: corpus embeddings"]
+        + OVH_B2_120
+        + D("0.1") * D(3833)
+    )
+    tiered = _assessment(advice, "tiered_cost_pipeline")
+    assert tiered.cost is not None
+    assert tiered.cost.monthly_total.low == low
+
+
+# --- scenario 2: the same pipeline in router mode (an overlay architecture) ------------------
+
+ROUTER = """\
+id: tiered_router_pipeline
+name: Tiered pipeline, router mode
+summary: A classifier call decides first; simple queries go to Mistral Small, the rest to Large.
+source: {title: "Seed 000 §5, pattern 3, router variant", seed: 000_76f3f8258e5a2cb3.txt}
+checked_on: 2026-11-23
+status: guidance
+escalation_mode: router
+roles:
+  - {id: router, kind: generation, deployment: api, models: [mistral-small-4, mistral-small-3.2],
+     data_classes: [public, internal, confidential, personal, special_category, classified],
+     serves: classification, description: Mistral Small labels each query simple or complex.}
+  - {id: small_model, kind: generation, deployment: api, models: [mistral-small-4, mistral-small-3.2],
+     data_classes: [public, internal, confidential, personal, special_category, classified],
+     serves: simple_routed_queries, description: Mistral Small answers the simple queries.}
+  - {id: large_model, kind: generation, deployment: api, models: [mistral-large-3],
+     data_classes: [public, internal, confidential, personal, special_category, classified],
+     serves: complex_routed_queries, description: Mistral Large answers the complex queries.}
+"""
+
+
+def test_tiered_router_mode(tmp_path: Path) -> None:
+    (tmp_path / "architectures").mkdir()
+    (tmp_path / "architectures" / "tiered_router_pipeline.yaml").write_text(ROUTER)
+    kb = sa.load_knowledge_base(overlays=[tmp_path])
+    advice = sa.advise(_profile(), kb=kb, as_of=AS_OF)
+    # each role takes its cheapest venue: the router reads much and writes little, so Small 4
+    # on La Plateforme (1,000 x 0.133108 + 2 x 0.532434 = EUR 134.17) beats Small 3.2 at
+    # Scaleway (1,000 x 0.15 + 2 x 0.35 = EUR 150.70); the small model answering 90% of queries
+    # is cheaper at Scaleway (900 x 0.15 + 180 x 0.35 = EUR 198.00 against EUR 215.64)
+    lp_in, lp_out = q6(SMALL_IN * EUR_PER_USD), q6(SMALL_OUT * EUR_PER_USD)
+    large_in, large_out = q6(LARGE_IN * EUR_PER_USD), q6(LARGE_OUT * EUR_PER_USD)
+    expected = {
+        # the router reads every query (1,000 M tokens) and writes a 2-token label
+        # (routing.label_output_tokens): 2 M tokens
+        "router: routing input tokens": D(1000) * lp_in,
+        "router: routing label tokens": D(2) * lp_out,
+        # 90% simple: 900 M in, 180 M out; 10% complex: 100 M in, 20 M out
+        "small_model: input tokens": D(900) * SCW_SMALL_IN,
+        "small_model: output tokens": D(180) * SCW_SMALL_OUT,
+        "large_model: input tokens, context re-sent on escalation": D(100) * large_in,
+        "large_model: output tokens": D(20) * large_out,
+    }
+    # 133.108 + 1.064868 + 135 + 63 + 44.3695 + 26.6217
+    _check(_assessment(advice, "tiered_router_pipeline"), expected, "403.16")
+    cascade = _assessment(advice, "tiered_cost_pipeline")
+    assert cascade.cost is not None
+    # cascade (Small 3.2 at Scaleway reads 1,000 M and writes 200 M, then Large): 150 + 70 +
+    # 70.9912 = EUR 290.99. With an LLM as the router, router mode pays the classifier on every
+    # query's full input: it pays off only when the classifier is much cheaper than the small
+    # model or many queries escalate
+    cascade_total = D(1000) * SCW_SMALL_IN + D(200) * SCW_SMALL_OUT + D(100) * large_in
+    cascade_total += D(20) * large_out
+    assert cascade.cost.monthly_total.typical == cascade_total
+    router = _assessment(advice, "tiered_router_pipeline")
+    assert router.cost is not None
+    assert router.cost.monthly_total.typical > cascade_total
+
+
+# --- scenario 3: Nemo on premises on an A100 the organisation already owns -------------------
+
+
+def test_on_prem_owned_a100(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        policy={"preset": "strict"},
+        workload={"queries_per_month": 100_000},
+        capabilities={"operates_gpus": True, "owned_gpus": {"a100-80gb-sxm": 1}},
+    )
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # A100 80GB SXM: 80 GB, 312 TFLOP/s, 2,039 GB/s, 400 W; 1,277.85 tok/s measured
+    # (lambdalabs.nemo.a100x1). At 1 query/s: 0.156 s prefill + 0.157 s decode -> one GPU;
+    # memory 24.4 GB + 21.5 GB (one 128K sequence) of 70 GB usable -> one GPU.
+    n = nemo_gpus(
+        memory_gb=80,
+        tflops=312,
+        bandwidth_gb_s=2039,
+        measured=Fraction("1277.85"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(1),
+    )
+    assert n == 1
+    purchase = q6(A100_BUY * EUR_PER_USD / LIFE)  # 221.847500 EUR per GPU-month
+    kwh = D("0.4") * HOURS * PUE  # 455.52 kWh per GPU-month
+    expected = {
+        "GPU purchase, amortised: NVIDIA A100 80GB SXM4": D(0) * purchase,  # 1 needed, 1 owned
+        "GPU power: NVIDIA A100 80GB SXM4": kwh * KWH,  # owned GPUs still draw power
+        "Operations staff: GPU fleet at own-premises": FTE_GPU * FTE,
+        "Operations staff: local_model": FTE_ROLE * FTE,
+    }
+    on_prem = _assessment(advice, "on_prem_rag")
+    # 0 + 455.52 x 0.1902 (= 86.639904) + 258.35 + 1291.75
+    _check(on_prem, expected, "1636.74")
+    local = next(v for v in on_prem.venues if v.role == "local_model")
+    assert (local.gpu_id, local.gpu_count) == ("a100-80gb-sxm", 1)
+    # average load: 100,000 queries x 0.3129 GPU-s over 730 h
+    busy = 100_000 * (1000 * 2 * 12.2e9 / (312e12 * 0.5) + 200 / 1277.85) / (730 * 3600)
+    assert local.utilisation_at_average_load == round(busy, 4)
+
+
+# --- scenario 4: at 10 queries/s two H100s beat four A100s -----------------------------------
+
+
+def test_on_prem_peak_sizes_the_gpus(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        policy={"preset": "strict"},
+        workload={"queries_per_month": 1_000_000, "peak_queries_per_second": 10},
+        capabilities={"operates_gpus": True},
+    )
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    a100 = nemo_gpus(
+        memory_gb=80,
+        tflops=312,
+        bandwidth_gb_s=2039,
+        measured=Fraction("1277.85"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(10),
+    )
+    h100 = nemo_gpus(
+        memory_gb=80,
+        tflops=989,
+        bandwidth_gb_s=3350,
+        measured=Fraction("2414.81"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(10),
+    )
+    assert (a100, h100) == (4, 2)  # 3.13 and 1.32 GPU-seconds per second at peak
+    a100_month = 4 * (
+        q6(A100_BUY * EUR_PER_USD / LIFE) + D("0.4") * HOURS * PUE * KWH + FTE_GPU * FTE
+    )
+    h100_month = 2 * (
+        q6(H100_BUY * EUR_PER_USD / LIFE) + D("0.7") * HOURS * PUE * KWH + FTE_GPU * FTE
+    )
+    assert h100_month < a100_month
+    expected = {
+        "GPU purchase, amortised: NVIDIA H100 80GB SXM5": 2 * q6(H100_BUY * EUR_PER_USD / LIFE),
+        "GPU power: NVIDIA H100 80GB SXM5": 2 * D("0.7") * HOURS * PUE * KWH,  # 1,594.32 kWh
+        "Operations staff: GPU fleet at own-premises": 2 * FTE_GPU * FTE,
+        "Operations staff: local_model": FTE_ROLE * FTE,
+    }
+    # 2 x 443.695 + 1,594.32 x 0.1902 (= 303.239664) + 516.70 + 1291.75
+    _check(_assessment(advice, "on_prem_rag"), expected, "2999.08")
+
+
+# --- scenario 5: rented A100 at OVHcloud, reported in US dollars -----------------------------
+
+
+def test_rented_gpu_reported_in_usd(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(finance={"currency": "USD"}, workload={"queries_per_month": 200_000})
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # Nemo needs 24.4 GB of weights + 21.5 GB for a full-context sequence: an L40S (48 GB,
+    # 41.2 GB usable) cannot hold it, so L40S come in pairs (2 x EUR 1.40 = USD 3.155 an hour);
+    # an A100 at OVHcloud is EUR 2.75 = USD 3.098975; an H100 PCIe at Koyeb is USD 2.50, priced in
+    # the report currency (no conversion), and one is enough: 80 GB, and at 1 query/s the decode
+    # roofline 756e12 x 0.10 / (2 x 12.2e9) = 3,098 tok/s (no measured record for a PCIe card).
+    assert (48 * Fraction(9, 10) - 2) * 10**9 < NEMO_WEIGHTS + NEMO_CONTEXT_KV
+    assert KOYEB_H100 < q6(OVH_A100 * USD_PER_EUR) < 2 * q6(D("1.40") * USD_PER_EUR)
+    roofline = Fraction(756 * 10**12) / 10 / (2 * Fraction("12.2e9"))
+    assert (
+        nemo_gpus(
+            memory_gb=80,
+            tflops=756,
+            bandwidth_gb_s=2000,
+            measured=roofline,
+            tokens_in=1000,
+            tokens_out=200,
+            peak_qps=Fraction(1),
+        )
+        == 1
+    )
+    staff = q6(FTE * USD_PER_EUR)  # 5822.692300 USD per FTE-month (EUR salary converted)
+    expected = {
+        "GPU rental: NVIDIA H100 80GB PCIe": HOURS * KOYEB_H100,
+        "Operations staff: GPU fleet at koyeb": FTE_GPU * staff,
+        "Operations staff: local_model": FTE_ROLE * staff,
+    }
+    on_prem = _assessment(advice, "on_prem_rag")
+    # 730 x 2.50 (= 1825) + 0.05 x 5822.6923 + 0.25 x 5822.6923
+    _check(on_prem, expected, "3571.81")
+    assert {r.id for r in on_prem.risks} == {"no_gpu_operations"}
+
+
+# --- scenario 6: hybrid routing with a personal-data detector and a corpus ------------------
+
+
+def test_hybrid_routing_with_detector(kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        data={"query_shares": {"internal": 0.5, "personal": 0.5}},
+        policy={"preset": "eu_only", "overrides": {"personal": {"leave_premises": False}}},
+        workload={"corpus_tokens": 10_000_000, "corpus_refreshes_per_month": 1},
+        capabilities={"operates_gpus": True},
+    )
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    # The detector (DeBERTa-v3-base, 0.184B), the embedder (bge-m3, 0.568B) and Nemo share the
+    # premises pool: 24.4 + 1.136 + 0.368 GB of weights + 21.5 GB context fit one A100.
+    extra = (Fraction("0.568") + Fraction("0.184")) * 10**9 * 2
+    n = nemo_gpus(
+        memory_gb=80,
+        tflops=312,
+        bandwidth_gb_s=2039,
+        measured=Fraction("1277.85"),
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(1, 2),
+        extra_weights=extra,
+    )
+    assert n == 1
+    large_in, large_out = q6(LARGE_IN * EUR_PER_USD), q6(LARGE_OUT * EUR_PER_USD)
+    label = "NVIDIA A100 80GB SXM4"
+    expected = {
+        f"GPU purchase, amortised: {label}": q6(A100_BUY * EUR_PER_USD / LIFE),
+        f"GPU power: {label}": D("0.4") * HOURS * PUE * KWH,
+        "Operations staff: GPU fleet at own-premises": FTE_GPU * FTE,
+        # no staff line for the detector: it runs inside the router, on the fleet's time
+        "Operations staff: local_model": FTE_ROLE * FTE,
+        "Operations staff: embedder": FTE_ROLE * FTE,
+        # half the queries (internal) go to Mistral Large: 500 M in, 100 M out
+        "cloud_model: input tokens": D(500) * large_in,
+        "cloud_model: output tokens": D(100) * large_out,
+        # personal data may not leave: the vector store is on the premises host
+        "vector_store: vector store hosts": PREMISES_HOST,
+        "Operations staff: vector_store": FTE_ROLE * FTE,
+    }
+    hybrid = _assessment(advice, "hybrid_routing")
+    # 221.8475 + 86.639904 + 258.35 + 3 x 1291.75 + 221.8475 + 133.1085 + 1087.70
+    _check(hybrid, expected, "5884.74")
+    # GPU-seconds a month on the A100 (312 TFLOP/s; prefill at 50% of it: 2 FLOP/parameter):
+    #   detector: every query, 1,000 tokens x 2 x 0.184e9 / 156e12
+    #   Nemo: half the queries, 1,000 tokens of prefill + 200 tokens at 1,277.85 tok/s
+    #   embedder: every query's 1,000 tokens + 10.83M corpus tokens, 2 x 0.568e9 / 156e12 each
+    prefill = Fraction(156 * 10**12)
+    detector = 10**6 * 1000 * 2 * Fraction("0.184e9") / prefill
+    nemo = (
+        10**6
+        * Fraction(1, 2)
+        * (1000 * 2 * Fraction("12.2e9") / prefill + 200 / Fraction("1277.85"))
+    )
+    embedder = (
+        (10**6 * 1000 + 10_000_000 + Fraction(10_000_000, 12)) * 2 * Fraction("0.568e9") / prefill
+    )
+    shares = {v.role: v.share_of_pool_load for v in hybrid.venues if v.gpu_id}
+    assert shares["pii_detector"] == round(float(detector / (detector + nemo + embedder)), 4)
+    assert shares["pii_detector"] == 0.0142  # what detecting personal data takes of the GPUs
+    leak = next(r for r in hybrid.risks if r.id == "residual_leak_risk")
+    # 1,000,000 x 50% personal x (1 - 0.95 recall) = 25,000 queries a month
+    assert "about 25,000 queries a month" in leak.summary
+
+
+@pytest.mark.parametrize("factor", [D("0.5"), D(2)])
+def test_budget_flag(kb: sa.KnowledgeBase, factor: Decimal) -> None:
+    profile = _profile(workload={"queries_per_month": 200_000}, finance={"currency": "USD"})
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    on_prem = _assessment(advice, "on_prem_rag")
+    assert on_prem.cost is not None
+    budget = on_prem.cost.monthly_total.typical * factor
+    flagged = sa.advise(
+        _profile(
+            workload={"queries_per_month": 200_000},
+            finance={"currency": "USD", "monthly_budget": str(budget)},
+        ),
+        kb=kb,
+        as_of=AS_OF,
+    )
+    ids = {r.id for r in _assessment(flagged, "on_prem_rag").risks}
+    assert ("budget_exceeded" in ids) == (factor < 1)
+
+
+# --- break-even volumes are real changes of order --------------------------------------------
+
+PROFILES = Path(__file__).resolve().parents[1] / "examples" / "profiles"
+
+
+def _at_volume(profile: OrganisationProfile, factor: float) -> OrganisationProfile:
+    """The same organisation at `factor` times the volume, peak scaled alike."""
+    data = profile.model_dump(mode="json")
+    data["workload"]["queries_per_month"] = profile.workload.queries_per_month * factor
+    data["workload"]["peak_queries_per_second"] = profile.workload.peak_queries_per_second * factor
+    return OrganisationProfile.model_validate(data)
+
+
+def _order(advice: sa.Advice, a: str, b: str) -> bool:
+    """True when `a` is strictly cheaper than `b`."""
+    ca, cb = _assessment(advice, a).cost, _assessment(advice, b).cost
+    assert ca is not None and cb is not None
+    return ca.monthly_total.typical < cb.monthly_total.typical
+
+
+def _gap(advice: sa.Advice, a: str, b: str) -> Decimal:
+    ca, cb = _assessment(advice, a).cost, _assessment(advice, b).cost
+    assert ca is not None and cb is not None
+    return abs(ca.monthly_total.typical - cb.monthly_total.typical)
+
+
+def _gpu_step(advice: sa.Advice, architecture: str) -> Decimal:
+    """What one more GPU costs a month in an architecture (rental or purchase, power, fleet
+    staff), read from its breakdown: the height of a step of its cost function."""
+    assessment = _assessment(advice, architecture)
+    assert assessment.cost is not None
+    counts = [v.gpu_count for v in assessment.venues if v.gpu_count]
+    if not counts:
+        return D(0)
+    step = D(0)
+    for c in assessment.cost.components:
+        if c.unit == "GPU-month":
+            step += c.unit_price
+        elif c.unit == "GPU-hour":
+            step += c.unit_price * HOURS
+        elif c.name.startswith(("GPU power", "Operations staff: GPU fleet")):
+            step += c.monthly_quantity / min(counts) * c.unit_price
+    return step
+
+
+def check_break_even(profile: OrganisationProfile, kb: sa.KnowledgeBase) -> int:
+    """Each reported break-even flips the order between 0.8x and 1.25x of it; where none is
+    reported, the order is the same at 0.1x and 10x the profile's volume. Returns how many
+    break-even volumes were checked."""
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    volume = profile.workload.queries_per_month
+    checked = 0
+    for be in advice.break_even:
+        a, b = be.architectures
+        if be.queries_per_month is None:
+            low = sa.advise(_at_volume(profile, 0.1), kb=kb, as_of=AS_OF)
+            high = sa.advise(_at_volume(profile, 10), kb=kb, as_of=AS_OF)
+            if _order(low, a, b) != _order(high, a, b):
+                # GPU steps can make two nearly equal totals cross back and forth (a sawtooth);
+                # the engine then says so, and the range ends differ by less than a GPU step
+                assert "within GPU-step noise" in be.note, be.note
+                gaps = [_gap(advice_at, a, b) for advice_at in (low, high)]
+                steps = [_gpu_step(advice_at, x) for advice_at in (low, high) for x in (a, b)]
+                assert min(gaps) <= max(steps), (be.note, gaps, steps)
+            continue
+        ratio = float(be.queries_per_month) / volume
+        below = sa.advise(_at_volume(profile, ratio * 0.8), kb=kb, as_of=AS_OF)
+        above = sa.advise(_at_volume(profile, ratio * 1.25), kb=kb, as_of=AS_OF)
+        assert _order(below, a, b) != _order(above, a, b), be
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", ["bank_strict", "insurer_hybrid", "triage_high_volume"])
+def test_break_even_flips_the_order_for_the_archetypes(name: str, kb: sa.KnowledgeBase) -> None:
+    check_break_even(sa.load_profile(PROFILES / f"{name}.yaml"), kb)
+
+
+@pytest.mark.parametrize("volume", [20_000, 300_000, 3_000_000, 30_000_000])
+def test_break_even_flips_the_order_across_volumes(volume: int, kb: sa.KnowledgeBase) -> None:
+    profile = _profile(
+        data={"query_shares": {"internal": 0.6, "personal": 0.4}},
+        policy={"preset": "eu_only", "overrides": {"personal": {"leave_premises": False}}},
+        workload={
+            "queries_per_month": volume,
+            "peak_queries_per_second": volume / 400_000,
+            "corpus_tokens": 5_000_000,
+        },
+        capabilities={"operates_gpus": True},
+    )
+    check_break_even(profile, kb)
+
+
+@pytest.mark.parametrize("volume", [100_000, 1_000_000, 10_000_000])
+def test_break_even_between_api_and_self_hosting(volume: int, kb: sa.KnowledgeBase) -> None:
+    # internal data only: all three patterns are eligible; APIs are linear in volume, GPUs steps
+    profile = _profile(
+        workload={"queries_per_month": volume, "peak_queries_per_second": volume / 1_000_000},
+        capabilities={"operates_gpus": True},
+    )
+    check_break_even(profile, kb)
+
+
+# --- properties --------------------------------------------------------------------------------
+
+
+CLASSES = ["public", "internal", "confidential", "personal", "special_category"]
+
+
+@st.composite
+def cost_profiles(draw: st.DrawFn) -> dict[str, Any]:
+    """Profiles that exercise the cost model: every pattern often eligible, varied loads."""
+    classes = draw(st.lists(st.sampled_from(CLASSES), min_size=1, max_size=3, unique=True))
+    weights = [draw(st.integers(1, 5)) for _ in classes]
+    shares = {c: w / sum(weights) for c, w in zip(classes, weights, strict=True)}
+    shares[classes[-1]] = 1 - sum(v for c, v in shares.items() if c != classes[-1])
+    keep = draw(st.lists(st.sampled_from(CLASSES), max_size=2, unique=True))
+    owned = draw(st.sampled_from([{}, {"a100-80gb-sxm": 1}, {"h100-80gb-sxm": 2}]))
+    return {
+        "organisation": {"name": "generated", "headquarters": "FR", "sector": "retail"},
+        "data": {"query_shares": shares},
+        "policy": {
+            "preset": draw(st.sampled_from(["eu_only", "open", "strict"])),
+            "overrides": {c: {"leave_premises": False} for c in keep},
+        },
+        "workload": {
+            "queries_per_month": draw(st.integers(1_000, 20_000_000)),
+            "input_tokens_per_query": draw(st.integers(50, 6_000)),
+            "output_tokens_per_query": draw(st.integers(10, 1_000)),
+            "peak_queries_per_second": draw(st.integers(0, 80)) / 4,
+            "corpus_tokens": draw(st.sampled_from([0, 2_000_000, 300_000_000])),
+            "corpus_refreshes_per_month": draw(st.sampled_from([0, 1, 4])),
+            "complex_share": draw(st.integers(0, 10)) / 10,
+        },
+        "capabilities": {"operates_gpus": draw(st.booleans()), "owned_gpus": owned},
+        "finance": {"currency": draw(st.sampled_from(["EUR", "USD"]))},
+    }
+
+
+KB = sa.load_knowledge_base()
+
+
+def _totals(data: dict[str, Any], kb: sa.KnowledgeBase = KB) -> dict[str, Decimal]:
+    advice = sa.advise(OrganisationProfile.model_validate(data), kb=kb, as_of=AS_OF)
+    return {a.architecture_id: a.cost.monthly_total.typical for a in advice.assessments if a.cost}
+
+
+def _raised(data: dict[str, Any], field: str, factor: float) -> dict[str, Any]:
+    workload = {**data["workload"], field: data["workload"][field] * factor}
+    return {**data, "workload": workload}
+
+
+FIELDS = [
+    "queries_per_month",
+    "input_tokens_per_query",
+    "output_tokens_per_query",
+    "peak_queries_per_second",
+]
+
+
+@given(cost_profiles(), st.sampled_from(FIELDS), st.sampled_from([1.1, 1.5, 3.0]))
+def test_cost_never_decreases_with_load(data: dict[str, Any], field: str, factor: float) -> None:
+    before, after = _totals(data), _totals(_raised(data, field, factor))
+    assert before.keys() == after.keys()
+    for architecture, total in before.items():
+        assert after[architecture] >= total, (architecture, field)
+
+
+def _dearer(kb: sa.KnowledgeBase, factor: Decimal) -> sa.KnowledgeBase:
+    """Every price (token, GPU, host, energy, staff) times `factor`, band ends alike."""
+
+    def scale(band: Any) -> Any:
+        return band.model_copy(
+            update={
+                "typical": band.typical * factor,
+                "low": None if band.low is None else band.low * factor,
+                "high": None if band.high is None else band.high * factor,
+            }
+        )
+
+    money = {"energy.price_per_kwh", "ops.monthly_cost_per_fte"}
+    return kb.__class__(
+        **{
+            **{f: getattr(kb, f) for f in kb.__dataclass_fields__},
+            "token_prices": tuple(
+                p.model_copy(
+                    update={
+                        "input_per_mtok": scale(p.input_per_mtok),
+                        "output_per_mtok": scale(p.output_per_mtok),
+                    }
+                )
+                for p in kb.token_prices
+            ),
+            "gpu_prices": tuple(
+                g.model_copy(
+                    update={
+                        "rental_per_hour": g.rental_per_hour and scale(g.rental_per_hour),
+                        "purchase": g.purchase and scale(g.purchase),
+                    }
+                )
+                for g in kb.gpu_prices
+            ),
+            "host_prices": tuple(
+                h.model_copy(update={"per_month": scale(h.per_month)}) for h in kb.host_prices
+            ),
+            "assumptions": tuple(
+                a.model_copy(update={"value": scale(a.value)}) if a.id.split("@")[0] in money else a
+                for a in kb.assumptions
+            ),
+        }
+    )
+
+
+DEARER = {kind: _dearer(KB, D(f)) for kind, f in (("x1.2", "1.2"), ("x2", "2"))}
+
+
+@given(cost_profiles(), st.sampled_from(sorted(DEARER)))
+def test_cost_never_decreases_when_prices_rise(data: dict[str, Any], kind: str) -> None:
+    before, after = _totals(data), _totals(data, DEARER[kind])
+    for architecture, total in before.items():
+        assert after[architecture] >= total, architecture
+
+
+def _pools(data: dict[str, Any]) -> dict[tuple[str, str], tuple[str, int]]:
+    advice = sa.advise(OrganisationProfile.model_validate(data), kb=KB, as_of=AS_OF)
+    return {
+        (a.architecture_id, v.role): (v.gpu_id, v.gpu_count)
+        for a in advice.assessments
+        for v in a.venues
+        if v.gpu_id is not None and v.gpu_count is not None
+    }
+
+
+@given(cost_profiles(), st.sampled_from([1.5, 2.0, 4.0]))
+def test_gpu_count_never_decreases_with_peak(data: dict[str, Any], factor: float) -> None:
+    from sovereign_advisor.engine.costing import Pricing, build_pool, workload_of
+
+    profile = OrganisationProfile.model_validate(data)
+    busier = OrganisationProfile.model_validate(_raised(data, "peak_queries_per_second", factor))
+    before, after = _pools(data), _pools(_raised(data, "peak_queries_per_second", factor))
+    for key, (gpu, n) in before.items():
+        if after[key][0] == gpu:
+            assert after[key][1] >= n, key
+    # and for every venue and GPU type, whether chosen or not
+    arch = next(a for a in KB.architectures if a.id == "on_prem_rag")
+
+    placements = [Placement(r, tuple(profile.data.present), ()) for r in arch.roles[:1]]
+    for price in KB.gpu_prices:
+        if _gpu_price(KB, price.venue, price.gpu, AS_OF) is not price:
+            continue
+        counts = []
+        for p in (profile, busier):
+            w = workload_of(p, KB)
+            pool = build_pool(price.venue, price, placements, p, KB, w, Pricing(KB, "EUR", AS_OF))
+            counts.append(pool.count.at(w.volume))
+        assert counts[1] >= counts[0], price.id
+
+
+@given(cost_profiles())
+def test_self_hosted_roles_are_never_sized_below_their_memory_need(data: dict[str, Any]) -> None:
+    advice = sa.advise(OrganisationProfile.model_validate(data), kb=KB, as_of=AS_OF)
+    assumptions = {a.id: a.value.typical for a in KB.assumptions}
+    for a in advice.assessments:
+        arch = next(x for x in KB.architectures if x.id == a.architecture_id)
+        pooled: dict[str, list[str]] = {}
+        for v in a.venues:
+            if v.gpu_id is not None and v.active:
+                pooled.setdefault(v.venue_id, []).append(v.role)
+        for venue_id, roles in pooled.items():
+            v = next(x for x in a.venues if x.role == roles[0])
+            assert v.gpu_id is not None and v.gpu_count is not None
+            models = [KB.models[r.models[0]] for r in arch.roles if r.id in roles]
+            need = sum(float(weights_bytes(m)) for m in models)
+            need += sum(
+                float(kv_bytes_per_token(m)) * m.context_tokens
+                for m in models
+                if m.kind == "generation"
+            )
+            gpu = KB.gpus[v.gpu_id]
+            usable = gpu.memory_gb * 1e9 * float(assumptions["vllm.gpu_memory_utilization"])
+            usable -= float(assumptions["serving.activation_reserve_gb"]) * 1e9
+            assert v.gpu_count * usable >= need, (a.architecture_id, venue_id)
+
+
+@settings(max_examples=8)
+@given(cost_profiles())
+def test_break_even_flips_the_order_for_generated_profiles(data: dict[str, Any]) -> None:
+    check_break_even(OrganisationProfile.model_validate(data), KB)
+
+
+def test_a_replica_that_does_not_fit_one_gpu_takes_two(kb: sa.KnowledgeBase) -> None:
+
+    # L40S: 48 GB x 0.9 - 2 GB = 41.2 GB usable < 24.4 GB weights + 21.5 GB full context, so a
+    # replica is two L40S (tensor parallel). No measured throughput for Nemo on an L40S: decode
+    # at the roofline 362e12 FLOP/s x 0.10 (serving.decode_efficiency) / (2 x 12.2e9).
+    profile = _profile(workload={"peak_queries_per_second": 8})
+    roofline = Fraction(362 * 10**12) * Fraction(1, 10) / (2 * Fraction(122, 10) * 10**9)
+    expected = nemo_gpus(
+        memory_gb=48,
+        tflops=362,
+        bandwidth_gb_s=864,
+        measured=roofline,
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(8),
+    )
+    # 8 q/s x (0.135 s prefill + 0.135 s decode) = 2.16 GPU-s/s: more than one pair gives
+    assert expected == 4
+    w = workload_of(profile, kb)
+    price = next(g for g in kb.gpu_prices if g.id == "ovhcloud.l40s-48gb")
+    role = next(a for a in kb.architectures if a.id == "on_prem_rag").roles[0]
+    pool = build_pool(
+        "ovhcloud",
+        price,
+        [Placement(role, ("internal",), ())],
+        profile,
+        kb,
+        w,
+        Pricing(kb, "EUR", AS_OF),
+    )
+    assert pool.count.unit == 2
+    assert pool.count.at(w.volume) == expected
+
+
+def test_readme_worked_example_reproduces_the_published_figure() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Worked example") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    printed = code.split("# ")[-1].strip()
+    assert done.stdout.strip() == printed
+    # by hand: EUR 2.75 / (1,277.85 tok/s x 3,600 s / 10^6) = 0.597792 EUR per 1M output tokens
+    assert q6(D("2.75") / (D("1277.85") * 3600 / 10**6)) == D(printed.split()[-1])
+
+
+def _scaled(kb: sa.KnowledgeBase, record_id: str, factor: Decimal) -> sa.KnowledgeBase:
+    """The knowledge base with one price record (every price in it) times `factor`."""
+
+    def scale(band: Any) -> Any:
+        if band is None:
+            return None
+        return band.model_copy(
+            update={
+                "typical": band.typical * factor,
+                "low": None if band.low is None else band.low * factor,
+                "high": None if band.high is None else band.high * factor,
+            }
+        )
+
+    def token(p: Any) -> Any:
+        if p.id != record_id:
+            return p
+        return p.model_copy(
+            update={
+                "input_per_mtok": scale(p.input_per_mtok),
+                "output_per_mtok": scale(p.output_per_mtok),
+            }
+        )
+
+    def gpu(g: Any) -> Any:
+        if g.id != record_id:
+            return g
+        return g.model_copy(
+            update={"rental_per_hour": scale(g.rental_per_hour), "purchase": scale(g.purchase)}
+        )
+
+    fields = {f: getattr(kb, f) for f in kb.__dataclass_fields__}
+    fields["token_prices"] = tuple(token(p) for p in kb.token_prices)
+    fields["gpu_prices"] = tuple(gpu(g) for g in kb.gpu_prices)
+    return kb.__class__(**fields)
+
+
+def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> None:
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert advice.recommended is not None
+    best = advice.recommended.architecture_id
+    moves = [
+        s
+        for s in advice.sensitivity
+        if s.input_id in {"lp.mistral-large-3", "premises.h100-80gb-sxm"}
+    ]
+    assert len(moves) == 2
+    factors = [float(s.factor) for s in advice.sensitivity]
+    # smallest change first
+    assert [abs(math.log(f)) for f in factors] == sorted(abs(math.log(f)) for f in factors)
+    for s in moves:
+        # just short of the factor the recommendation holds; just beyond it, it flips
+        short = D(1) + (s.factor - 1) * D("0.9")
+        beyond = D(1) + (s.factor - 1) * D("1.1")
+        kept = sa.advise(profile, kb=_scaled(kb, s.input_id, short), as_of=AS_OF)
+        flipped = sa.advise(profile, kb=_scaled(kb, s.input_id, beyond), as_of=AS_OF)
+        assert kept.recommended is not None and flipped.recommended is not None
+        assert kept.recommended.architecture_id == best, s
+        assert flipped.recommended.architecture_id == s.flips_to, s
+
+
+@settings(max_examples=20)
+@given(cost_profiles(), st.lists(st.fractions(min_value=0, max_value=1), min_size=1, max_size=8))
+def test_pieces_agree_with_direct_evaluation(data: dict[str, Any], where: list[Fraction]) -> None:
+    """Differential check: the explicit pieces break-even is computed on equal the naive
+    total (cheapest alternative of every decision, evaluated at the volume itself)."""
+
+    profile = OrganisationProfile.model_validate(data)
+    refusals, _ = admissibility(profile, KB, AS_OF, venue_exposures(profile, KB, AS_OF))
+    w = workload_of(profile, KB)
+    pricing = Pricing(KB, profile.finance.currency, AS_OF)
+    lo, hi = w.volume / 10, w.volume * 10
+    for arch in KB.architectures:
+        result = eligibility(arch, profile, KB, AS_OF, refusals)
+        if not result.eligible:
+            continue
+        model = choose(result, profile, KB, w, pricing).model
+        pieces = model.pieces(lo, hi)
+        assert pieces[0][0] == lo and pieces[-1][1] == hi
+        for (_, right, _, _), (left, _, _, _) in itertools.pairwise(pieces):
+            assert right == left
+        for t in where:
+            v = lo + (hi - lo) * t
+            if v == lo:
+                continue
+            piece = next(p for p in pieces if p[0] < v <= p[1])
+            assert piece[2] * v + piece[3] == model.total(v), (arch.id, v)
+
+
+def test_break_even_sawtooth_near_the_end_of_the_range(kb: sa.KnowledgeBase) -> None:
+    # found by Hypothesis (before the knowledge-base audit added venues): tiered and hybrid
+    # totals crossed three times within GPU-step noise, the last just before 10x the volume,
+    # where hybrid was EUR 3 cheaper out of EUR 22,000; no crossing changed the order for good
+    profile = OrganisationProfile.model_validate(
+        {
+            "organisation": {"name": "generated", "headquarters": "FR", "sector": "retail"},
+            "data": {"query_shares": {"public": 0.375, "internal": 0.5, "personal": 0.125}},
+            "policy": {"preset": "eu_only", "overrides": {}},
+            "workload": {
+                "queries_per_month": 4194284,
+                "input_tokens_per_query": 70,
+                "output_tokens_per_query": 309,
+                "peak_queries_per_second": 12.25,
+                "corpus_tokens": 0,
+                "corpus_refreshes_per_month": 0,
+                "complex_share": 0.8,
+            },
+            "capabilities": {"operates_gpus": False, "owned_gpus": {}},
+            "finance": {"currency": "EUR"},
+        }
+    )
+    check_break_even(profile, kb)
