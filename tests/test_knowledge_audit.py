@@ -345,3 +345,8 @@ def test_a_dangling_see_also_is_refused(copy: Path) -> None:
     _edit(copy / "jurisdictions" / "eu_gdpr.yaml", "see_also: [", "see_also: [eu.gdpr.art99, ")
     with pytest.raises(sa.KnowledgeBaseError, match=r"see_also refers to fact `eu\.gdpr\.art99`"):
         sa.load_knowledge_base(copy)
+
+
+def test_a_path_that_is_not_a_path_is_an_input_error() -> None:
+    with pytest.raises(sa.KnowledgeBaseError, match="needs a directory path"):
+        sa.load_knowledge_base(123)  # type: ignore[arg-type]

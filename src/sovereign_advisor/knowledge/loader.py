@@ -223,6 +223,10 @@ def load_knowledge_base(
     the same id and add the others. Raises `KnowledgeBaseError` (an `InputError`) naming the file,
     the record and how to fix it.
     """
+    if path is not None and not isinstance(path, str | Path):
+        raise KnowledgeBaseError(
+            f"load_knowledge_base() needs a directory path (str or Path), got {type(path).__name__}"
+        )
     root = Path(path) if path is not None else default_patterns_path()
     digest = hashlib.sha256()
     base = _Collected()
