@@ -31,7 +31,7 @@ settings.register_profile(
 # @examples (the slow, large example profiles are covered by the scenario tests), no shrinking.
 settings.register_profile(
     "mutation",
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     database=None,

@@ -408,3 +408,16 @@ def test_invariants_catch_reasons_without_facts_and_obligations_out_of_date() ->
         testing.obligations_respect_the_as_of_date(
             profile, KB, advice.model_copy(update={"obligations": (*rest, flipped)})
         )
+
+
+def test_the_policy_example_runs_and_shows_a_shrunk_counterexample() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "property_test_my_policy.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "policy 1 holds" in done.stdout
+    assert "policy 2 fails, as expected" in done.stdout
+    assert "sends personal data to" in done.stdout
+    assert "preset='eu_only'" in done.stdout  # the shrunk profile is printed

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from sovereign_advisor.advice import Advice, Assessment
+from sovereign_advisor.advice import Advice, Assessment, Exclusion
 from sovereign_advisor.engine.advise import advise
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.profile import ClassPolicy, OrganisationProfile, Policy, load_profile
@@ -258,6 +258,40 @@ def ineligible_architectures_say_why(
             assert a.cost is None and a.rank is None and not a.venues, (
                 f"{a.architecture_id} is ineligible but has a cost, rank or venues"
             )
+            for e in a.exclusions:
+                _exclusion_is_consistent(profile, kb, a.architecture_id, e)
+
+
+def _exclusion_is_consistent(
+    profile: OrganisationProfile, kb: KnowledgeBase, architecture_id: str, e: Exclusion
+) -> None:
+    """An exclusion's rule matches its role, data class and venue."""
+    arch = next(x for x in kb.architectures if x.id == architecture_id)
+    role = next((r for r in arch.roles if r.id == e.role), None)
+    where = f"{architecture_id}/{e.role}: exclusion `{e.rule_id}`"
+    assert role is not None, f"{where} names a role the architecture does not have"
+    if e.rule_id.startswith("capability."):
+        expected = (
+            "capability.no_offering" if role.deployment == "api" else ("capability.no_self_hosting")
+        )
+        assert e.rule_id == expected, f"{where}: a {role.deployment} role is sunk by {expected}"
+        assert e.venue_id is None and e.data_class is None, f"{where} names a venue or class"
+        return
+    assert e.venue_id in kb.venues and e.data_class is not None, f"{where}: no venue or class"
+    assert e.data_class in profile.data.present and e.data_class in role.data_classes, (
+        f"{where} is about {e.data_class} data, which the profile does not route to this role"
+    )
+    leave, _ = profile.policy.resolve()[e.data_class]
+    kind = kb.venues[e.venue_id].kind
+    if e.rule_id == "policy.leave_premises":
+        assert not leave and kind != "premises", (
+            f"{where}: {e.data_class} may leave the premises ({leave}) or {e.venue_id} is them"
+        )
+    elif e.rule_id != "policy.reachable_by":
+        rule = next((r.rule for r in kb.rules if r.rule.id == e.rule_id), None)
+        assert rule is not None and rule.scope == "flow" and rule.effect == "excludes", (
+            f"{where} is neither an engine check nor a flow rule that excludes"
+        )
 
 
 def recommended_is_eligible_and_cheapest(

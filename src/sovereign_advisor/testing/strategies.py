@@ -221,7 +221,7 @@ def use_cases(*, prohibited: bool | None = None) -> st.SearchStrategy[UseCase]:
 def _use_cases(draw: st.DrawFn, prohibited: bool | None) -> UseCase:
     practices = [p for p in PROHIBITED_PRACTICES if p != "none"]
     if prohibited is None:
-        prohibited = draw(st.integers(0, 4)) == 0
+        prohibited = draw(st.integers(0, 4)) == 4
     return UseCase.model_validate(
         {
             "name": draw(st.sampled_from(_USE_CASE_NAMES)),
@@ -230,7 +230,7 @@ def _use_cases(draw: st.DrawFn, prohibited: bool | None) -> UseCase:
             "profiles_people": draw(st.booleans()),
             "interacts_with_people": draw(st.booleans()),
             "generates_synthetic_content": draw(st.booleans()),
-            "military_only": draw(st.integers(0, 9)) == 0,
+            "military_only": draw(st.integers(0, 9)) == 9,
             "placed_on_market": draw(st.booleans()),
         }
     )
@@ -287,6 +287,10 @@ def profiles(
     )
 
 
+# Rare values are drawn as the *largest* of a small range, so that Hypothesis, which shrinks
+# towards small numbers, shrinks them away and counterexamples come out plain.
+
+
 def _flag(draw: st.DrawFn, fixed: bool | None) -> bool:
     return draw(st.booleans()) if fixed is None else fixed
 
@@ -312,8 +316,8 @@ def _profiles(
             "sme": draw(st.booleans()),
             "us_person": _flag(draw, us_person),
             # usually unset (premises in the headquarters country), as in most profiles
-            "premises_in": draw(where) if draw(st.integers(0, 3)) == 0 else None,
-            "provides_models": draw(st.integers(0, 4)) == 0,
+            "premises_in": draw(where) if draw(st.integers(0, 3)) == 3 else None,
+            "provides_models": draw(st.integers(0, 4)) == 4,
         }
     )
     classes = tuple(c for c in DATA_CLASSES if c in parts["classes"])
