@@ -161,6 +161,14 @@ def test_budget_flag_matches_the_total(
 
 
 @with_examples
+@given(profile=competing | profiles(operates_gpus=False), kb=kbs, as_of=as_of_dates())
+def test_risks_are_flagged_exactly_when_they_apply(
+    profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
+) -> None:
+    _check(testing.risks_are_flagged_exactly_when_they_apply, profile, kb, as_of)
+
+
+@with_examples
 @given(profile=competing, kb=kbs, as_of=as_of_dates())
 def test_cost_never_decreases_with_volume(
     profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date

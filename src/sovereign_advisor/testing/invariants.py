@@ -12,6 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,47 @@ def budget_flag_matches_the_total(
         )
 
 
+def risks_are_flagged_exactly_when_they_apply(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """`quality_risk` exactly when the share of queries needing deep reasoning that reach no
+    advanced model exceeds the knowledge base's threshold; `residual_leak_risk` exactly when
+    queries are split between generation venues; `no_gpu_operations` exactly when GPUs are
+    rented for an organisation that runs none."""
+    roles = {(a.id, r.id): r for a in kb.architectures for r in a.roles}
+    threshold = Fraction(
+        kb.assumption("quality.complex_share_on_basic_model_threshold").value.typical
+    )
+    complex_share = Fraction(repr(profile.workload.complex_share))
+    for a in _eligible(advice).values():
+        flagged = {r.id for r in a.risks}
+        generation = [
+            v for v in a.venues if roles[(a.architecture_id, v.role)].kind == "generation"
+        ]
+        advanced = {
+            c
+            for v in generation
+            if v.model_id and kb.models[v.model_id].reasoning == "advanced"
+            for c in v.data_classes
+        }
+        basic_only = [c for c in profile.data.present if c not in advanced]
+        exposed = complex_share * sum(
+            (Fraction(repr(profile.data.share(c))) for c in basic_only), Fraction(0)
+        )
+        expected = {
+            "quality_risk": exposed > threshold,
+            "residual_leak_risk": len({v.venue_id for v in generation}) > 1,
+            "no_gpu_operations": not profile.capabilities.operates_gpus
+            and any(v.gpu_count and kb.venues[v.venue_id].kind == "gpu_cloud" for v in a.venues),
+        }
+        for risk, applies in expected.items():
+            assert (risk in flagged) == applies, (
+                f"{a.architecture_id}: {risk} {'not ' if applies else ''}flagged although it "
+                f"{'applies' if applies else 'does not apply'} (deep-reasoning share on basic "
+                f"models {float(exposed):.3f}, threshold {float(threshold):.3f}; risks {flagged})"
+            )
+
+
 def cost_never_decreases_with_volume(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
@@ -644,6 +686,7 @@ INVARIANTS: list[Invariant] = [
     recommended_is_eligible_and_cheapest,
     cost_breakdown_adds_up,
     budget_flag_matches_the_total,
+    risks_are_flagged_exactly_when_they_apply,
     cost_never_decreases_with_volume,
     gpu_count_never_decreases_with_peak,
     cost_never_decreases_with_prices,
