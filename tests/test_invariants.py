@@ -429,3 +429,27 @@ def test_the_policy_example_runs_and_shows_a_shrunk_counterexample() -> None:
     assert "policy 2 fails, as expected" in done.stdout
     assert "sends personal data to" in done.stdout
     assert "preset='eu_only'" in done.stdout  # the shrunk profile is printed
+
+
+def test_an_obligation_applies_on_the_day_it_starts() -> None:
+    profile = EXAMPLES["bank_strict"]
+    later = [o for o in _advice("bank_strict").obligations if not o.in_force]
+    assert later and later[0].applies_from is not None
+    start = later[0].applies_from
+    for day in (start - dt.timedelta(days=1), start):
+        advice = sa.advise(profile, kb=KB, as_of=day)
+        testing.obligations_respect_the_as_of_date(profile, KB, advice)
+        same = [o for o in advice.obligations if o.rule_id == later[0].rule_id]
+        assert same and same[0].in_force == (day == start)
+
+
+def test_the_insurer_break_even_is_reported_and_flips() -> None:
+    # README: the hybrid wins narrowly; the break-even is about 4.02 million queries a month
+    profile, advice = EXAMPLES["insurer_hybrid"], _advice("insurer_hybrid")
+    found = [b for b in advice.break_even if b.queries_per_month is not None]
+    assert [b.architectures for b in found] == [("hybrid_routing", "on_prem_rag")]
+    assert 4_000_000 < (found[0].queries_per_month or 0) < 4_100_000
+    testing.break_even_flips_the_order(profile, KB, advice)
+    broken = advice.model_copy(update={"break_even": advice.break_even[:0]})
+    with pytest.raises(AssertionError, match="one per pair"):
+        testing.break_even_flips_the_order(profile, KB, broken)

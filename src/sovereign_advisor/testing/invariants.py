@@ -560,6 +560,14 @@ def every_reason_cites_an_existing_fact(
         assert tuple(fact_ids) == rules[rule_id].rests_on, (
             f"{what} `{rule_id}` cites {fact_ids}; the rule rests on {rules[rule_id].rests_on}"
         )
+    for f in advice.findings:
+        if f.scope == "flow":
+            data_class, _, venue_id = f.subject.partition("@")
+            assert data_class in profile.data.present and venue_id in kb.venues, (
+                f"flow finding `{f.rule_id}` is about `{f.subject}`, not a present class@venue"
+            )
+        elif f.scope == "venue":
+            assert f.subject in kb.venues, f"venue finding `{f.rule_id}` about `{f.subject}`"
     for a in advice.assessments:
         for e in a.exclusions:
             if e.rule_id == "policy.reachable_by":
@@ -583,7 +591,10 @@ def obligations_respect_the_as_of_date(
             f"be {applies}"
         )
         names = {u.name for u in profile.use_cases}
-        assert o.use_case is None or o.use_case in names, f"obligation for unknown {o.use_case}"
+        if rule.scope == "use_case":
+            assert o.use_case in names, f"`{o.rule_id}` is a use-case rule; names {o.use_case}"
+        else:
+            assert o.use_case is None, f"organisation rule `{o.rule_id}` names {o.use_case}"
     starts = [o.applies_from or dt.date.min for o in advice.obligations]
     assert starts == sorted(starts), "obligations are not listed by the date they apply from"
     for f in advice.findings:
@@ -630,9 +641,21 @@ def break_even_flips_the_order(
     and just past the break-even; only when both architectures keep the venues and GPU types
     chosen at the profile's volume (the break-even is computed for those choices)."""
     volume = Decimal(repr(profile.workload.queries_per_month))
+    eligible = _eligible(advice)
+    ranked = sorted(eligible, key=lambda aid: eligible[aid].rank or 0)
+    pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
+    assert [b.architectures for b in advice.break_even] == pairs, (
+        f"break-evens {[b.architectures for b in advice.break_even]}; expected one per pair of "
+        f"eligible architectures, cheaper first: {pairs}"
+    )
     if volume <= 0:
         return
-    eligible = _eligible(advice)
+    low, high = max(Decimal(1), volume / 100), volume * 100
+    for b in advice.break_even:
+        x = b.queries_per_month
+        assert x is None or (low - 1 <= x <= high + 1 and x == x.quantize(Decimal("0.01"))), (
+            f"break-even {b.architectures} at {x}, outside the searched {low} to {high}"
+        )
     for b in advice.break_even:
         if b.queries_per_month is None:
             continue
