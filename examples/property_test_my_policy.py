@@ -60,7 +60,7 @@ eu_organisations = profiles(
 )
 
 
-@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@settings(max_examples=30, derandomize=True, database=None, deadline=None)
 @given(eu_organisations)
 def test_our_policy_holds(profile: sa.OrganisationProfile) -> None:
     advice = sa.advise(profile, kb=KB, as_of=AS_OF)
@@ -68,7 +68,7 @@ def test_our_policy_holds(profile: sa.OrganisationProfile) -> None:
     check_invariants(profile, KB, advice, [*INVARIANTS, personal_data_is_never_us_compellable])
 
 
-@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@settings(max_examples=30, derandomize=True, database=None, deadline=None)
 @given(eu_organisations)
 def test_a_broken_policy(profile: sa.OrganisationProfile) -> None:
     advice = sa.advise(profile, kb=KB, as_of=AS_OF)
@@ -77,7 +77,7 @@ def test_a_broken_policy(profile: sa.OrganisationProfile) -> None:
 
 if __name__ == "__main__":
     test_our_policy_holds()
-    print("policy 1 holds: personal data never reaches a US-compellable venue (60 profiles)")
+    print("policy 1 holds: personal data never reaches a US-compellable venue (30 profiles)")
     try:
         test_a_broken_policy()
     except AssertionError as failure:

@@ -248,7 +248,8 @@ def test_blocked_use_case_yields_no_recommendation_for_it(
     _check(testing.blocked_use_case_yields_no_recommendation_for_it, profile, kb, as_of)
 
 
-@with_examples
+# the example profiles are not pinned here: advising four more times around their break-evens
+# costs seconds each; test_the_insurer_break_even_is_reported_and_flips covers the insurer's
 @given(profile=competing, kb=kbs, as_of=as_of_dates())
 def test_break_even_flips_the_order(
     profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
