@@ -354,7 +354,7 @@ def _unset(model: BaseModel, path: str, all_unset: bool) -> Iterator[tuple[str, 
                 if isinstance(item, BaseModel):
                     yield from _unset(item, f"{here}[{i}]", False)
         elif isinstance(value, dict):
-            for key, item in value.items():
+            for key, item in sorted(value.items()):  # the same listing whatever the map order
                 if isinstance(item, BaseModel):
                     yield from _unset(item, f"{here}.{key}", False)
 

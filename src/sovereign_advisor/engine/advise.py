@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 
 from sovereign_advisor.advice import (
@@ -160,11 +161,13 @@ def _show(value: object, unit: str) -> str:
 def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
     out = []
     for section, fields in defaults_applied(profile):
+        named = re.fullmatch(r"use_cases\[(\d+)\]", section)
+        which = f" ({profile.use_cases[int(named[1])].name})" if named else ""
         out.append(
             AssumptionUsed(
                 id=f"default.{section}",
                 value=fields,
-                summary=f"not given in the profile's {section}: these defaults apply",
+                summary=f"not given in the profile's {section}{which}: these defaults apply",
                 source="sovereign-advisor default",
             )
         )

@@ -184,8 +184,12 @@ SEARCH_FACTOR = 10
 
 DECISIVE_BELOW = Fraction(4, 5)
 DECISIVE_ABOVE = Fraction(5, 4)
-"""A crossing is a break-even when the order differs at 0.8x and at 1.25x of it; crossings
-closer together than that are GPU steps of two nearly equal totals, not a change of order."""
+"""A crossing is a break-even when the order differs at 0.8x and at 1.25x of it (and right
+next to it, in the same direction); crossings closer together than that are GPU steps of two
+nearly equal totals, not a change of order."""
+
+
+_NUDGES = (1 - Fraction(1, 10**6), Fraction(1), 1 + Fraction(1, 10**6))
 
 
 def _value(model: CostModel, pieces: list[Piece], v: Fraction) -> Fraction:
@@ -196,10 +200,34 @@ def _value(model: CostModel, pieces: list[Piece], v: Fraction) -> Fraction:
     return model.total(v)
 
 
-def _decisive(a: CostModel, pa: list[Piece], b: CostModel, pb: list[Piece], v: Fraction) -> bool:
-    below = _value(a, pa, v * DECISIVE_BELOW) - _value(b, pb, v * DECISIVE_BELOW)
-    above = _value(a, pa, v * DECISIVE_ABOVE) - _value(b, pb, v * DECISIVE_ABOVE)
-    return (below > 0) != (above > 0) and below != 0 and above != 0
+def _decisive(
+    a: CostModel,
+    pa: list[Piece],
+    b: CostModel,
+    pb: list[Piece],
+    found: list[Fraction],
+    i: int,
+    bounds: tuple[Fraction, Fraction],
+    volume: Fraction,
+) -> bool:
+    """Whether crossing `found[i]` is where the order changes for good: `a` (cheaper at the
+    profile's volume) is cheaper on the profile's side of it, both right next to it and at 0.8x
+    (or 1.25x), and `b` is cheaper on the far side, right next to it and at 1.25x (or 0.8x).
+    Between two neighbouring crossings the order is constant, so "right next to it" is read at
+    the midpoint to the neighbouring crossing (or to the end of the searched range)."""
+    v = found[i]
+
+    def gap(x: Fraction) -> Fraction:
+        return _value(a, pa, x) - _value(b, pb, x)
+
+    before = (found[i - 1] if i > 0 else bounds[0]) + v
+    after = (found[i + 1] if i + 1 < len(found) else bounds[1]) + v
+    # GPU steps are evenly spaced, so 0.8x of one step can be exactly another: read each side
+    # a little either way too, and count the crossing only when all agree
+    below = (*(gap(v * DECISIVE_BELOW * f) for f in _NUDGES), gap(before / 2))
+    above = (*(gap(v * DECISIVE_ABOVE * f) for f in _NUDGES), gap(after / 2))
+    near, far = (below, above) if v > volume else (above, below)
+    return all(g < 0 for g in near) and all(g > 0 for g in far)
 
 
 def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]:
@@ -227,8 +255,15 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
             )
             continue
         found = crossings_of(pa, pb, low, high)
-        by_nearness = sorted(found, key=lambda v: (abs(v - volume) / volume, v))
-        decisive = next((v for v in by_nearness if _decisive(a.model, pa, b.model, pb, v)), None)
+        by_nearness = sorted(range(len(found)), key=lambda i: (abs(found[i] - volume), found[i]))
+        decisive = next(
+            (
+                found[i]
+                for i in by_nearness
+                if _decisive(a.model, pa, b.model, pb, found, i, (low, high), volume)
+            ),
+            None,
+        )
         if decisive is None:
             touching = (
                 f"; their totals cross {len(found)} time(s) within GPU-step noise of each other "

@@ -183,6 +183,12 @@ class Rule(Model):
     valid_until: dt.date | None = None
     """Last day the rule is the law."""
 
+    @property
+    def fact_ids(self) -> tuple[Id, ...]:
+        """Every fact the rule may cite: `rests_on`, the `cites_for` choices and `see_also`."""
+        chosen = () if self.cites_for is None else tuple(self.cites_for.facts.values())
+        return tuple(dict.fromkeys((*self.rests_on, *chosen, *self.see_also)))
+
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
         allowed = _EFFECTS_BY_SCOPE[self.scope]
