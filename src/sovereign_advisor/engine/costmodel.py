@@ -69,8 +69,11 @@ class Count:
             k_lo, k_hi = math.floor(a * lo + b), math.floor(a * hi + b)
             if k_hi - k_lo > MAX_BREAKPOINTS:
                 raise OverflowError("too many steps to search exactly")
+            # v = (k - b) / a = (k*bd - bn)*ad / (bd*an), built without Fraction arithmetic
+            an, ad, bn, bd = a.numerator, a.denominator, b.numerator, b.denominator
+            den = bd * an
             for k in range(max(k_lo, self.minimum), k_hi + 1):
-                v = (k - b) / a
+                v = Fraction((k * bd - bn) * ad, den)
                 if lo <= v <= hi:
                     out.add(v)
         return out
@@ -237,15 +240,21 @@ def _walk(
     piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
 ) -> Iterable[tuple[Fraction, Fraction, list[tuple[Fraction, Fraction]]]]:
     """Common refinement of several piece lists: (left, right, [(slope, intercept) each])."""
+    for left, right, indices in _walk_indices(piece_lists, lo, hi):
+        yield left, right, [(p[i][2], p[i][3]) for p, i in zip(piece_lists, indices, strict=True)]
+
+
+def _walk_indices(
+    piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
+) -> Iterable[tuple[Fraction, Fraction, list[int]]]:
+    """Common refinement of several piece lists: (left, right, index of the piece in each)."""
     points = sorted({lo, hi} | {p[1] for pieces in piece_lists for p in pieces if lo < p[1] < hi})
     index = [0] * len(piece_lists)
     for left, right in itertools.pairwise(points):
-        lines = []
         for i, pieces in enumerate(piece_lists):
             while pieces[index[i]][1] < right:
                 index[i] += 1
-            lines.append(pieces[index[i]][2:])
-        yield left, right, lines
+        yield left, right, list(index)
 
 
 def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
@@ -256,9 +265,37 @@ def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -
     return _merged(out)
 
 
+_FLOAT_MARGIN = 1e-9
+"""Relative margin within which float values of two lines are not trusted to order them (the
+float error of `s*x + c` from correctly rounded inputs is below 1e-15 of `|s*x| + |c|`)."""
+
+
+def _lowest(floats: list[tuple[float, float]], fx: float) -> int | None:
+    """Index of the line lowest at `fx` when floats decide it beyond doubt, else None."""
+    best, best_value, best_size = -1, math.inf, 0.0
+    second_value, second_size = math.inf, 0.0
+    for i, (fs, fc) in enumerate(floats):
+        product = fs * fx
+        value = product + fc
+        if value < best_value:
+            second_value, second_size = best_value, best_size
+            best, best_value, best_size = i, value, abs(product) + abs(fc)
+        elif value < second_value:
+            second_value, second_size = value, abs(product) + abs(fc)
+    if second_value - best_value > _FLOAT_MARGIN * (best_size + second_size):
+        return best
+    return None
+
+
 def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
-    """Pointwise minimum of several piecewise-linear functions, as pieces."""
+    """Pointwise minimum of several piecewise-linear functions, as pieces.
+
+    Which line is lowest at an interval's ends is read from floats when they decide it beyond
+    doubt (a margin far wider than the rounding error), and computed exactly otherwise: the
+    result is the exact envelope either way, only cheaper to find.
+    """
     out: list[Piece] = []
+    floats = [[(float(p[2]), float(p[3])) for p in pieces] for pieces in piece_lists]
 
     def best(lines: list[tuple[Fraction, Fraction]], x: Fraction) -> int:
         values = [s * x + c for s, c in lines]
@@ -278,8 +315,20 @@ def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fractio
         envelope(left, x, lines)
         envelope(x, right, lines)
 
-    for left, right, lines in _walk(piece_lists, lo, hi):
-        envelope(left, right, lines)
+    point_floats: dict[Fraction, float] = {}
+    for left, right, indices in _walk_indices(piece_lists, lo, hi):
+        pairs = list(zip(piece_lists, indices, strict=True))
+        fl = [fls[i] for fls, i in zip(floats, indices, strict=True)]
+        fleft = point_floats.get(left)
+        if fleft is None:
+            fleft = point_floats[left] = float(left)
+        fright = point_floats[right] = float(right)
+        first = _lowest(fl, fleft)
+        if first is not None and first == _lowest(fl, fright):
+            piece = pairs[first][0][pairs[first][1]]
+            out.append((left, right, piece[2], piece[3]))
+            continue
+        envelope(left, right, [(p[i][2], p[i][3]) for p, i in pairs])
     return _merged(out)
 
 
