@@ -29,6 +29,12 @@ Piece = tuple[Fraction, Fraction, Fraction, Fraction]
 """(left, right, slope, intercept): the function is `slope*v + intercept` on (left, right]."""
 
 
+def ordered(points: Iterable[Fraction]) -> list[Fraction]:
+    """Fractions in increasing order. Rounding to float is monotone, so floats order any two
+    points they tell apart and exact comparison only settles float ties."""
+    return [p for _, p in sorted((float(p), p) for p in points)]
+
+
 def q6(value: Fraction | Decimal) -> Decimal:
     """Round to six decimals (half to even)."""
     if isinstance(value, Fraction):
@@ -52,8 +58,11 @@ class Count:
         )
 
     def at(self, v: Fraction) -> int:
+        return self.at_ratio(v.numerator, v.denominator)
+
+    def at_ratio(self, vn: int, vd: int) -> int:
+        """The count at volume `vn / vd` (`vd` > 0, not necessarily in lowest terms)."""
         # ceil(a*v + b) in integers: Fraction arithmetic dominates break-even search otherwise
-        vn, vd = v.numerator, v.denominator
         n = self.minimum
         for an, ad, bn, bd in self._integer_terms:
             den = ad * vd * bd
@@ -207,20 +216,33 @@ def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
     points: set[Fraction] = {lo, hi}
     for count in stepped:
         points |= count.breakpoints(lo, hi)
-    ordered = sorted(points)
-    if len(ordered) == 1:
-        ordered = [lo, hi]
+    bounds = ordered(points)
+    if len(bounds) == 1:
+        bounds = [lo, hi]
 
-    def intercept(v: Fraction) -> Fraction:
-        total = constant
-        for count, uses in stepped.items():
-            n = count.at(v)
-            total += sum((coef * max(0, n - owned) for coef, owned in uses), ZERO)
-        return total
+    # the intercept in integers over one common denominator, counts read at each midpoint
+    denominator = math.lcm(
+        constant.denominator, *(coef.denominator for uses in stepped.values() for coef, _ in uses)
+    )
+    base = constant.numerator * (denominator // constant.denominator)
+    integer_uses = [
+        (count, [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses])
+        for count, uses in stepped.items()
+    ]
+
+    def intercept(left: Fraction, right: Fraction) -> Fraction:
+        ld, rd = left.denominator, right.denominator
+        vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
+        total = base
+        for count, uses in integer_uses:
+            n = count.at_ratio(vn, vd)
+            for coef, owned in uses:
+                if n > owned:
+                    total += coef * (n - owned)
+        return Fraction(total, denominator)
 
     out = [
-        (left, right, slope, intercept((left + right) / 2))
-        for left, right in itertools.pairwise(ordered)
+        (left, right, slope, intercept(left, right)) for left, right in itertools.pairwise(bounds)
     ]
     return _merged(out)
 
@@ -248,13 +270,15 @@ def _walk_indices(
     piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
 ) -> Iterable[tuple[Fraction, Fraction, list[int]]]:
     """Common refinement of several piece lists: (left, right, index of the piece in each)."""
-    points = sorted({lo, hi} | {p[1] for pieces in piece_lists for p in pieces if lo < p[1] < hi})
+    points = {lo, hi} | {p[1] for pieces in piece_lists for p in pieces if lo < p[1] < hi}
+    keyed = sorted((float(p), p) for p in points)
+    ends = [[(float(p[1]), p[1]) for p in pieces] for pieces in piece_lists]
     index = [0] * len(piece_lists)
-    for left, right in itertools.pairwise(points):
-        for i, pieces in enumerate(piece_lists):
-            while pieces[index[i]][1] < right:
+    for (_, left), right_key in itertools.pairwise(keyed):
+        for i, keys in enumerate(ends):
+            while keys[index[i]] < right_key:
                 index[i] += 1
-        yield left, right, list(index)
+        yield left, right_key[1], list(index)
 
 
 def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
