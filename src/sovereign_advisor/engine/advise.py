@@ -135,7 +135,13 @@ class _Recording(KnowledgeBase):
 
     @classmethod
     def of(cls, kb: KnowledgeBase) -> _Recording:
-        return cls(**{f.name: getattr(kb, f.name) for f in dataclasses.fields(KnowledgeBase)})
+        """A recording view sharing the knowledge base's records and caches (no copying: the
+        instance dictionary, cached indexes included, is shared by reference)."""
+        kb.assumptions_by_id  # noqa: B018 -- build the index once, on the shared instance
+        view = object.__new__(cls)
+        view.__dict__.update(kb.__dict__)
+        object.__setattr__(view, "read", [])
+        return view
 
     def assumption(self, assumption_id: str, country: str | None = None) -> Assumption:
         record = super().assumption(assumption_id, country)

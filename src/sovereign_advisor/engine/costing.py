@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -22,8 +23,11 @@ ONE = Fraction(1)
 ZERO = Fraction(0)
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def frac(x: float | Decimal) -> Fraction:
-    """Exact fraction of a number as written in decimal (0.1 -> 1/10)."""
+    """Exact fraction of a number as written in decimal (0.1 -> 1/10). Cached: the engine
+    converts the same knowledge-base numbers for every profile (typed, so that a float and a
+    Decimal never share an entry)."""
     if isinstance(x, float):
         return Fraction(repr(x))
     return Fraction(x)
