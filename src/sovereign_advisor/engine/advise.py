@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import multiprocessing as mp
+from collections.abc import Iterable
 from decimal import Decimal
 
 from sovereign_advisor.advice import (
@@ -126,6 +128,57 @@ def advise(
     )
 
 
+def advise_many(
+    profiles: Iterable[OrganisationProfile],
+    *,
+    kb: KnowledgeBase | None = None,
+    as_of: dt.date | None = None,
+    processes: int = 1,
+) -> list[Advice]:
+    """`advise` for many profiles against one knowledge base, in order: the same results as
+    calling `advise` for each, with the per-knowledge-base work (loading, venue exposures,
+    indexes) done once.
+
+    `processes` > 1 splits the profiles over that many worker processes forked from this one
+    (they inherit the loaded knowledge base and its caches); where the platform cannot fork, the
+    profiles are advised in this process.
+    """
+    batch = list(profiles)
+    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+        raise InputError(
+            f"advise_many() needs processes to be a positive integer, got {processes!r}"
+        )
+    if kb is not None and not isinstance(kb, KnowledgeBase):
+        raise InputError(
+            f"advise_many() needs kb from load_knowledge_base(), got {type(kb).__name__}"
+        )
+    shared = kb or default_knowledge_base()
+    if processes == 1 or len(batch) < 2 or "fork" not in mp.get_all_start_methods():
+        return [advise(p, kb=shared, as_of=as_of) for p in batch]
+    if batch:  # raise input errors here, not in a worker
+        advise(batch[0], kb=shared, as_of=as_of)
+    global _BATCH
+    _BATCH = (batch, shared, as_of)
+    try:
+        size = -(-len(batch) // processes)
+        chunks = [(i, min(i + size, len(batch))) for i in range(0, len(batch), size)]
+        with mp.get_context("fork").Pool(min(processes, len(chunks))) as pool:
+            parts = pool.map(_advise_range, chunks)
+    finally:
+        _BATCH = None
+    return [advice for part in parts for advice in part]
+
+
+_BATCH: tuple[list[OrganisationProfile], KnowledgeBase, dt.date | None] | None = None
+"""The batch a forked worker of `advise_many` reads (inherited, never pickled)."""
+
+
+def _advise_range(bounds: tuple[int, int]) -> list[Advice]:
+    assert _BATCH is not None
+    batch, kb, as_of = _BATCH
+    return [advise(p, kb=kb, as_of=as_of) for p in batch[bounds[0] : bounds[1]]]
+
+
 @dataclasses.dataclass(frozen=True)
 class _Recording(KnowledgeBase):
     """The knowledge base, noting every assumption the engine reads (all of them are listed in
@@ -137,7 +190,8 @@ class _Recording(KnowledgeBase):
     def of(cls, kb: KnowledgeBase) -> _Recording:
         """A recording view sharing the knowledge base's records and caches (no copying: the
         instance dictionary, cached indexes included, is shared by reference)."""
-        kb.assumptions_by_id  # noqa: B018 -- build the index once, on the shared instance
+        kb.assumptions_by_id  # noqa: B018 -- build the index and the cache on the shared
+        kb.derived  # noqa: B018 -- instance, so that every view reads and fills the same ones
         view = object.__new__(cls)
         view.__dict__.update(kb.__dict__)
         object.__setattr__(view, "read", [])

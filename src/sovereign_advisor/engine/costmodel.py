@@ -226,7 +226,10 @@ def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
     )
     base = constant.numerator * (denominator // constant.denominator)
     integer_uses = [
-        (count, [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses])
+        (
+            count,
+            [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses],
+        )
         for count, uses in stepped.items()
     ]
 

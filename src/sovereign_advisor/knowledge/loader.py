@@ -114,6 +114,13 @@ class KnowledgeBase:
         return default
 
     @functools.cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Profile-independent results the engine computed from this knowledge base (venue
+        exposures), kept for the next advice. Not a field: a copy built from the fields (or by
+        `dataclasses.replace`) starts with none."""
+        return {}
+
+    @functools.cached_property
     def assumptions_by_id(self) -> dict[str, tuple[Assumption, ...]]:
         """Assumption records by id (before any `@country` suffix), in file order."""
         out: dict[str, list[Assumption]] = {}
