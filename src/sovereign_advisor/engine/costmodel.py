@@ -185,8 +185,18 @@ class CostModel:
     groups: tuple[Group, ...] = field(default_factory=tuple)
 
     def lines_at(self, v: Fraction) -> tuple[Line, ...]:
-        """The lines of the alternatives chosen at volume `v`."""
-        return tuple(line for g in self.groups for line in g.options[g.chosen(v)])
+        """The lines of the alternatives chosen at volume `v` (remembered: the breakdown, the
+        bands and sensitivity all read them at the profile's volume)."""
+        lines = self._lines_at.get(v)
+        if lines is None:
+            lines = tuple(line for g in self.groups for line in g.options[g.chosen(v)])
+            if len(self._lines_at) < 16:  # a few volumes are read again; sweeps are not kept
+                self._lines_at[v] = lines
+        return lines
+
+    @cached_property
+    def _lines_at(self) -> dict[Fraction, tuple[Line, ...]]:
+        return {}
 
     def total(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return lines_total(self.lines_at(v), v, band)
