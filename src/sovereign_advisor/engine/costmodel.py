@@ -9,6 +9,7 @@ by sampling: the functions are turned into explicit pieces and compared piece by
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -223,41 +224,53 @@ def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
         constant += q.fixed * price
         if q.count is not None:
             stepped.setdefault(q.count, []).append((q.per_count * price, q.owned))
-    points: set[Fraction] = {lo, hi}
-    for count in stepped:
-        points |= count.breakpoints(lo, hi)
-    bounds = ordered(points)
-    if len(bounds) == 1:
-        bounds = [lo, hi]
+    counts = tuple(stepped)
+    bounds, steps = _steps(counts, lo, hi)
 
-    # the intercept in integers over one common denominator, counts read at each midpoint
+    # the intercept in integers over one common denominator
     denominator = math.lcm(
         constant.denominator, *(coef.denominator for uses in stepped.values() for coef, _ in uses)
     )
     base = constant.numerator * (denominator // constant.denominator)
     integer_uses = [
-        (
-            count,
-            [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses],
-        )
-        for count, uses in stepped.items()
+        [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses]
+        for uses in stepped.values()
     ]
 
-    def intercept(left: Fraction, right: Fraction) -> Fraction:
-        ld, rd = left.denominator, right.denominator
-        vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
+    def intercept(ns: tuple[int, ...]) -> Fraction:
         total = base
-        for count, uses in integer_uses:
-            n = count.at_ratio(vn, vd)
+        for n, uses in zip(ns, integer_uses, strict=True):
             for coef, owned in uses:
                 if n > owned:
                     total += coef * (n - owned)
         return Fraction(total, denominator)
 
     out = [
-        (left, right, slope, intercept(left, right)) for left, right in itertools.pairwise(bounds)
+        (left, right, slope, intercept(ns))
+        for (left, right), ns in zip(itertools.pairwise(bounds), steps, strict=True)
     ]
     return _merged(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _steps(
+    counts: tuple[Count, ...], lo: Fraction, hi: Fraction
+) -> tuple[list[Fraction], list[tuple[int, ...]]]:
+    """The intervals between the counts' breakpoints on [lo, hi] and each count on each interval
+    (read at its midpoint). Cached: the alternatives of a GPU-pool decision share their counts
+    (one per GPU type), so they share these too. Callers must not modify the lists."""
+    points: set[Fraction] = {lo, hi}
+    for count in counts:
+        points |= count.breakpoints(lo, hi)
+    bounds = ordered(points)
+    if len(bounds) == 1:
+        bounds = [lo, hi]
+    steps = []
+    for left, right in itertools.pairwise(bounds):
+        ld, rd = left.denominator, right.denominator
+        vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
+        steps.append(tuple(count.at_ratio(vn, vd) for count in counts))
+    return bounds, steps
 
 
 def _merged(pieces: list[Piece]) -> list[Piece]:
