@@ -296,9 +296,17 @@ def _walk_indices(
     piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
 ) -> Iterable[tuple[Fraction, Fraction, list[int]]]:
     """Common refinement of several piece lists: (left, right, index of the piece in each)."""
-    points = {lo, hi} | {p[1] for pieces in piece_lists for p in pieces if lo < p[1] < hi}
-    keyed = sorted((float(p), p) for p in points)
+    # points keyed (float, exact): floats order what they tell apart (rounding is monotone),
+    # exact comparison settles float ties, and no Fraction is hashed
     ends = [[(float(p[1]), p[1]) for p in pieces] for pieces in piece_lists]
+    lo_key, hi_key = (float(lo), lo), (float(hi), hi)
+    inner = sorted(k for keys in ends for k in keys if lo_key < k < hi_key)
+    keyed = [lo_key]
+    for k in inner:
+        if k != keyed[-1]:
+            keyed.append(k)
+    if hi_key != lo_key:
+        keyed.append(hi_key)
     index = [0] * len(piece_lists)
     for (_, left), right_key in itertools.pairwise(keyed):
         for i, keys in enumerate(ends):
