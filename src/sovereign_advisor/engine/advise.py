@@ -160,7 +160,7 @@ def advise_many(
     global _BATCH
     _BATCH = (batch, shared, as_of)
     try:
-        size = -(-len(batch) // processes)
+        size = -(-len(batch) // (4 * processes))  # a few chunks a worker, to balance the load
         chunks = [(i, min(i + size, len(batch))) for i in range(0, len(batch), size)]
         with mp.get_context("fork").Pool(min(processes, len(chunks))) as pool:
             parts = pool.map(_advise_range, chunks)
