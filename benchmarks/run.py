@@ -81,7 +81,21 @@ def machine() -> dict[str, str]:
         "platform": platform.platform(),
         "load_at_start": " ".join(f"{x:.2f}" for x in load),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": _revision(),
     }
+
+
+def _revision() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip()
 
 
 def warm(rounds: int) -> dict[str, Any]:
@@ -283,7 +297,10 @@ def report(
         f"- CPU: {m['cpu']}, `nproc` = {procs}",
         f"- Python {m['python']} ({m['platform']})",
         f"- load average at start: {m['load_at_start']}",
-        f"- sovereign-advisor {sa.__version__}, genai-prices {_peer_version()}",
+        (
+            f"- sovereign-advisor {sa.__version__} (git {m['revision']}), genai-prices "
+            f"{_peer_version()}"
+        ),
         "",
         "## 1. Warm advice against the peer pricing five token line items",
         "",
