@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import multiprocessing as mp
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -153,20 +152,23 @@ def advise_many(
             f"advise_many() needs kb from load_knowledge_base(), got {type(kb).__name__}"
         )
     shared = kb or default_knowledge_base()
-    if processes == 1 or len(batch) < 2 or "fork" not in mp.get_all_start_methods():
+    if processes == 1 or len(batch) < 2:
         return [advise(p, kb=shared, as_of=as_of) for p in batch]
-    if batch:  # raise input errors here, not in a worker
-        advise(batch[0], kb=shared, as_of=as_of)
+    import multiprocessing as mp  # only here: importing it costs a cold start ~15 ms
+
+    if "fork" not in mp.get_all_start_methods():
+        return [advise(p, kb=shared, as_of=as_of) for p in batch]
+    first = advise(batch[0], kb=shared, as_of=as_of)  # input errors raise here, not in a worker
     global _BATCH
     _BATCH = (batch, shared, as_of)
     try:
-        size = -(-len(batch) // (4 * processes))  # a few chunks a worker, to balance the load
-        chunks = [(i, min(i + size, len(batch))) for i in range(0, len(batch), size)]
+        size = -(-(len(batch) - 1) // (4 * processes))  # a few chunks a worker, to balance load
+        chunks = [(i, min(i + size, len(batch))) for i in range(1, len(batch), size)]
         with mp.get_context("fork").Pool(min(processes, len(chunks))) as pool:
             parts = pool.map(_advise_range, chunks)
     finally:
         _BATCH = None
-    return [advice for part in parts for advice in part]
+    return [first] + [advice for part in parts for advice in part]
 
 
 _BATCH: tuple[list[OrganisationProfile], KnowledgeBase, dt.date | None] | None = None
