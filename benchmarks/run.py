@@ -226,9 +226,12 @@ def scaling(
     factors: tuple[int, ...], architecture_factors: tuple[int, ...], rounds: int
 ) -> list[dict[str, Any]]:
     """Warm advise() median (over the example profiles, median of `rounds` each) against
-    knowledge bases with 1x, 10x, 100x the rules, venues and architectures."""
+    knowledge bases with 1x, 10x, 100x the rules, venues and architectures. All the knowledge
+    bases are loaded first; the rounds then interleave them, so that a busy spell of the
+    machine slows every size alike."""
     profiles = [sa.load_profile(p) for p in PROFILES]
-    out = []
+    out: list[dict[str, Any]] = []
+    kbs: list[sa.KnowledgeBase] = []
     with tempfile.TemporaryDirectory() as tmp:
         cases = [("rules", f, (f, 1, 1)) for f in factors]
         cases += [("venues", f, (1, f, 1)) for f in factors if f > 1]
@@ -241,13 +244,7 @@ def scaling(
             first = statistics.median(
                 timed(lambda p=p, kb=kb: sa.advise(p, kb=kb, as_of=AS_OF)) for p in profiles
             )
-            medians = [
-                statistics.median(
-                    timed(lambda p=p, kb=kb: sa.advise(p, kb=kb, as_of=AS_OF))
-                    for _ in range(rounds)
-                )
-                for p in profiles
-            ]
+            kbs.append(kb)
             out.append(
                 {
                     "what": what,
@@ -257,12 +254,20 @@ def scaling(
                     "architectures": len(kb.architectures),
                     "load_s": load,
                     "first_advice_s": first,
-                    "warm_advice_s": statistics.median(medians),
                 }
             )
-            print(
-                f"  scaling {what} x{factor}: {out[-1]['warm_advice_s'] * 1e3:.2f} ms", flush=True
-            )
+            print(f"  loaded {what} x{factor}: {load:.2f} s", flush=True)
+    times: list[list[list[float]]] = [[[] for _ in profiles] for _ in kbs]
+    for _ in range(rounds):
+        for k, kb in enumerate(kbs):
+            for i, p in enumerate(profiles):
+                times[k][i].append(timed(lambda p=p, kb=kb: sa.advise(p, kb=kb, as_of=AS_OF)))
+    for k, case in enumerate(out):
+        case["warm_advice_s"] = statistics.median(statistics.median(t) for t in times[k])
+        print(
+            f"  scaling {case['what']} x{case['factor']}: {case['warm_advice_s'] * 1e3:.2f} ms",
+            flush=True,
+        )
     return out
 
 
@@ -369,8 +374,9 @@ def report(
             "Synthetic knowledge bases built from the packaged one by cloning every rule (all "
             "scopes), every non-premises venue (with its token, GPU and host prices) or every "
             "architecture under new ids. Warm advice: median over the example profiles of the "
-            f"median of {args.scale_rounds} advices each; first advice: median over the profiles of "
-            "the first advice (venue exposures not yet cached)."
+            f"median of {args.scale_rounds} advices each, the rounds interleaving the knowledge "
+            "bases; first advice: median over the profiles of the first advice (venue exposures "
+            "not yet cached)."
         ),
         "",
         (
