@@ -390,6 +390,16 @@ def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fractio
     return _merged(out)
 
 
+def _sign_of_difference(fsa: float, fia: float, fsb: float, fib: float, fx: float) -> int | None:
+    """The sign of `(fsb*fx + fib) - (fsa*fx + fia)` when floats settle it beyond doubt (the
+    same margin as `_lowest`), else None."""
+    pa, pb = fsa * fx, fsb * fx
+    difference = (pb + fib) - (pa + fia)
+    if abs(difference) > _FLOAT_MARGIN * (abs(pa) + abs(fia) + abs(pb) + abs(fib)):
+        return 1 if difference > 0 else -1
+    return None
+
+
 def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> list[Fraction]:
     """Volumes in [lo, hi] at which the order of two piecewise-linear totals flips, exactly.
 
@@ -398,15 +408,30 @@ def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> 
     """
     found: list[Fraction] = []
     previous_sign = 0
-    for left, right, ((sa, ia), (sb, ib)) in _walk([a, b], lo, hi):
-        slope, intercept = sb - sa, ib - ia  # difference b - a on (left, right]
-        start = slope * left + intercept
-        end = slope * right + intercept
-        start_sign = (start > 0) - (start < 0)
+    floats = [[(float(p[2]), float(p[3])) for p in pieces] for pieces in (a, b)]
+    point_floats: dict[Fraction, float] = {}
+    for left, right, (i, j) in _walk_indices([a, b], lo, hi):
+        (fsa, fia), (fsb, fib) = floats[0][i], floats[1][j]
+        fleft = point_floats.get(left)
+        if fleft is None:
+            fleft = point_floats[left] = float(left)
+        fright = point_floats[right] = float(right)
+        # the sign of the difference b - a at each end, from floats when they settle it
+        start_sign = _sign_of_difference(fsa, fia, fsb, fib, fleft)
+        end_sign = _sign_of_difference(fsa, fia, fsb, fib, fright)
+        if start_sign is None or end_sign is None:
+            slope = b[j][2] - a[i][2]
+            intercept = b[j][3] - a[i][3]
+            if start_sign is None:
+                start = slope * left + intercept
+                start_sign = (start > 0) - (start < 0)
+            if end_sign is None:
+                end = slope * right + intercept
+                end_sign = (end > 0) - (end < 0)
         if previous_sign and start_sign and start_sign != previous_sign:
             found.append(left)
-        end_sign = (end > 0) - (end < 0)
         if start_sign and end_sign and start_sign != end_sign:
+            slope, intercept = b[j][2] - a[i][2], b[j][3] - a[i][3]
             found.append(-intercept / slope)
         if end_sign:
             previous_sign = end_sign
