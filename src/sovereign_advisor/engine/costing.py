@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -22,8 +23,11 @@ ONE = Fraction(1)
 ZERO = Fraction(0)
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def frac(x: float | Decimal) -> Fraction:
-    """Exact fraction of a number as written in decimal (0.1 -> 1/10)."""
+    """Exact fraction of a number as written in decimal (0.1 -> 1/10). Cached: the engine
+    converts the same knowledge-base numbers for every profile (typed, so that a float and a
+    Decimal never share an entry)."""
     if isinstance(x, float):
         return Fraction(repr(x))
     return Fraction(x)
@@ -332,7 +336,7 @@ def _pool_count(
     kb: KnowledgeBase,
     w: Workload,
     band: BandName,
-) -> tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...]]:
+) -> PoolSize:
     """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
     usable memory per GPU, sources)."""
     gpu = kb.gpus[gpu_id]
@@ -375,6 +379,20 @@ def _pool_count(
     return Count(1, tuple(terms), unit), by_role, usable, tuple(sources)
 
 
+PoolSize = tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...]]
+"""What `_pool_count` gives: count, GPU-seconds per second of each role, usable memory, sources."""
+
+
+def pool_sizes(
+    gpu_id: str,
+    placements: list[Placement],
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    w: Workload,
+) -> dict[BandName, PoolSize]:
+    return {b: _pool_count(gpu_id, placements, profile, kb, w, b) for b in BANDS}
+
+
 def build_pool(
     venue_id: str,
     gpu_price: GpuPrice,
@@ -383,9 +401,13 @@ def build_pool(
     kb: KnowledgeBase,
     w: Workload,
     pricing: Pricing,
+    sized: dict[BandName, PoolSize] | None = None,
 ) -> Pool:
+    """The GPU pool of `placements` at one venue and GPU type. `sized` is the pool's sizing
+    (`pool_sizes`), which depends on the GPU type only, not on the venue: pass it to reuse it."""
     gpu = kb.gpus[gpu_price.gpu]
-    sized = {b: _pool_count(gpu.id, placements, profile, kb, w, b) for b in BANDS}
+    if sized is None:
+        sized = pool_sizes(gpu.id, placements, profile, kb, w)
     counts = {b: sized[b][0] for b in BANDS}
     count, by_role, _, sources = sized["typical"]
     average = sum(by_role.values(), F(0))
@@ -612,11 +634,16 @@ def _pool_options(
     pricing: Pricing,
 ) -> list[Pool]:
     options = []
+    sizes: dict[str, dict[BandName, PoolSize]] = {}  # sizing depends on the GPU, not the venue
     for venue_id in venue_ids:
         for gpu_id in sorted(kb.gpus):
             price = _gpu_price(kb, venue_id, gpu_id, pricing.as_of)
             if price is not None:
-                options.append(build_pool(venue_id, price, placements, profile, kb, w, pricing))
+                if gpu_id not in sizes:
+                    sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w)
+                options.append(
+                    build_pool(venue_id, price, placements, profile, kb, w, pricing, sizes[gpu_id])
+                )
     assert options, "eligibility guarantees a priced venue"
     return options
 

@@ -9,6 +9,7 @@ by sampling: the functions are turned into explicit pieces and compared piece by
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,12 @@ MAX_BREAKPOINTS = 200_000
 
 Piece = tuple[Fraction, Fraction, Fraction, Fraction]
 """(left, right, slope, intercept): the function is `slope*v + intercept` on (left, right]."""
+
+
+def ordered(points: Iterable[Fraction]) -> list[Fraction]:
+    """Fractions in increasing order. Rounding to float is monotone, so floats order any two
+    points they tell apart and exact comparison only settles float ties."""
+    return [p for _, p in sorted((float(p), p) for p in points)]
 
 
 def q6(value: Fraction | Decimal) -> Decimal:
@@ -52,8 +59,11 @@ class Count:
         )
 
     def at(self, v: Fraction) -> int:
+        return self.at_ratio(v.numerator, v.denominator)
+
+    def at_ratio(self, vn: int, vd: int) -> int:
+        """The count at volume `vn / vd` (`vd` > 0, not necessarily in lowest terms)."""
         # ceil(a*v + b) in integers: Fraction arithmetic dominates break-even search otherwise
-        vn, vd = v.numerator, v.denominator
         n = self.minimum
         for an, ad, bn, bd in self._integer_terms:
             den = ad * vd * bd
@@ -69,8 +79,11 @@ class Count:
             k_lo, k_hi = math.floor(a * lo + b), math.floor(a * hi + b)
             if k_hi - k_lo > MAX_BREAKPOINTS:
                 raise OverflowError("too many steps to search exactly")
+            # v = (k - b) / a = (k*bd - bn)*ad / (bd*an), built without Fraction arithmetic
+            an, ad, bn, bd = a.numerator, a.denominator, b.numerator, b.denominator
+            den = bd * an
             for k in range(max(k_lo, self.minimum), k_hi + 1):
-                v = (k - b) / a
+                v = Fraction((k * bd - bn) * ad, den)
                 if lo <= v <= hi:
                     out.add(v)
         return out
@@ -173,8 +186,18 @@ class CostModel:
     groups: tuple[Group, ...] = field(default_factory=tuple)
 
     def lines_at(self, v: Fraction) -> tuple[Line, ...]:
-        """The lines of the alternatives chosen at volume `v`."""
-        return tuple(line for g in self.groups for line in g.options[g.chosen(v)])
+        """The lines of the alternatives chosen at volume `v` (remembered: the breakdown, the
+        bands and sensitivity all read them at the profile's volume)."""
+        lines = self._lines_at.get(v)
+        if lines is None:
+            lines = tuple(line for g in self.groups for line in g.options[g.chosen(v)])
+            if len(self._lines_at) < 16:  # a few volumes are read again; sweeps are not kept
+                self._lines_at[v] = lines
+        return lines
+
+    @cached_property
+    def _lines_at(self) -> dict[Fraction, tuple[Line, ...]]:
+        return {}
 
     def total(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return lines_total(self.lines_at(v), v, band)
@@ -201,25 +224,53 @@ def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
         constant += q.fixed * price
         if q.count is not None:
             stepped.setdefault(q.count, []).append((q.per_count * price, q.owned))
-    points: set[Fraction] = {lo, hi}
-    for count in stepped:
-        points |= count.breakpoints(lo, hi)
-    ordered = sorted(points)
-    if len(ordered) == 1:
-        ordered = [lo, hi]
+    counts = tuple(stepped)
+    bounds, steps = _steps(counts, lo, hi)
 
-    def intercept(v: Fraction) -> Fraction:
-        total = constant
-        for count, uses in stepped.items():
-            n = count.at(v)
-            total += sum((coef * max(0, n - owned) for coef, owned in uses), ZERO)
-        return total
+    # the intercept in integers over one common denominator
+    denominator = math.lcm(
+        constant.denominator, *(coef.denominator for uses in stepped.values() for coef, _ in uses)
+    )
+    base = constant.numerator * (denominator // constant.denominator)
+    integer_uses = [
+        [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses]
+        for uses in stepped.values()
+    ]
+
+    def intercept(ns: tuple[int, ...]) -> Fraction:
+        total = base
+        for n, uses in zip(ns, integer_uses, strict=True):
+            for coef, owned in uses:
+                if n > owned:
+                    total += coef * (n - owned)
+        return Fraction(total, denominator)
 
     out = [
-        (left, right, slope, intercept((left + right) / 2))
-        for left, right in itertools.pairwise(ordered)
+        (left, right, slope, intercept(ns))
+        for (left, right), ns in zip(itertools.pairwise(bounds), steps, strict=True)
     ]
     return _merged(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _steps(
+    counts: tuple[Count, ...], lo: Fraction, hi: Fraction
+) -> tuple[list[Fraction], list[tuple[int, ...]]]:
+    """The intervals between the counts' breakpoints on [lo, hi] and each count on each interval
+    (read at its midpoint). Cached: the alternatives of a GPU-pool decision share their counts
+    (one per GPU type), so they share these too. Callers must not modify the lists."""
+    points: set[Fraction] = {lo, hi}
+    for count in counts:
+        points |= count.breakpoints(lo, hi)
+    bounds = ordered(points)
+    if len(bounds) == 1:
+        bounds = [lo, hi]
+    steps = []
+    for left, right in itertools.pairwise(bounds):
+        ld, rd = left.denominator, right.denominator
+        vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
+        steps.append(tuple(count.at_ratio(vn, vd) for count in counts))
+    return bounds, steps
 
 
 def _merged(pieces: list[Piece]) -> list[Piece]:
@@ -237,15 +288,31 @@ def _walk(
     piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
 ) -> Iterable[tuple[Fraction, Fraction, list[tuple[Fraction, Fraction]]]]:
     """Common refinement of several piece lists: (left, right, [(slope, intercept) each])."""
-    points = sorted({lo, hi} | {p[1] for pieces in piece_lists for p in pieces if lo < p[1] < hi})
+    for left, right, indices in _walk_indices(piece_lists, lo, hi):
+        yield left, right, [(p[i][2], p[i][3]) for p, i in zip(piece_lists, indices, strict=True)]
+
+
+def _walk_indices(
+    piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction
+) -> Iterable[tuple[Fraction, Fraction, list[int]]]:
+    """Common refinement of several piece lists: (left, right, index of the piece in each)."""
+    # points keyed (float, exact): floats order what they tell apart (rounding is monotone),
+    # exact comparison settles float ties, and no Fraction is hashed
+    ends = [[(float(p[1]), p[1]) for p in pieces] for pieces in piece_lists]
+    lo_key, hi_key = (float(lo), lo), (float(hi), hi)
+    inner = sorted(k for keys in ends for k in keys if lo_key < k < hi_key)
+    keyed = [lo_key]
+    for k in inner:
+        if k != keyed[-1]:
+            keyed.append(k)
+    if hi_key != lo_key:
+        keyed.append(hi_key)
     index = [0] * len(piece_lists)
-    for left, right in itertools.pairwise(points):
-        lines = []
-        for i, pieces in enumerate(piece_lists):
-            while pieces[index[i]][1] < right:
+    for (_, left), right_key in itertools.pairwise(keyed):
+        for i, keys in enumerate(ends):
+            while keys[index[i]] < right_key:
                 index[i] += 1
-            lines.append(pieces[index[i]][2:])
-        yield left, right, lines
+        yield left, right_key[1], list(index)
 
 
 def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
@@ -256,9 +323,37 @@ def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -
     return _merged(out)
 
 
+_FLOAT_MARGIN = 1e-9
+"""Relative margin within which float values of two lines are not trusted to order them (the
+float error of `s*x + c` from correctly rounded inputs is below 1e-15 of `|s*x| + |c|`)."""
+
+
+def _lowest(floats: list[tuple[float, float]], fx: float) -> int | None:
+    """Index of the line lowest at `fx` when floats decide it beyond doubt, else None."""
+    best, best_value, best_size = -1, math.inf, 0.0
+    second_value, second_size = math.inf, 0.0
+    for i, (fs, fc) in enumerate(floats):
+        product = fs * fx
+        value = product + fc
+        if value < best_value:
+            second_value, second_size = best_value, best_size
+            best, best_value, best_size = i, value, abs(product) + abs(fc)
+        elif value < second_value:
+            second_value, second_size = value, abs(product) + abs(fc)
+    if second_value - best_value > _FLOAT_MARGIN * (best_size + second_size):
+        return best
+    return None
+
+
 def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
-    """Pointwise minimum of several piecewise-linear functions, as pieces."""
+    """Pointwise minimum of several piecewise-linear functions, as pieces.
+
+    Which line is lowest at an interval's ends is read from floats when they decide it beyond
+    doubt (a margin far wider than the rounding error), and computed exactly otherwise: the
+    result is the exact envelope either way, only cheaper to find.
+    """
     out: list[Piece] = []
+    floats = [[(float(p[2]), float(p[3])) for p in pieces] for pieces in piece_lists]
 
     def best(lines: list[tuple[Fraction, Fraction]], x: Fraction) -> int:
         values = [s * x + c for s, c in lines]
@@ -278,9 +373,31 @@ def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fractio
         envelope(left, x, lines)
         envelope(x, right, lines)
 
-    for left, right, lines in _walk(piece_lists, lo, hi):
-        envelope(left, right, lines)
+    point_floats: dict[Fraction, float] = {}
+    for left, right, indices in _walk_indices(piece_lists, lo, hi):
+        pairs = list(zip(piece_lists, indices, strict=True))
+        fl = [fls[i] for fls, i in zip(floats, indices, strict=True)]
+        fleft = point_floats.get(left)
+        if fleft is None:
+            fleft = point_floats[left] = float(left)
+        fright = point_floats[right] = float(right)
+        first = _lowest(fl, fleft)
+        if first is not None and first == _lowest(fl, fright):
+            piece = pairs[first][0][pairs[first][1]]
+            out.append((left, right, piece[2], piece[3]))
+            continue
+        envelope(left, right, [(p[i][2], p[i][3]) for p, i in pairs])
     return _merged(out)
+
+
+def _sign_of_difference(fsa: float, fia: float, fsb: float, fib: float, fx: float) -> int | None:
+    """The sign of `(fsb*fx + fib) - (fsa*fx + fia)` when floats settle it beyond doubt (the
+    same margin as `_lowest`), else None."""
+    pa, pb = fsa * fx, fsb * fx
+    difference = (pb + fib) - (pa + fia)
+    if abs(difference) > _FLOAT_MARGIN * (abs(pa) + abs(fia) + abs(pb) + abs(fib)):
+        return 1 if difference > 0 else -1
+    return None
 
 
 def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> list[Fraction]:
@@ -291,15 +408,30 @@ def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> 
     """
     found: list[Fraction] = []
     previous_sign = 0
-    for left, right, ((sa, ia), (sb, ib)) in _walk([a, b], lo, hi):
-        slope, intercept = sb - sa, ib - ia  # difference b - a on (left, right]
-        start = slope * left + intercept
-        end = slope * right + intercept
-        start_sign = (start > 0) - (start < 0)
+    floats = [[(float(p[2]), float(p[3])) for p in pieces] for pieces in (a, b)]
+    point_floats: dict[Fraction, float] = {}
+    for left, right, (i, j) in _walk_indices([a, b], lo, hi):
+        (fsa, fia), (fsb, fib) = floats[0][i], floats[1][j]
+        fleft = point_floats.get(left)
+        if fleft is None:
+            fleft = point_floats[left] = float(left)
+        fright = point_floats[right] = float(right)
+        # the sign of the difference b - a at each end, from floats when they settle it
+        start_sign = _sign_of_difference(fsa, fia, fsb, fib, fleft)
+        end_sign = _sign_of_difference(fsa, fia, fsb, fib, fright)
+        if start_sign is None or end_sign is None:
+            slope = b[j][2] - a[i][2]
+            intercept = b[j][3] - a[i][3]
+            if start_sign is None:
+                start = slope * left + intercept
+                start_sign = (start > 0) - (start < 0)
+            if end_sign is None:
+                end = slope * right + intercept
+                end_sign = (end > 0) - (end < 0)
         if previous_sign and start_sign and start_sign != previous_sign:
             found.append(left)
-        end_sign = (end > 0) - (end < 0)
         if start_sign and end_sign and start_sign != end_sign:
+            slope, intercept = b[j][2] - a[i][2], b[j][3] - a[i][3]
             found.append(-intercept / slope)
         if end_sign:
             previous_sign = end_sign

@@ -8,7 +8,7 @@ from typing import Any
 
 from sovereign_advisor.conditions import Activation, Compiled, EvaluationError
 from sovereign_advisor.errors import RuleEvaluationError
-from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.loader import CompiledRule, KnowledgeBase
 from sovereign_advisor.knowledge.models import Venue
 from sovereign_advisor.profile import OrganisationProfile
 
@@ -50,31 +50,51 @@ def evaluate(rule_id: str, compiled: Compiled, activation: Activation) -> Any:
 def venue_exposures(
     profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
 ) -> dict[str, VenueExposure]:
-    rules = [r for r in kb.rules if r.rule.scope == "venue" and r.rule.in_force(as_of)]
+    """The exposure of every venue. Venue-scope rules read only the venue, so each venue's
+    exposure is computed once per knowledge base and date (the premises venue once per seat,
+    control and location it takes from a profile) and kept in `kb.derived`."""
+    rules_key = ("venue_rules", as_of)
+    rules: list[CompiledRule] | None = kb.derived.get(rules_key)
+    if rules is None:
+        rules = [r for r in kb.rules if r.rule.scope == "venue" and r.rule.in_force(as_of)]
+        kb.derived[rules_key] = rules
     out: dict[str, VenueExposure] = {}
     for venue_id in sorted(kb.venues):
         venue = resolve_venue(kb.venues[venue_id], profile)
-        activation = Activation("venue", venue_vars(venue, kb))
-        reaches: list[Reach] = []
-        notes: list[tuple[str, tuple[str, ...], str]] = []
-        for compiled in rules:
-            if not evaluate(compiled.rule.id, compiled.condition, activation):
-                continue
-            if compiled.exposes_to is None:
-                notes.append(
-                    (
-                        compiled.rule.id,
-                        compiled.rule.rests_on + compiled.rule.see_also,
-                        compiled.rule.summary,
-                    )
-                )
-                continue
-            codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
-            for code in sorted(set(codes)):
-                reaches.append(
-                    Reach(
-                        str(code), compiled.rule.id, compiled.rule.rests_on, compiled.rule.see_also
-                    )
-                )
-        out[venue_id] = VenueExposure(venue, tuple(reaches), tuple(notes))
+        key = (
+            "venue_exposure",
+            as_of,
+            venue_id,
+            venue.seat,
+            venue.controlled_from,
+            venue.data_locations,
+        )
+        exposure: VenueExposure | None = kb.derived.get(key)
+        if exposure is None:
+            exposure = kb.derived[key] = _exposure(venue, kb, rules)
+        out[venue_id] = exposure
     return out
+
+
+def _exposure(venue: Venue, kb: KnowledgeBase, rules: list[CompiledRule]) -> VenueExposure:
+    activation = Activation("venue", venue_vars(venue, kb))
+    reaches: list[Reach] = []
+    notes: list[tuple[str, tuple[str, ...], str]] = []
+    for compiled in rules:
+        if not evaluate(compiled.rule.id, compiled.condition, activation):
+            continue
+        if compiled.exposes_to is None:
+            notes.append(
+                (
+                    compiled.rule.id,
+                    compiled.rule.rests_on + compiled.rule.see_also,
+                    compiled.rule.summary,
+                )
+            )
+            continue
+        codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
+        for code in sorted(set(codes)):
+            reaches.append(
+                Reach(str(code), compiled.rule.id, compiled.rule.rests_on, compiled.rule.see_also)
+            )
+    return VenueExposure(venue, tuple(reaches), tuple(notes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 from collections import Counter
@@ -103,9 +104,7 @@ class KnowledgeBase:
     def assumption(self, assumption_id: str, country: str | None = None) -> Assumption:
         """The assumption for a country if one is given for it, else the default."""
         default = None
-        for record in self.assumptions:
-            if record.id.split("@")[0] != assumption_id:
-                continue
+        for record in self.assumptions_by_id.get(assumption_id, ()):
             if country is not None and country in record.countries:
                 return record
             if not record.countries:
@@ -113,6 +112,21 @@ class KnowledgeBase:
         if default is None:
             raise KeyError(assumption_id)
         return default
+
+    @functools.cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Profile-independent results the engine computed from this knowledge base (venue
+        exposures), kept for the next advice. Not a field: a copy built from the fields (or by
+        `dataclasses.replace`) starts with none."""
+        return {}
+
+    @functools.cached_property
+    def assumptions_by_id(self) -> dict[str, tuple[Assumption, ...]]:
+        """Assumption records by id (before any `@country` suffix), in file order."""
+        out: dict[str, list[Assumption]] = {}
+        for record in self.assumptions:
+            out.setdefault(record.id.split("@")[0], []).append(record)
+        return {k: tuple(v) for k, v in out.items()}
 
     @property
     def oldest_check(self) -> dt.date:

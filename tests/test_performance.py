@@ -1,0 +1,145 @@
+"""Performance regressions, counted as work (never as seconds: CI machines are shared).
+
+The bounds are reasoned from the engine's structure: venue-scope rules read only the venue, so
+they are evaluated once per knowledge base, date and premises variant, not once per profile;
+the other scopes once per subject (organisation, use case, data class x venue); break-even
+turns each eligible architecture's cost model into pieces once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+import sovereign_advisor as sa
+from sovereign_advisor.conditions import Activation, Compiled
+from sovereign_advisor.engine import advise as advise_module
+from sovereign_advisor.engine.costmodel import CostModel, Piece
+
+from .conftest import AS_OF, PROFILES
+
+EXAMPLES = sorted(PROFILES.glob("*.yaml"))
+
+
+@pytest.fixture
+def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """CEL evaluations by scope, counted at the one place the engine evaluates an expression."""
+    counts: Counter[str] = Counter()
+    evaluate = Compiled.evaluate
+
+    def counting(self: Compiled, activation: Activation) -> Any:
+        counts[self.scope] += 1
+        return evaluate(self, activation)
+
+    monkeypatch.setattr(Compiled, "evaluate", counting)
+    yield counts
+
+
+def _in_force(kb: sa.KnowledgeBase, scope: str) -> int:
+    return sum(1 for r in kb.rules if r.rule.scope == scope and r.rule.in_force(AS_OF))
+
+
+def _premises_variants(profiles: list[sa.OrganisationProfile]) -> int:
+    return len(
+        {
+            (
+                p.organisation.headquarters,
+                "US" if p.organisation.us_person else p.organisation.headquarters,
+                p.premises_country,
+            )
+            for p in profiles
+        }
+    )
+
+
+def test_venue_rules_are_evaluated_once_per_knowledge_base_not_per_profile(
+    evaluations: Counter[str],
+) -> None:
+    kb = sa.load_knowledge_base()  # fresh: nothing cached yet
+    profiles = [sa.load_profile(p) for p in EXAMPLES] * 3
+    sa.advise_many(profiles, kb=kb, as_of=AS_OF)
+    venue_rules = _in_force(kb, "venue")
+    non_premises = sum(1 for v in kb.venues.values() if v.kind != "premises")
+    # each venue's rules once (condition, and `exposes_to` when it fires), the premises venue
+    # once per seat/control/location the profiles give it
+    bound = 2 * venue_rules * (non_premises + _premises_variants(profiles))
+    assert 0 < evaluations["venue"] <= bound
+    assert evaluations["venue"] < 2 * venue_rules * len(kb.venues) * len(profiles) / 10
+    before = evaluations["venue"]
+    sa.advise_many(profiles, kb=kb, as_of=AS_OF)
+    assert evaluations["venue"] == before  # all cached
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_cel_evaluations_per_advice_are_bounded_by_the_subjects(
+    path: Any, kb: sa.KnowledgeBase, evaluations: Counter[str]
+) -> None:
+    profile = sa.load_profile(path)
+    sa.advise(profile, kb=kb, as_of=AS_OF)  # venue exposures cached from here on
+    evaluations.clear()
+    sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert evaluations["venue"] == 0
+    assert evaluations["organisation"] <= _in_force(kb, "organisation")
+    assert evaluations["use_case"] <= len(profile.use_cases) * _in_force(kb, "use_case")
+    flows = len(profile.data.present) * len(kb.venues)
+    assert evaluations["flow"] <= flows * _in_force(kb, "flow")
+
+
+def test_advise_many_loads_the_knowledge_base_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = 0
+    load = advise_module.load_knowledge_base
+
+    def counting() -> sa.KnowledgeBase:
+        nonlocal loads
+        loads += 1
+        return load()
+
+    monkeypatch.setattr(advise_module, "load_knowledge_base", counting)
+    monkeypatch.setattr(advise_module, "_DEFAULT_KB", None)
+    profiles = [sa.load_profile(p) for p in EXAMPLES] * 2
+    sa.advise_many(profiles, as_of=AS_OF)
+    sa.advise_many(profiles, as_of=AS_OF)
+    assert loads == 1
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_break_even_turns_each_cost_model_into_pieces_once(
+    path: Any, kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    pieces = CostModel.pieces
+
+    def counting(self: CostModel, lo: Fraction, hi: Fraction) -> list[Piece]:
+        nonlocal calls
+        calls += 1
+        return pieces(self, lo, hi)
+
+    monkeypatch.setattr(CostModel, "pieces", counting)
+    advice = sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF)
+    eligible = sum(1 for a in advice.assessments if a.eligible)
+    assert calls == eligible <= len(kb.architectures)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_advise_many_gives_the_same_bytes_as_advise(kb: sa.KnowledgeBase, processes: int) -> None:
+    profiles = [sa.load_profile(p) for p in EXAMPLES]
+    one_by_one = [sa.render_json(sa.advise(p, kb=kb, as_of=AS_OF)) for p in profiles]
+    batch = sa.advise_many(profiles * 2, kb=kb, as_of=AS_OF, processes=processes)
+    assert [sa.render_json(a) for a in batch] == one_by_one * 2
+    assert json.loads(one_by_one[0])["as_of"] == AS_OF.isoformat()
+
+
+def test_advise_many_checks_its_arguments(kb: sa.KnowledgeBase) -> None:
+    profile = sa.load_profile(EXAMPLES[0])
+    with pytest.raises(sa.InputError):
+        sa.advise_many([profile], kb=kb, as_of=AS_OF, processes=0)
+    with pytest.raises(sa.InputError):
+        sa.advise_many([profile], kb=kb, as_of=None, processes=2)
+    with pytest.raises(sa.InputError):
+        sa.advise_many([profile, "not a profile"], kb=kb, as_of=AS_OF)  # type: ignore[list-item]
+    assert sa.advise_many([], kb=kb, as_of=AS_OF) == []
