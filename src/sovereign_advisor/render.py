@@ -90,10 +90,20 @@ def _size(v: RoleVenue) -> str:
         return ", inactive (no corpus)"
     if v.gpu_count is not None:
         busy = v.utilisation_at_average_load or 0.0
-        return f", {v.gpu_count} x {v.gpu_id}, {busy:.0%} busy on average"
+        shared = _shared(v.share_of_pool_load)
+        return f", {v.gpu_count} x {v.gpu_id}, {busy:.0%} busy on average{shared}"
     if v.hosts is not None:
         return f", {v.hosts} host(s)"
     return ""
+
+
+def _shared(share: float | None) -> str:
+    """What share of a shared GPU pool's load a role takes, when it shares one."""
+    return "" if share is None or share >= 1 else f", {share:.0%} of the pool's load"
+
+
+SENSITIVITY_SHOWN = 5
+"""How many of the inputs nearest to changing the recommendation the reports list."""
 
 
 def _tail(advice: Advice) -> list[str]:
@@ -103,6 +113,11 @@ def _tail(advice: Advice) -> list[str]:
         for be in advice.break_even:
             volume = f"{be.queries_per_month:,.0f}" if be.queries_per_month is not None else "none"
             out.append(f"  {be.architectures[0]} vs {be.architectures[1]}: {volume} ({be.note})")
+    if advice.sensitivity:
+        shown = advice.sensitivity[:SENSITIVITY_SHOWN]
+        head = f"what would change the recommendation ({len(shown)} nearest of "
+        out += ["", f"{head}{len(advice.sensitivity)}):"]
+        out += [f"  - {s.input_id} x{s.factor}: {s.note}" for s in shown]
     if advice.obligations:
         out += ["", "obligations:"]
         for o in advice.obligations:

@@ -17,6 +17,7 @@ from sovereign_advisor.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.curves import CostCurves, table_volumes
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Provenance
+from sovereign_advisor.render import SENSITIVITY_SHOWN, _shared
 
 
 def money(value: Decimal, places: str = "1") -> str:
@@ -88,6 +89,7 @@ def render_markdown(
         out += _breakdown(best, cur)
     out += _excluded(excluded, kb)
     out += _break_even(advice, curves, chart)
+    out += _sensitivity(advice)
     out += _obligations(advice)
     out += _assumptions(advice)
     out += _sources(advice, kb)
@@ -217,7 +219,9 @@ def _sizing(v: RoleVenue) -> str:
         return "inactive (no corpus)"
     if v.gpu_count is not None:
         busy = v.utilisation_at_average_load or 0.0
-        return f"{v.gpu_count} x {v.gpu_id} (pool), {busy:.0%} busy on average"
+        return f"{v.gpu_count} x {v.gpu_id} (pool), {busy:.0%} busy on average" + _shared(
+            v.share_of_pool_load
+        )
     if v.hosts is not None:
         return f"{v.hosts} host(s)"
     return "pay per token"
@@ -353,6 +357,25 @@ def _break_even(advice: Advice, curves: CostCurves | None, chart: str | None) ->
     if curves is not None and curves.curves:
         out += _curve_table(curves)
     return out
+
+
+def _sensitivity(advice: Advice) -> list[str]:
+    if not advice.sensitivity:
+        return []
+    shown = advice.sensitivity[:SENSITIVITY_SHOWN]
+    out = [
+        "## What would change the recommendation",
+        "",
+        (
+            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can) nearest to changing "
+            "the recommendation, each moved alone with venues and GPU counts as chosen:"
+        ),
+        "",
+        "| input | multiply by | then cheapest | what happens |",
+        "|---|---:|---|---|",
+    ]
+    out += [f"| `{s.input_id}` | {s.factor} | {s.flips_to} | {cell(s.note)} |" for s in shown]
+    return [*out, ""]
 
 
 def _curve_table(curves: CostCurves) -> list[str]:

@@ -200,34 +200,60 @@ def _value(model: CostModel, pieces: list[Piece], v: Fraction) -> Fraction:
     return model.total(v)
 
 
-def _decisive(
-    a: CostModel,
-    pa: list[Piece],
-    b: CostModel,
-    pb: list[Piece],
-    found: list[Fraction],
-    i: int,
-    bounds: tuple[Fraction, Fraction],
-    volume: Fraction,
-) -> bool:
-    """Whether crossing `found[i]` is where the order changes for good: `a` (cheaper at the
-    profile's volume) is cheaper on the profile's side of it, both right next to it and at 0.8x
-    (or 1.25x), and `b` is cheaper on the far side, right next to it and at 1.25x (or 0.8x).
-    Between two neighbouring crossings the order is constant, so "right next to it" is read at
-    the midpoint to the neighbouring crossing (or to the end of the searched range)."""
-    v = found[i]
+class _Crossings:
+    """The crossings of two architectures' typical totals over the searched range, and how the
+    order runs around each (between two neighbouring crossings it is constant)."""
 
-    def gap(x: Fraction) -> Fraction:
-        return _value(a, pa, x) - _value(b, pb, x)
+    def __init__(
+        self,
+        a: tuple[CostModel, list[Piece]],
+        b: tuple[CostModel, list[Piece]],
+        found: list[Fraction],
+        bounds: tuple[Fraction, Fraction],
+        volume: Fraction,
+    ) -> None:
+        self.a, self.b, self.found, self.bounds, self.volume = a, b, found, bounds, volume
 
-    before = (found[i - 1] if i > 0 else bounds[0]) + v
-    after = (found[i + 1] if i + 1 < len(found) else bounds[1]) + v
-    # GPU steps are evenly spaced, so 0.8x of one step can be exactly another: read each side
-    # a little either way too, and count the crossing only when all agree
-    below = (*(gap(v * DECISIVE_BELOW * f) for f in _NUDGES), gap(before / 2))
-    above = (*(gap(v * DECISIVE_ABOVE * f) for f in _NUDGES), gap(after / 2))
-    near, far = (below, above) if v > volume else (above, below)
-    return all(g < 0 for g in near) and all(g > 0 for g in far)
+    def gap(self, x: Fraction) -> Fraction:
+        """Typical total of `a` minus that of `b` at volume `x`."""
+        return _value(*self.a, x) - _value(*self.b, x)
+
+    def _sides(self, near: tuple[Fraction, ...], far: tuple[Fraction, ...]) -> bool:
+        """`a` cheaper at every `near` volume (the profile's side of crossing i), `b` at every
+        `far` one."""
+        return all(self.gap(x) < 0 for x in near) and all(self.gap(x) > 0 for x in far)
+
+    def _next_to(self, i: int) -> tuple[Fraction, Fraction]:
+        """A volume right below and right above crossing i: the midpoints to the neighbouring
+        crossings (or to the ends of the searched range)."""
+        v, found = self.found[i], self.found
+        before = ((found[i - 1] if i > 0 else self.bounds[0]) + v) / 2
+        after = ((found[i + 1] if i + 1 < len(found) else self.bounds[1]) + v) / 2
+        return before, after
+
+    def local(self, i: int) -> bool:
+        """The order flips the right way at crossing i: `a` cheaper right next to it on the
+        profile's side, `b` right next to it on the far side."""
+        before, after = self._next_to(i)
+        near, far = (before, after) if self.found[i] > self.volume else (after, before)
+        return self._sides((near,), (far,))
+
+    def decisive(self, i: int) -> bool:
+        """Crossing i flips the order right next to it and also between 0.8x and 1.25x of it.
+        GPU steps are evenly spaced, so 0.8x of one step can be exactly another: each of 0.8x
+        and 1.25x is read a millionth either way too, and all must agree."""
+        v = self.found[i]
+        low = tuple(v * DECISIVE_BELOW * f for f in _NUDGES)
+        high = tuple(v * DECISIVE_ABOVE * f for f in _NUDGES)
+        near, far = (low, high) if v > self.volume else (high, low)
+        return self.local(i) and self._sides(near, far)
+
+    def final(self, i: int) -> bool:
+        """Crossing i is the last on its side of the profile's volume and flips the order the
+        right way: from it to the end of the searched range the other architecture stays
+        cheaper (the crossings nearer the profile are GPU steps of two nearly equal totals)."""
+        last = i == len(self.found) - 1 if self.found[i] > self.volume else i == 0
+        return last and self.local(i)
 
 
 def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]:
@@ -255,16 +281,13 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
             )
             continue
         found = crossings_of(pa, pb, low, high)
+        crossing = _Crossings((a.model, pa), (b.model, pb), found, (low, high), volume)
         by_nearness = sorted(range(len(found)), key=lambda i: (abs(found[i] - volume), found[i]))
-        decisive = next(
-            (
-                found[i]
-                for i in by_nearness
-                if _decisive(a.model, pa, b.model, pb, found, i, (low, high), volume)
-            ),
-            None,
-        )
-        if decisive is None:
+        pick = next((i for i in by_nearness if crossing.decisive(i)), None)
+        for_good = pick is None
+        if pick is None:
+            pick = next((i for i in by_nearness if crossing.final(i)), None)
+        if pick is None:
             touching = (
                 f"; their totals cross {len(found)} time(s) within GPU-step noise of each other "
                 "but the order does not change for good"
@@ -279,13 +302,18 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
                 )
             )
             continue
+        decisive = found[pick]
         nearest = decisive
         shown = (Decimal(nearest.numerator) / Decimal(nearest.denominator)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_EVEN
         )
         direction = "more" if nearest > volume else "fewer"
+        end = f"{float(high if nearest > volume else low):,.0f}"
         others = (
-            f"; the totals cross {len(found) - 1} other time(s) from {span}"
+            f" and stays so up to {end} (the totals cross {len(found) - 1} time(s) before, "
+            "GPU steps of two nearly equal totals)"
+            if for_good
+            else f"; the totals cross {len(found) - 1} other time(s) from {span}"
             if len(found) > 1
             else ""
         )
