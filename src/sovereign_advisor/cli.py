@@ -102,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         "break-even",
         parents=[kb_opts, as_of],
         help="volumes at which the ranking flips, a cost table, optionally a chart",
-        description="Break-even volumes between eligible architectures and their monthly cost "
-        "from 1/100 to 100 times the profile's volume (peak load scaled with volume).",
+        description="Break-even volumes between eligible architectures (searched from 1/10 to "
+        "10 times the profile's volume) and their monthly cost from 1/100 to 100 times it "
+        "(peak load scaled with volume).",
     )
     break_even.add_argument("profile", help="organisation profile (YAML or JSON)")
     break_even.add_argument(

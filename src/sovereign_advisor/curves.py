@@ -24,7 +24,8 @@ from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Currency
 
 SPAN = 100
-"""Curves run from 1/100 to 100 times the profile's volume: the engine's break-even range."""
+"""Curves run from 1/100 to 100 times the profile's volume, a wider view than the engine's
+break-even search (1/10 to 10 times, `engine.ranking.SEARCH_FACTOR`)."""
 
 TABLE_FACTORS: tuple[Fraction, ...] = (
     Fraction(1, 100),
