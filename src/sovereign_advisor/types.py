@@ -55,7 +55,13 @@ class _AttributeDocs(ast.NodeVisitor):
         self.previous: type[ast.AST] | None = None
 
     def visit(self, node: ast.AST) -> Any:
-        result = super().visit(node)
+        # Only statements can hold attribute docstrings: an expression (or keyword, argument...)
+        # is not walked into, which changes nothing, as `previous` ends up as its type anyway.
+        result = (
+            super().visit(node)
+            if isinstance(node, ast.stmt | ast.excepthandler | ast.match_case)
+            else None
+        )
         self.previous = type(node)
         return result
 
