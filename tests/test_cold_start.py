@@ -7,6 +7,9 @@ these tests pin both to what pydantic's own `use_attribute_docstrings` would giv
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +18,8 @@ from pydantic._internal._docs_extraction import extract_docstrings_from_cls
 from sovereign_advisor import advice, profile
 from sovereign_advisor.knowledge import models
 from sovereign_advisor.types import Model, attribute_docstrings
+
+from .conftest import PROFILES
 
 
 def _subclasses(cls: type[Model]) -> Iterator[type[Model]]:
@@ -70,3 +75,57 @@ def test_attribute_docstrings_of_nested_and_local_classes() -> None:
     assert Local.model_fields["value"].description == "A local class's field."
     assert Local.Inner.model_fields["other"].description == "Nested."
     assert Local(value=1).value == 1
+
+
+def _fresh_modules(code: str) -> set[str]:
+    """The modules a fresh interpreter has imported after running `code`."""
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+COLD_PATH = (
+    "import datetime, sovereign_advisor as sa\n"
+    "kb = sa.load_knowledge_base()\n"
+    f"sa.advise(sa.load_profile({str(PROFILES / 'bank_strict.yaml')!r}), kb=kb,"
+    " as_of=datetime.date(2026, 11, 23))"
+)
+
+NOT_ON_THE_COLD_PATH = (
+    "jsonschema",
+    "matplotlib",
+    "hypothesis",
+    "sovereign_advisor.render",
+    "sovereign_advisor.report",
+    "sovereign_advisor.reports",
+    "sovereign_advisor.chart",
+    "sovereign_advisor.curves",
+    "sovereign_advisor.explain",
+    "sovereign_advisor.kbview",
+    "sovereign_advisor.schema",
+    "sovereign_advisor.cli",
+    "sovereign_advisor.testing",
+)
+
+
+def test_importing_and_advising_imports_only_what_advising_needs() -> None:
+    loaded = _fresh_modules(COLD_PATH)
+    assert "sovereign_advisor.engine.advise" in loaded
+    assert not [m for m in NOT_ON_THE_COLD_PATH if m in loaded]
+    ours = {m for m in loaded if m.startswith("sovereign_advisor")}
+    assert len(ours) <= 19, sorted(ours)
+
+
+def test_lazy_public_names_still_resolve() -> None:
+    loaded = _fresh_modules(
+        "import sovereign_advisor as sa\n"
+        "assert sa.render_json is sa.render.render_json\n"
+        "from sovereign_advisor import render_text\n"
+        "assert set(sa.__all__) <= set(dir(sa))"
+    )
+    assert "sovereign_advisor.render" in loaded
+    assert "jsonschema" not in loaded
