@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ConfigDict
 from pydantic._internal._docs_extraction import extract_docstrings_from_cls
 
 from sovereign_advisor import advice, profile
@@ -75,6 +76,17 @@ def test_attribute_docstrings_of_nested_and_local_classes() -> None:
     assert Local.model_fields["value"].description == "A local class's field."
     assert Local.Inner.model_fields["other"].description == "Nested."
     assert Local(value=1).value == 1
+
+
+def test_a_model_built_at_definition_still_gets_its_descriptions() -> None:
+    class Eager(Model):
+        model_config = ConfigDict(defer_build=False)
+
+        amount: int = 0
+        """How much."""
+
+    assert Eager.__pydantic_complete__
+    assert Eager.model_json_schema()["properties"]["amount"]["description"] == "How much."
 
 
 def _fresh_modules(code: str) -> set[str]:

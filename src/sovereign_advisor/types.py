@@ -36,12 +36,12 @@ class Model(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         docs = attribute_docstrings(cls)
-        missing = False
+        described = False
         for name, info in cls.__pydantic_fields__.items():
             if info.description is None and name in docs:
                 info.description = docs[name]
-                missing = True
-        if missing and cls.__pydantic_complete__:  # built already (defer_build turned off)
+                described = True
+        if described and cls.__pydantic_complete__:  # built already (defer_build turned off)
             cls.model_rebuild(force=True)
 
 
