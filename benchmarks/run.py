@@ -136,18 +136,34 @@ COLD_PEER = (
 
 def cold(runs: int) -> dict[str, float]:
     """Fresh interpreters, interleaved: ours (import, load the packaged KB, advise one profile)
-    against the peer's (import, price one call). Wall time of the whole process."""
-    ours, peer, bare = [], [], []
-    for _ in range(runs):
-        for code, into in ((COLD_OURS, ours), (COLD_PEER, peer), ("pass", bare)):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True)
-            into.append(time.perf_counter() - start)
-    return {
-        "ours": statistics.median(ours),
-        "peer": statistics.median(peer),
-        "bare_interpreter": statistics.median(bare),
+    against the peer's (import, price one call). Wall time of the whole process.
+
+    Measured twice: as the interpreter is set up (an editable install run with
+    PYTHONDONTWRITEBYTECODE=1 compiles our modules from source on every start, while the peer's
+    wheel ships bytecode), and with bytecode for every module on both sides, as after installing
+    wheels (PYTHONPYCACHEPREFIX pointing at a temporary directory, filled by one run of each
+    first and removed afterwards)."""
+    times: dict[str, list[float]] = {
+        k: [] for k in ("ours", "peer", "bare_interpreter", "ours_bytecode", "peer_bytecode")
     }
+    with tempfile.TemporaryDirectory() as cache:
+        compiled = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        compiled["PYTHONPYCACHEPREFIX"] = cache
+        for code in (COLD_OURS, COLD_PEER):
+            subprocess.run([sys.executable, "-c", code], check=True, env=compiled)
+        plan = (
+            (COLD_OURS, "ours", None),
+            (COLD_PEER, "peer", None),
+            ("pass", "bare_interpreter", None),
+            (COLD_OURS, "ours_bytecode", compiled),
+            (COLD_PEER, "peer_bytecode", compiled),
+        )
+        for _ in range(runs):
+            for code, name, env in plan:
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-c", code], check=True, env=env)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def throughput(copies: int) -> dict[str, float]:
@@ -356,6 +372,12 @@ def report(
             f"without the bare interpreter's share: "
             f"{(c['ours'] - c['bare_interpreter']) / (c['peer'] - c['bare_interpreter']):.2f}x"
         ),
+        (
+            f"- with bytecode for every module on both sides (as after installing wheels; "
+            f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')} "
+            f"here): ours **{ms(c['ours_bytecode'])}**, peer **{ms(c['peer_bytecode'])}**, "
+            f"ratio **{c['ours_bytecode'] / c['peer_bytecode']:.2f}x**"
+        ),
         "",
         "## 3. advise_many throughput",
         "",
@@ -407,7 +429,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument(
+        "--cold-only", action="store_true", help="measure the cold start only; print, write nothing"
+    )
     args = parser.parse_args()
+    if args.cold_only:
+        c = cold(7 if args.quick else 9)
+        print(", ".join(f"{k} {ms(v)}" for k, v in c.items()))
+        print(
+            f"ratio {c['ours'] / c['peer']:.2f}x, "
+            f"with bytecode {c['ours_bytecode'] / c['peer_bytecode']:.2f}x",
+            f"(load {' '.join(f'{x:.2f}' for x in os.getloadavg())})",
+        )
+        return
     args.rounds = 5 if args.quick else 15
     args.cold = 7 if args.quick else 9
     args.scale_rounds = 3 if args.quick else 5

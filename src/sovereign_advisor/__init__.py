@@ -7,13 +7,36 @@ which laws reach you, and what each option costs.
     advice.recommended.architecture_id
 """
 
+import typing
+
 from sovereign_advisor.advice import Advice
 from sovereign_advisor.engine.advise import advise, advise_many
 from sovereign_advisor.engine.costing import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile, load_profile
-from sovereign_advisor.render import render_json, render_text
+
+if typing.TYPE_CHECKING:
+    from sovereign_advisor.render import render_json, render_text
+
+_LAZY = {"render_json": "sovereign_advisor.render", "render_text": "sovereign_advisor.render"}
+"""Public names imported on first use (PEP 562): advising does not need them."""
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sovereign_advisor' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Advice",

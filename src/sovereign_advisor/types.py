@@ -2,24 +2,143 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+import linecache
 import math
 import re
+import sys
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 
 
 class Model(BaseModel):
-    """Base for every input and knowledge-base record: strict, immutable, self-describing."""
+    """Base for every input and knowledge-base record: strict, immutable, self-describing.
+
+    Each field's description is its attribute docstring (the string under it), as pydantic's
+    `use_attribute_docstrings` would set it; `attribute_docstrings` reads them from one parse of
+    each module instead of one per class, which halves the cost of importing the models.
+    Validators are built when a model is first used (`defer_build`): a program that only
+    advises never builds the ones it does not need, and a file model builds its records' schemas
+    inside its own instead of beside it."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        use_attribute_docstrings=True,
         validate_default=True,
+        defer_build=True,
     )
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        docs = attribute_docstrings(cls)
+        described = False
+        for name, info in cls.__pydantic_fields__.items():
+            if info.description is None and name in docs:
+                info.description = docs[name]
+                described = True
+        if described and cls.__pydantic_complete__:  # built already (defer_build turned off)
+            cls.model_rebuild(force=True)
+
+
+class _AttributeDocs(ast.NodeVisitor):
+    """pydantic's attribute-docstring rule: a string statement right after `name: type ...`
+    documents `name`; nested classes and functions are not looked into."""
+
+    def __init__(self) -> None:
+        self.target: str | None = None
+        self.attrs: dict[str, str] = {}
+        self.previous: type[ast.AST] | None = None
+
+    def visit(self, node: ast.AST) -> Any:
+        # Only statements can hold attribute docstrings: an expression (or keyword, argument...)
+        # is not walked into, which changes nothing, as `previous` ends up as its type anyway.
+        result = (
+            super().visit(node)
+            if isinstance(node, ast.stmt | ast.excepthandler | ast.match_case)
+            else None
+        )
+        self.previous = type(node)
+        return result
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self.target = node.target.id
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        value = node.value
+        if (
+            isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+            and self.previous is ast.AnnAssign
+        ):
+            if self.target:
+                self.attrs[self.target] = inspect.cleandoc(value.value)
+            self.target = None
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        pass
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        pass
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        pass
+
+
+_DOCS: dict[str, tuple[list[str], dict[str, list[dict[str, str]]]]] = {}
+"""Source file -> (its lines as linecache holds them, attribute docs of each class by
+qualified name). Rebuilt when linecache's lines change."""
+
+
+def _class_docs(tree: ast.Module) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+
+    def walk(body: list[ast.AST], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visitor = _AttributeDocs()
+                visitor.generic_visit(node)
+                out.setdefault(prefix + node.name, []).append(visitor.attrs)
+                walk(list(node.body), f"{prefix}{node.name}.")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                walk(list(node.body), f"{prefix}{node.name}.<locals>.")
+            else:  # `if`, `try`, `with`...: classes inside keep the enclosing prefix
+                walk(
+                    [
+                        child
+                        for child in ast.iter_child_nodes(node)
+                        if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+                    ],
+                    prefix,
+                )
+
+    walk(list(tree.body), "")
+    return out
+
+
+def attribute_docstrings(cls: type) -> dict[str, str]:
+    """The attribute docstrings of a class, found by its qualified name in its module's source
+    ({} when the source cannot be read or several classes there share the name)."""
+    module = sys.modules.get(cls.__module__)
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        return {}
+    linecache.checkcache(filename)
+    lines = linecache.getlines(filename, module.__dict__ if module else None)
+    cached = _DOCS.get(filename)
+    if cached is None or cached[0] is not lines:
+        try:
+            tree = ast.parse("".join(lines))
+        except SyntaxError:
+            return {}
+        cached = _DOCS[filename] = (lines, _class_docs(tree))
+    found = cached[1].get(cls.__qualname__, [])
+    return dict(found[0]) if len(found) == 1 else {}
 
 
 def _finite(value: float) -> float:

@@ -62,12 +62,24 @@ _StrictLoader.add_implicit_resolver(
 )
 
 
+_STR = _YAML + "str"
+_ScalarNode = yaml.ScalarNode
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """`loader.construct_object(node, deep=True)`, with the commonest case, a plain string
+    scalar, read directly (its constructor returns `node.value`, which is all this does)."""
+    if type(node) is _ScalarNode and node.tag == _STR:
+        return node.value
+    return loader.construct_object(node, deep=True)
+
+
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     first_line: dict[Any, int] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node)
         try:
             hash(key)
         except TypeError:
@@ -83,7 +95,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
                 key_node.start_mark,
             )
         first_line[key] = key_node.start_mark.line + 1
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping[key] = _construct(loader, value_node)
     return mapping
 
 

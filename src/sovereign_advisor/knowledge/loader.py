@@ -9,7 +9,6 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +138,9 @@ class KnowledgeBase:
 
 def default_patterns_path() -> Path:
     """The packaged knowledge base (inside the wheel), or `patterns/` in a source checkout."""
-    packaged = Path(str(resources.files("sovereign_advisor"))) / "patterns"
+    # what importlib.resources.files("sovereign_advisor") names for a package on the file
+    # system, without importing importlib.resources' readers (and zipfile) on every start
+    packaged = Path(__file__).parent.parent / "patterns"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "patterns"
