@@ -105,3 +105,43 @@ def test_the_public_api_is_what_all_says() -> None:
         if not n.startswith("_") and not isinstance(getattr(sa, n), types.ModuleType)
     }
     assert public == set(sa.__all__)
+
+
+def test_an_architecture_no_priced_venue_can_host_says_which_role_and_why(
+    kb: sa.KnowledgeBase,
+) -> None:
+    # Without token prices no API venue offers a model; without GPU and host prices no venue
+    # (premises or cloud) can host a self-hosted role. Each architecture is then excluded by
+    # an engine capability check naming the role, not by a rule of law.
+    import dataclasses
+
+    bare = dataclasses.replace(kb, token_prices=(), gpu_prices=(), host_prices=())
+    as_of = dt.date(2026, 11, 23)
+    for name, runs_gpus in (("triage_high_volume", False), ("bank_strict", True)):
+        profile = sa.load_profile(PROFILES / f"{name}.yaml")
+        assert profile.capabilities.operates_gpus is runs_gpus
+        advice = sa.advise(profile, kb=bare, as_of=as_of)
+        assert advice.recommended is None and advice.no_recommendation_reason, name
+        for a in advice.assessments:
+            assert not a.eligible
+            capability = [e for e in a.exclusions if e.rule_id.startswith("capability.")]
+            roles = {
+                r.id: r
+                for r in next(x for x in kb.architectures if x.id == a.architecture_id).roles
+            }
+            assert {e.role for e in capability} <= roles.keys()
+            for e in capability:
+                role = roles[e.role]
+                assert e.fact_ids == () and e.venue_id is None and e.data_class is None
+                if role.deployment == "api":
+                    assert e.rule_id == "capability.no_offering"
+                    assert "no API venue offers" in e.reason
+                else:
+                    assert e.rule_id == "capability.no_self_hosting"
+                    operates = "does not operate GPUs" in e.reason
+                    assert operates is not runs_gpus, e.reason
+            # every self-hosted role of on_prem_rag is sunk for want of a price
+            if a.architecture_id == "on_prem_rag":
+                assert {e.role for e in capability} == {
+                    r for r, role in roles.items() if role.deployment != "api"
+                }, name
