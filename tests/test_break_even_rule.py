@@ -150,3 +150,17 @@ def test_flip_factor_is_none_when_no_factor_flips_the_order() -> None:
     assert _flip_factor(F(-10), F(-5), F(0)) is None
     assert _flip_factor(F(-10), F(-20), F(0)) == pytest.approx(0.5)  # 20 less: halve it
     assert _flip_factor(F(10), F(10), F(10)) is None  # 10 t^2 - 10 t + 10: no real root
+
+
+def test_the_neighbour_above_is_the_next_crossing_not_the_end_of_the_range() -> None:
+    # b is cheaper only from 200 to 300: right after 200 (at 250) b is cheaper, although at
+    # the middle of 200 and the end of the range (600) a is again; 0.8x = 160: a, 1.25x = 250: b
+    be = _break_even([(200, 120), (300, 80), (20_000, 120)], volume=100)
+    assert be.queries_per_month == 200
+
+
+def test_half_a_unit_is_enough_to_change_the_order_at_1_25x() -> None:
+    # a clean crossing at 400 (a to b by 0.5 only): 0.8x = 320: a; 1.25x = 500: b by 0.5
+    be = _break_even([(400, 120), (20_000, F(995, 10))], volume=100)
+    assert be.queries_per_month == 400
+    assert "stays so" not in be.note

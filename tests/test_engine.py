@@ -130,6 +130,9 @@ def test_an_architecture_no_priced_venue_can_host_says_which_role_and_why(
                 for r in next(x for x in kb.architectures if x.id == a.architecture_id).roles
             }
             assert {e.role for e in capability} <= roles.keys()
+            # every API role is sunk for want of an offering
+            api_roles = {r for r, role in roles.items() if role.deployment == "api"}
+            assert api_roles <= {e.role for e in capability}, (a.architecture_id, a.exclusions)
             for e in capability:
                 role = roles[e.role]
                 assert e.fact_ids == () and e.venue_id is None and e.data_class is None
