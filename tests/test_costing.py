@@ -924,9 +924,13 @@ def _scaled(kb: sa.KnowledgeBase, record_id: str, factor: Decimal) -> sa.Knowled
             update={"rental_per_hour": scale(g.rental_per_hour), "purchase": scale(g.purchase)}
         )
 
+    def fx(r: Any) -> Any:
+        return r if r.id != record_id else r.model_copy(update={"rate": scale(r.rate)})
+
     fields = {f: getattr(kb, f) for f in kb.__dataclass_fields__}
     fields["token_prices"] = tuple(token(p) for p in kb.token_prices)
     fields["gpu_prices"] = tuple(gpu(g) for g in kb.gpu_prices)
+    fields["fx_rates"] = tuple(fx(r) for r in kb.fx_rates)
     return kb.__class__(**fields)
 
 
@@ -938,9 +942,10 @@ def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> Non
     moves = [
         s
         for s in advice.sensitivity
-        if s.input_id in {"lp.mistral-large-3", "premises.h100-80gb-sxm"}
+        # a token price, a GPU purchase price, and an FX rate (prices are divided by it)
+        if s.input_id in {"lp.mistral-large-3", "premises.h100-80gb-sxm", "ecb.eur-usd.2026-10-06"}
     ]
-    assert len(moves) == 2
+    assert len(moves) == 3
     factors = [float(s.factor) for s in advice.sensitivity]
     # smallest change first
     assert [abs(math.log(f)) for f in factors] == sorted(abs(math.log(f)) for f in factors)
@@ -953,6 +958,28 @@ def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> Non
         assert kept.recommended is not None and flipped.recommended is not None
         assert kept.recommended.architecture_id == best, s
         assert flipped.recommended.architecture_id == s.flips_to, s
+
+
+@pytest.mark.parametrize(
+    ("name", "direction"), [("insurer_hybrid", "more"), ("german_hospital", "fewer")]
+)
+def test_the_query_volume_moves_the_recommendation_at_the_break_even(
+    name: str, direction: str, kb: sa.KnowledgeBase
+) -> None:
+    # the volume's entry in `sensitivity` is the recommended architecture's nearest break-even,
+    # as a factor on the profile's volume (4 decimals), flipping to the other architecture
+    profile = sa.load_profile(PROFILES / f"{name}.yaml")
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert advice.recommended is not None
+    best = advice.recommended.architecture_id
+    (volume,) = [s for s in advice.sensitivity if s.input_id == "workload.queries_per_month"]
+    crossing = next(b for b in advice.break_even if best in b.architectures and b.queries_per_month)
+    assert crossing.queries_per_month is not None
+    ratio = crossing.queries_per_month / D(repr(profile.workload.queries_per_month))
+    assert volume.factor == ratio.quantize(D("0.0001"))
+    (other,) = set(crossing.architectures) - {best}
+    assert volume.flips_to == other
+    assert f"with {direction} queries" in crossing.note
 
 
 @settings(max_examples=20)
