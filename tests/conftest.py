@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 import sovereign_advisor as sa
+from sovereign_advisor.knowledge.loader import default_patterns_path
 
 # Hypothesis profiles, chosen with HYPOTHESIS_PROFILE: `dev` for a quick loop, `default` for a
 # local run, `ci` for CI (at least 200 examples per invariant, derandomized so a CI run is
@@ -48,3 +50,18 @@ AS_OF = dt.date(2026, 11, 23)
 @pytest.fixture(scope="session")
 def kb() -> sa.KnowledgeBase:
     return sa.load_knowledge_base()
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A writable copy of the packaged knowledge base, for tests that break it on purpose."""
+    target = tmp_path / "kb"
+    shutil.copytree(default_patterns_path(), target)
+    return target
+
+
+def edit_text(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file by `new`; `old` must be there (test setup)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test setup: {old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")

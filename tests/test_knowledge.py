@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,8 @@ import pytest
 import sovereign_advisor as sa
 from sovereign_advisor.knowledge.loader import default_patterns_path
 from sovereign_advisor.schema import SCHEMAS, schema_text
+
+from .conftest import edit_text
 
 
 def test_packaged_knowledge_base_loads(kb: sa.KnowledgeBase) -> None:
@@ -47,21 +48,8 @@ def test_every_fact_price_and_assumption_has_provenance(kb: sa.KnowledgeBase) ->
         assert fact.citation.instrument and fact.citation.article and fact.citation.version
 
 
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(default_patterns_path(), target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"test setup: {old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def test_a_misspelt_cel_field_fails_loading_with_file_rule_and_column(copy: Path) -> None:
-    _edit(
+    edit_text(
         copy / "jurisdictions" / "us_cloud_act.yaml",
         "venue.controlled_from == 'US'",
         "venue.controled_from == 'US'",
@@ -75,7 +63,9 @@ def test_a_misspelt_cel_field_fails_loading_with_file_rule_and_column(copy: Path
 
 
 def test_a_dangling_fact_reference_is_refused(copy: Path) -> None:
-    _edit(copy / "jurisdictions" / "territorial.yaml", "rests_on: [", "rests_on: [no.such.fact, ")
+    edit_text(
+        copy / "jurisdictions" / "territorial.yaml", "rests_on: [", "rests_on: [no.such.fact, "
+    )
     with pytest.raises(sa.KnowledgeBaseError, match=r"fact `no\.such\.fact`, which does not exist"):
         sa.load_knowledge_base(copy)
 
@@ -93,13 +83,15 @@ def test_a_duplicated_id_is_refused(copy: Path) -> None:
 
 
 def test_a_price_without_a_date_is_refused(copy: Path) -> None:
-    _edit(copy / "prices" / "tokens.yaml", "    valid_from: 2025-12-02\n", "")
+    edit_text(copy / "prices" / "tokens.yaml", "    valid_from: 2025-12-02\n", "")
     with pytest.raises(sa.KnowledgeBaseError, match=r"prices/tokens\.yaml.*valid_from"):
         sa.load_knowledge_base(copy)
 
 
 def test_a_duplicate_yaml_key_is_refused_not_dropped(copy: Path) -> None:
-    _edit(copy / "prices" / "fx.yaml", "    rate: 1.1269\n", "    rate: 1.1269\n    rate: 1.2\n")
+    edit_text(
+        copy / "prices" / "fx.yaml", "    rate: 1.1269\n", "    rate: 1.1269\n    rate: 1.2\n"
+    )
     with pytest.raises(
         sa.InputError, match=r"fx\.yaml: line \d+, column \d+: duplicate key `rate`"
     ):
@@ -118,7 +110,7 @@ def test_overlapping_prices_for_the_same_thing_are_refused(copy: Path) -> None:
 
 
 def test_cel_evaluation_errors_are_raised_not_read_as_false(copy: Path) -> None:
-    _edit(
+    edit_text(
         copy / "jurisdictions" / "territorial.yaml",
         'condition: "true"',
         "condition: \"blocs['XX'].size() > 0\"",

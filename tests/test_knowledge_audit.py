@@ -7,15 +7,15 @@ the engine's output.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 import sovereign_advisor as sa
-from sovereign_advisor.knowledge.loader import default_patterns_path
 from sovereign_advisor.profile import profile_from_text
+
+from .conftest import edit_text
 
 EU_BANK = """
 organisation: {name: Test, headquarters: FR, operates_in: [FR], sector: banking}
@@ -308,21 +308,8 @@ def test_a_third_country_model_provider_must_appoint_an_eu_representative(
 # --- refusals -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(default_patterns_path(), target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"test setup: {old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def test_a_price_at_a_venue_that_does_not_serve_the_model_is_refused(copy: Path) -> None:
-    _edit(
+    edit_text(
         copy / "catalog" / "venues.yaml",
         "    models: [mistral-large-3]\n",
         "    models: [mistral-large-2411]\n",
@@ -332,7 +319,7 @@ def test_a_price_at_a_venue_that_does_not_serve_the_model_is_refused(copy: Path)
 
 
 def test_cites_for_must_key_on_a_string_variable_of_the_scope(copy: Path) -> None:
-    _edit(
+    edit_text(
         copy / "jurisdictions" / "eu_ai_act.yaml",
         "      variable: use_case.annex_iii_area\n",
         "      variable: use_case.profiles_people\n",
@@ -342,7 +329,7 @@ def test_cites_for_must_key_on_a_string_variable_of_the_scope(copy: Path) -> Non
 
 
 def test_a_dangling_see_also_is_refused(copy: Path) -> None:
-    _edit(copy / "jurisdictions" / "eu_gdpr.yaml", "see_also: [", "see_also: [eu.gdpr.art99, ")
+    edit_text(copy / "jurisdictions" / "eu_gdpr.yaml", "see_also: [", "see_also: [eu.gdpr.art99, ")
     with pytest.raises(sa.KnowledgeBaseError, match=r"see_also refers to fact `eu\.gdpr\.art99`"):
         sa.load_knowledge_base(copy)
 
