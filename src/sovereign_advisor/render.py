@@ -90,14 +90,14 @@ def _size(v: RoleVenue) -> str:
         return ", inactive (no corpus)"
     if v.gpu_count is not None:
         busy = v.utilisation_at_average_load or 0.0
-        shared = _shared(v.share_of_pool_load)
+        shared = pool_share_text(v.share_of_pool_load)
         return f", {v.gpu_count} x {v.gpu_id}, {busy:.0%} busy on average{shared}"
     if v.hosts is not None:
         return f", {v.hosts} host(s)"
     return ""
 
 
-def _shared(share: float | None) -> str:
+def pool_share_text(share: float | None) -> str:
     """What share of a shared GPU pool's load a role takes, when it shares one."""
     return "" if share is None or share >= 1 else f", {share:.0%} of the pool's load"
 

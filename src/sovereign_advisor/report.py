@@ -17,7 +17,7 @@ from sovereign_advisor.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.curves import CostCurves, table_volumes
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Provenance
-from sovereign_advisor.render import SENSITIVITY_SHOWN, _shared
+from sovereign_advisor.render import SENSITIVITY_SHOWN, pool_share_text
 
 
 def money(value: Decimal, places: str = "1") -> str:
@@ -219,7 +219,7 @@ def _sizing(v: RoleVenue) -> str:
         return "inactive (no corpus)"
     if v.gpu_count is not None:
         busy = v.utilisation_at_average_load or 0.0
-        return f"{v.gpu_count} x {v.gpu_id} (pool), {busy:.0%} busy on average" + _shared(
+        return f"{v.gpu_count} x {v.gpu_id} (pool), {busy:.0%} busy on average" + pool_share_text(
             v.share_of_pool_load
         )
     if v.hosts is not None:
