@@ -284,8 +284,8 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
         crossing = _Crossings((a.model, pa), (b.model, pb), found, (low, high), volume)
         by_nearness = sorted(range(len(found)), key=lambda i: (abs(found[i] - volume), found[i]))
         pick = next((i for i in by_nearness if crossing.decisive(i)), None)
-        for_good = pick is None
-        if pick is None:
+        after_sawtooth = pick is None  # then only the last crossing on its side can count
+        if after_sawtooth:
             pick = next((i for i in by_nearness if crossing.final(i)), None)
         if pick is None:
             touching = (
@@ -302,21 +302,20 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
                 )
             )
             continue
-        decisive = found[pick]
-        nearest = decisive
+        nearest = found[pick]
         shown = (Decimal(nearest.numerator) / Decimal(nearest.denominator)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_EVEN
         )
         direction = "more" if nearest > volume else "fewer"
-        end = f"{float(high if nearest > volume else low):,.0f}"
-        others = (
-            f" and stays so up to {end} (the totals cross {len(found) - 1} time(s) before, "
-            "GPU steps of two nearly equal totals)"
-            if for_good
-            else f"; the totals cross {len(found) - 1} other time(s) from {span}"
-            if len(found) > 1
-            else ""
-        )
+        others = ""
+        if after_sawtooth:
+            end = f"{float(high if nearest > volume else low):,.0f}"
+            others = (
+                f" and stays so up to {end} (the totals cross {len(found) - 1} time(s) before, "
+                "GPU steps of two nearly equal totals)"
+            )
+        elif len(found) > 1:
+            others = f"; the totals cross {len(found) - 1} other time(s) from {span}"
         out.append(
             BreakEven(
                 architectures=(id_a, id_b),
