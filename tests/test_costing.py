@@ -495,7 +495,7 @@ def test_budget_flag(kb: sa.KnowledgeBase, factor: Decimal) -> None:
     flagged = sa.advise(
         _profile(
             workload={"queries_per_month": 200_000},
-            finance={"currency": "USD", "monthly_budget": str(budget)},
+            finance={"currency": "USD", "monthly_budget": budget},
         ),
         kb=kb,
         as_of=AS_OF,

@@ -42,11 +42,11 @@ def _org(profile: OrganisationProfile, kb: sa.KnowledgeBase) -> dict[str, Any]:
         "org.headquarters": o.headquarters,
         "org.operates_in": sorted(set(o.operates_in)),
         "org.premises_in": o.premises_in or o.headquarters,
-        "org.sector": o.sector,
+        "org.sectors": list(o.sector),
         "org.sme": o.sme,
-        "org.us_person": o.us_person,
+        "org.us_person": profile.us_person,
         "org.provides_models": o.provides_models,
-        "data.subjects_in": sorted(set(profile.data.subjects_in)),
+        "data.subjects_in": sorted(set(profile.subjects_in)),
         "data.classes": [c for c in DATA_CLASSES if profile.data.share(c) > 0],
     }
 

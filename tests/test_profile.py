@@ -29,7 +29,7 @@ def _text(**changes: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("sector: banking", "sector: banks", "organisation.sector: Input should be"),
+        ("sector: banking", "sector: banks", "organisation.sector[0]: Input should be"),
         ("headquarters: FR", "headquarters: France", "organisation.headquarters"),
         ("public: 0.1,", "public: 0.2,", "shares must sum to 1, they sum to 1.1"),
         ("peak_queries_per_second: 3", "peak_queries_per_second: -3", "greater than or equal"),

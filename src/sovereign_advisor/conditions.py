@@ -29,7 +29,7 @@ _ORGANISATION: dict[str, Any] = {
     "org.headquarters": _STR,
     "org.operates_in": _LIST_STR,
     "org.premises_in": _STR,
-    "org.sector": _STR,
+    "org.sectors": _LIST_STR,
     "org.sme": _BOOL,
     "org.us_person": _BOOL,
     "org.provides_models": _BOOL,

@@ -10,7 +10,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.types import (
@@ -45,6 +53,20 @@ def _reachable(value: object) -> object:
     return value
 
 
+def _one_or_many(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+def _not_empty(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("name at least one sector")
+    return value
+
+
+Sectors = Annotated[tuple[Sector, ...], BeforeValidator(_one_or_many), AfterValidator(_not_empty)]
+"""One sector, or a list of them (a public hospital is `[healthcare, public_sector]`)."""
+
+
 Reachable = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU|\*)$"), BeforeValidator(_reachable)]
 """A jurisdiction allowed to be able to compel access: a country code, `EU`, or `*` (any)."""
 
@@ -58,12 +80,14 @@ class Organisation(Model):
     """Country of the head office (ISO 3166-1 alpha-2)."""
     operates_in: tuple[CountryCode, ...] = ()
     """Countries where it operates or where its AI output is used."""
-    sector: Sector
-    """Sector, which decides sector rules (health-data hosting, DORA, ...)."""
+    sector: Sectors
+    """Sector, or a list of every sector it belongs to; each brings its sector rules
+    (health-data hosting, SecNumCloud for public bodies, DORA, ...)."""
     sme: Flag = False
     """Whether it is a small or medium-sized enterprise (EU AI Act fines differ, Art. 99(6))."""
-    us_person: Flag = False
-    """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly)."""
+    us_person: Flag | None = None
+    """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly); defaults
+    to whether the headquarters are in the US (listed in the assumptions)."""
     premises_in: CountryCode | None = None
     """Country of its own data centre; defaults to `headquarters` (listed in the assumptions)."""
     provides_models: Flag = False
@@ -76,8 +100,10 @@ class Data(Model):
     query_shares: dict[DataClass, Share]
     """Share of queries whose most sensitive content is each data class; shares sum to 1.
     Classes left out have share 0."""
-    subjects_in: tuple[CountryCode, ...] = ()
-    """Countries where the data subjects are."""
+    subjects_in: tuple[CountryCode, ...] | None = None
+    """Countries where the data subjects are; defaults to the headquarters and `operates_in`
+    countries (listed in the assumptions), so that no data-protection rule is switched off by
+    leaving it out."""
 
     @field_validator("query_shares")
     @classmethod
@@ -127,6 +153,12 @@ class Policy(Model):
             )
         return out
 
+    def explicit_reach(self, data_class: DataClass) -> bool:
+        """Whether the profile states `reachable_by` for this class itself (not from the preset):
+        then it is honoured exactly, at the organisation's own premises too."""
+        override = self.overrides.get(data_class)
+        return override is not None and override.reachable_by is not None
+
 
 PRESETS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "strict": (False, ()),
@@ -135,9 +167,13 @@ PRESETS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "open": (True, ("*",)),
 }
 """What each preset means: (may leave the premises, jurisdictions that may compel access).
-The jurisdiction of the organisation's own premises is always acceptable: no architecture
-avoids it."""
+Under a preset, the jurisdiction of the organisation's own premises is acceptable at those
+premises (and only there): no on-premises architecture avoids it. A `reachable_by` the profile
+states for a class is honoured exactly, at the premises too."""
 
+
+SECONDS_PER_MONTH = 730 * 3600
+"""Seconds in a billing month of 730 hours, for the monthly average rate of queries."""
 
 MAX_QUERIES_PER_MONTH = 10**10
 MAX_TOKENS_PER_QUERY = 10**7
@@ -240,9 +276,41 @@ class OrganisationProfile(Model):
             seen.add(use_case.name)
         return use_cases
 
+    @model_validator(mode="after")
+    def _possible(self) -> OrganisationProfile:
+        w = self.workload
+        average = w.queries_per_month / SECONDS_PER_MONTH
+        if w.peak_queries_per_second < average * (1 - 1e-9):
+            raise ValueError(
+                f"workload.peak_queries_per_second: {w.peak_queries_per_second:g} is below the "
+                f"monthly average of {average:.4g} queries a second ({w.queries_per_month:g} "
+                "queries a month over 730 hours); the busiest second cannot be quieter than the "
+                "average"
+            )
+        return self
+
     @property
     def premises_country(self) -> str:
         return self.organisation.premises_in or self.organisation.headquarters
+
+    @property
+    def sectors(self) -> tuple[str, ...]:
+        return self.organisation.sector
+
+    @property
+    def us_person(self) -> bool:
+        """Stated, or whether the headquarters are in the US."""
+        stated = self.organisation.us_person
+        return self.organisation.headquarters == "US" if stated is None else stated
+
+    @property
+    def subjects_in(self) -> tuple[str, ...]:
+        """Stated, or the headquarters and `operates_in` countries (the conservative default:
+        the data subjects are at least where the organisation is)."""
+        if self.data.subjects_in is not None:
+            return self.data.subjects_in
+        org = self.organisation
+        return tuple(sorted({org.headquarters, *org.operates_in}))
 
 
 _SOURCES: dict[int, tuple[str | None, Document | None]] = {}
@@ -317,7 +385,6 @@ def check_against_knowledge_base(profile: OrganisationProfile, kb: KnowledgeBase
 _MEANING: dict[str, str] = {
     "organisation.premises_in": "the headquarters country",
     "organisation.operates_in": "no other country",
-    "data.subjects_in": "no country given",
     "policy.overrides": "the preset applies to every data class",
     "use_cases": "no use case: no EU AI Act classification",
     "capabilities.owned_gpus": "none owned",
@@ -359,6 +426,22 @@ def _unset(model: BaseModel, path: str, all_unset: bool) -> Iterator[tuple[str, 
                     yield from _unset(item, f"{here}.{key}", False)
 
 
+_DERIVED: dict[str, Any] = {
+    "organisation.premises_in": lambda p: (
+        f"premises_in={p.premises_country} (the headquarters country)"
+    ),
+    "organisation.us_person": lambda p: (
+        f"us_person={str(p.us_person).lower()} (headquarters "
+        f"{'in' if p.us_person else 'outside'} the US)"
+    ),
+    "data.subjects_in": lambda p: (
+        f"subjects_in={', '.join(p.subjects_in)} (the headquarters and operates_in countries: "
+        "data-protection rules of each apply)"
+    ),
+}
+"""Defaults derived from other fields, and how each reads in the assumptions."""
+
+
 def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
     """Every field the profile leaves out, grouped by section: (section path, `field=value, ...`).
 
@@ -366,9 +449,9 @@ def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
     """
     groups: dict[str, list[str]] = {}
     for parent, path, value in _unset(profile, "", False):
-        if path == "organisation.premises_in":
-            value = profile.organisation.headquarters
-            groups.setdefault(parent, []).append(f"premises_in={value} (the headquarters country)")
+        derived = _DERIVED.get(path)
+        if derived is not None:
+            groups.setdefault(parent, []).append(derived(profile))
             continue
         groups.setdefault(parent or path, []).append(_shown(path, value))
     return [(parent, ", ".join(items)) for parent, items in groups.items()]

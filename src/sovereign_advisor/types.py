@@ -11,7 +11,15 @@ import sys
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -158,12 +166,6 @@ def numbers_only(value: object) -> object:
     return value
 
 
-def _not_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise PydanticCustomError("decimal_type", "must be an amount, not true/false")
-    return value
-
-
 ISO_3166_ALPHA_2 = frozenset(
     re.findall(
         "[A-Z]{2}",
@@ -244,8 +246,19 @@ PositiveFloat = Annotated[
 Flag = StrictBool
 """`true` or `false` (not `yes`, `1` or `"true"`)."""
 
-Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
-"""A non-negative, finite amount of money (a number, or a decimal string for exactness)."""
+
+def _as_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(numbers_only),
+    PlainSerializer(_as_number, when_used="json"),
+]
+"""A non-negative, finite amount of money: a number, like every other number of a profile
+(written back to JSON as a number, so that a profile round-trips)."""
 
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 """An exact, non-negative amount of money in the currency named next to it."""

@@ -35,18 +35,27 @@ class FlowNote:
 
 
 def acceptable(
-    jurisdiction: str, allowed: frozenset[str], premises_country: str, kb: KnowledgeBase
+    jurisdiction: str,
+    allowed: frozenset[str],
+    kb: KnowledgeBase,
+    *,
+    premises_country: str | None = None,
 ) -> bool:
-    """Whether a policy allows a jurisdiction to be able to compel access."""
+    """Whether a policy allows a jurisdiction to be able to compel access. `premises_country` is
+    given only for the organisation's own premises under a preset (no explicit `reachable_by`):
+    that jurisdiction is then acceptable there, because no on-premises architecture avoids it."""
     if "*" in allowed or jurisdiction in allowed or jurisdiction == premises_country:
         return True
     return any(b in kb.blocs and jurisdiction in kb.blocs[b].members for b in allowed)
 
 
-def _describe(allowed: frozenset[str], data_class: str) -> str:
+def _describe(allowed: frozenset[str], data_class: str, explicit: bool) -> str:
     if not allowed:
+        if explicit:
+            return f"the policy lets no jurisdiction reach {data_class} data"
         return f"the policy lets no jurisdiction but the premises' reach {data_class} data"
-    return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data"
+    stated = " (stated for this class, so honoured at the premises too)" if explicit else ""
+    return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data{stated}"
 
 
 def admissibility(
@@ -79,8 +88,10 @@ def admissibility(
                         f"{venue.name} is outside them",
                     )
                 )
+            explicit = profile.policy.explicit_reach(data_class)
+            own = premises if venue.kind == "premises" and not explicit else None
             for reach in exposure.reaches:
-                if not acceptable(reach.jurisdiction, allowed, premises, kb):
+                if not acceptable(reach.jurisdiction, allowed, kb, premises_country=own):
                     refusals.append(
                         Refusal(
                             "policy.reachable_by",
@@ -88,7 +99,7 @@ def admissibility(
                             data_class,
                             venue_id,
                             f"{reach.jurisdiction} can compel access at {venue.name} "
-                            f"(rule {reach.rule_id}); {_describe(allowed, data_class)}",
+                            f"(rule {reach.rule_id}); {_describe(allowed, data_class, explicit)}",
                         )
                     )
             activation = Activation("flow", {**base, "flow.data_class": data_class})

@@ -248,8 +248,9 @@ def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
         AssumptionUsed(
             id="policy.premises_jurisdiction",
             value=profile.premises_country,
-            summary="the jurisdiction of the organisation's own premises is always acceptable in "
-            "the policy: no architecture avoids it",
+            summary="under a preset, the jurisdiction of the organisation's own premises is "
+            "acceptable at those premises only (no on-premises architecture avoids it); a "
+            "reachable_by stated for a data class is honoured there too",
             source="sovereign-advisor policy semantics",
         )
     )

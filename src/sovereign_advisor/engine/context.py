@@ -21,11 +21,11 @@ def organisation_vars(profile: OrganisationProfile, kb: KnowledgeBase) -> dict[s
         "org.headquarters": org.headquarters,
         "org.operates_in": sorted(set(org.operates_in)),
         "org.premises_in": profile.premises_country,
-        "org.sector": org.sector,
+        "org.sectors": list(org.sector),
         "org.sme": org.sme,
-        "org.us_person": org.us_person,
+        "org.us_person": profile.us_person,
         "org.provides_models": org.provides_models,
-        "data.subjects_in": sorted(set(profile.data.subjects_in)),
+        "data.subjects_in": sorted(set(profile.subjects_in)),
         "data.classes": list(profile.data.present),
     }
 
@@ -53,7 +53,7 @@ def resolve_venue(venue: Venue, profile: OrganisationProfile) -> Venue:
     return venue.model_copy(
         update={
             "seat": org.headquarters,
-            "controlled_from": "US" if org.us_person else org.headquarters,
+            "controlled_from": "US" if profile.us_person else org.headquarters,
             "data_locations": (profile.premises_country,),
         }
     )

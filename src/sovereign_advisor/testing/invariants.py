@@ -56,7 +56,7 @@ def _changed(profile: OrganisationProfile, part: str, **changes: Any) -> Organis
 
 
 def _acceptable(
-    jurisdiction: str, allowed: frozenset[str], premises: str, kb: KnowledgeBase
+    jurisdiction: str, allowed: frozenset[str], premises: str | None, kb: KnowledgeBase
 ) -> bool:
     if "*" in allowed or jurisdiction in allowed or jurisdiction == premises:
         return True
@@ -166,11 +166,13 @@ def forbidden_exposure_is_never_recommended(
     """No eligible architecture (so not the recommended one) sends a data class to a venue that a
     jurisdiction the policy does not accept for that class can compel."""
     policy = profile.policy.resolve()
-    premises = profile.premises_country
     for assessment in _eligible(advice).values():
         for venue in assessment.venues:
+            at_premises = kb.venues[venue.venue_id].kind == "premises"
             for data_class in venue.data_classes:
                 _, allowed = policy[data_class]
+                own = at_premises and not profile.policy.explicit_reach(data_class)
+                premises = profile.premises_country if own else None
                 bad = [j for j in venue.exposure if not _acceptable(j, allowed, premises, kb)]
                 assert not bad, (
                     f"{assessment.architecture_id} sends {data_class} data to {venue.venue_id} "
