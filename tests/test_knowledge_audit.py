@@ -285,11 +285,15 @@ def test_the_new_art5_prohibitions_block_only_from_2_december_2026(kb: sa.Knowle
     before = sa.advise(profile, kb=kb, as_of=dt.date(2026, 11, 23))
     after = sa.advise(profile, kb=kb, as_of=dt.date(2026, 12, 2))
     assert before.blocked_use_cases == ()
-    assert any(f.rule_id.endswith("intimate_deepfakes.coming") for f in before.findings)
+    # known since Regulation (EU) 2026/1744 entered into force: reported as coming, with its date
+    [coming] = before.coming_blocked_use_cases
+    assert coming.use_case == "image studio" and coming.applies_from == dt.date(2026, 12, 2)
+    assert after.coming_blocked_use_cases == ()
     [blocked] = after.blocked_use_cases
     assert blocked.use_case == "image studio" and "eu.ai_act.art5_1_ba" in blocked.fact_ids
-    old = sa.advise(profile, kb=kb, as_of=dt.date(2026, 7, 1))
+    old = sa.advise(profile, kb=kb, as_of=dt.date(2026, 7, 1))  # before the amendment existed
     assert not any("intimate_deepfakes" in f.rule_id for f in old.findings)
+    assert old.coming_blocked_use_cases == ()
 
 
 def test_a_third_country_model_provider_must_appoint_an_eu_representative(

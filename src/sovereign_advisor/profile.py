@@ -8,7 +8,7 @@ import os
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -130,6 +130,11 @@ class ClassPolicy(Model):
     """Whether this class may leave the organisation's premises."""
     reachable_by: tuple[Reachable, ...] | None = None
     """Jurisdictions that may be able to compel access to it: country codes, `EU`, or `*`."""
+    misrouting: Literal["accept", "refuse"] | None = None
+    """For a class kept on the premises: whether queries a detector fails to recognise may
+    still reach a cloud venue (`accept`: the residual risk is stated with its monthly volume;
+    `refuse`: detector-based routing is excluded for this class). Default `accept`; a class a
+    law confines is never sent to a venue that law forbids, whatever this says."""
 
 
 class Policy(Model):
@@ -152,6 +157,11 @@ class Policy(Model):
                 frozenset(reach if override.reachable_by is None else override.reachable_by),
             )
         return out
+
+    def accepts_misrouting(self, data_class: DataClass) -> bool:
+        """Whether detector misses of this class may leave the premises (default: yes)."""
+        override = self.overrides.get(data_class)
+        return override is None or override.misrouting != "refuse"
 
     def explicit_reach(self, data_class: DataClass) -> bool:
         """Whether the profile states `reachable_by` for this class itself (not from the preset):
@@ -399,6 +409,8 @@ def _shown(path: str, value: Any) -> str:
     meaning = _MEANING.get(generic)
     if meaning is None and field in ("leave_premises", "reachable_by"):
         meaning = "from the preset"
+    if meaning is None and field == "misrouting":
+        meaning = "accept (detector misses stated as a residual risk)"
     if meaning is not None and (value is None or value in ((), {})):
         return f"{field}={meaning}"
     if isinstance(value, bool):

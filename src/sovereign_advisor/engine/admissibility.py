@@ -23,6 +23,8 @@ class Refusal:
     data_class: DataClass
     venue_id: str
     reason: str
+    jurisdiction: str | None = None
+    """For `policy.reachable_by`: the jurisdiction the policy does not accept."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ def admissibility(
     premises = profile.premises_country
     rules = [r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of)]
     org = organisation_vars(profile, kb)
+    org_key = tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(org.items()) if k != "blocs"
+    )
     table: dict[tuple[DataClass, str], tuple[Refusal, ...]] = {}
     notes: list[FlowNote] = []
     for venue_id, exposure in exposures.items():
@@ -89,7 +94,8 @@ def admissibility(
                     )
                 )
             explicit = profile.policy.explicit_reach(data_class)
-            own = premises if venue.kind == "premises" and not explicit else None
+            at_premises = venue.kind == "premises"
+            own = premises if at_premises and not explicit else None
             for reach in exposure.reaches:
                 if not acceptable(reach.jurisdiction, allowed, kb, premises_country=own):
                     refusals.append(
@@ -99,14 +105,34 @@ def admissibility(
                             data_class,
                             venue_id,
                             f"{reach.jurisdiction} can compel access at {venue.name} "
-                            f"(rule {reach.rule_id}); {_describe(allowed, data_class, explicit)}",
+                            f"(rule {reach.rule_id}); "
+                            f"{_describe(allowed, data_class, explicit and at_premises)}",
+                            reach.jurisdiction,
                         )
                     )
-            activation = Activation("flow", {**base, "flow.data_class": data_class})
-            for compiled in rules:
-                rule = compiled.rule
-                if not evaluate(rule.id, compiled.condition, activation):
-                    continue
+            key = (
+                "flow_rules",
+                as_of,
+                org_key,
+                venue_id,
+                venue.seat,
+                venue.controlled_from,
+                venue.data_locations,
+                exposure.jurisdictions,
+                data_class,
+            )
+            fired: tuple[int, ...] | None = kb.derived.get(key)
+            if fired is None:
+                # a condition is a pure function of its variables: the rules that fire for one
+                # (organisation, venue, class) are evaluated once per knowledge base and date
+                activation = Activation("flow", {**base, "flow.data_class": data_class})
+                fired = kb.derived[key] = tuple(
+                    i
+                    for i, compiled in enumerate(rules)
+                    if evaluate(compiled.rule.id, compiled.condition, activation)
+                )
+            for i in fired:
+                rule = rules[i].rule
                 if rule.effect == "excludes":
                     refusals.append(
                         Refusal(rule.id, rule.rests_on, data_class, venue_id, rule.summary)

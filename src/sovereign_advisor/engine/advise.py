@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from sovereign_advisor.advice import (
     Advice,
@@ -17,6 +18,7 @@ from sovereign_advisor.advice import (
     CostComponent,
     Finding,
     MonthlyTotal,
+    OwnedGpuUse,
     Recommendation,
     RoleVenue,
 )
@@ -33,7 +35,8 @@ from sovereign_advisor.types import DATA_CLASSES, DataClass
 from .admissibility import FlowNote, Refusal, admissibility
 from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
 from .costmodel import BANDS, BandName, q6
-from .eligibility import Eligibility, eligibility
+from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
+from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
 from .ranking import break_even, obligations_and_blockers, risks, sensitivity
 
@@ -87,10 +90,16 @@ def advise(
         _assessment(r, choices.get(r.architecture.id), bands, ranked, exposures, profile, kb, w)
         for r in results
     ]
+    memo: dict[Any, Any] = {}  # admissibility of each changed profile, shared by architectures
+    assessments = [
+        _explained(a, r, profile, kb, as_of, memo)
+        for a, r in zip(assessments, results, strict=True)
+    ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
-    obligations, blocked, findings = obligations_and_blockers(profile, kb, as_of)
+    obligations, blocked, coming, findings = obligations_and_blockers(profile, kb, as_of)
     findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
-    recommended, why_not = _recommend(ranked, totals, blocked, profile, results)
+    margin = Decimal(kb.assumption("decision.cost_equivalence_margin").value.typical)
+    decision, recommended, why_not = _recommend(assessments, margin, blocked, profile)
     used = {
         part.strip()
         for c in choices.values()
@@ -115,15 +124,18 @@ def advise(
         as_of=as_of,
         knowledge_base_version=kb.version,
         organisation=profile.organisation.name,
+        decision=decision,
         recommended=recommended,
         no_recommendation_reason=why_not,
         blocked_use_cases=tuple(blocked),
+        coming_blocked_use_cases=tuple(coming),
         assessments=tuple(assessments),
         break_even=tuple(crossings),
         sensitivity=tuple(sensitivity(ranked_choices, w, crossings)),
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),
+        warnings=tuple(_warnings(profile)),
         currency=profile.finance.currency,
     )
 
@@ -310,31 +322,67 @@ def _flow_findings(
 
 
 def _recommend(
-    ranked: list[str],
-    totals: dict[str, Decimal],
+    assessments: list[Assessment],
+    margin: Decimal,
     blocked: list[BlockedUseCase],
     profile: OrganisationProfile,
-    results: list[Eligibility],
-) -> tuple[Recommendation | None, str | None]:
+) -> tuple[Decision, Recommendation | None, str | None]:
     blocked_names = {b.use_case for b in blocked}
     if profile.use_cases and all(u.name in blocked_names for u in profile.use_cases):
-        return None, "every use case is blocked (see blocked_use_cases)"
-    if not ranked:
-        return None, "no architecture is eligible: " + "; ".join(
-            f"{r.architecture.id}: {r.exclusions[0].reason}"
-            if r.exclusions
-            else f"{r.architecture.id}: ineligible"
-            for r in results
-        )
-    best = ranked[0]
-    if len(ranked) == 1:
-        reason = f"{best} is the only eligible architecture"
+        return "none", None, "every use case is blocked (see blocked_use_cases)"
+    currency = profile.finance.currency
+    decision, recommended = decide(assessments, margin, currency)
+    if recommended is not None:
+        return decision, recommended, None
+    parts = []
+    for a in assessments:
+        part = f"{a.architecture_id}: {a.decisive_reason or 'ineligible'}"
+        if a.remedy is not None:
+            part += f"; {a.remedy.sentence} at {a.remedy.monthly_total:,.0f} {currency} a month"
+        parts.append(part)
+    if any(a.remedy is not None for a in assessments):
+        head = "the policy cannot be met as stated: no architecture is eligible"
     else:
-        reason = (
-            f"{best} is the cheapest of {len(ranked)} eligible architectures "
-            f"({totals[best]:.2f} {profile.finance.currency} a month, typical)"
+        head = (
+            "no architecture is eligible, and no change of GPU capability or of the policy "
+            "(one or two fields) would make one eligible"
         )
-    return Recommendation(architecture_id=best, reason=reason), None
+    return "none", None, head + ". " + ". ".join(parts)
+
+
+def _explained(
+    assessment: Assessment,
+    result: Eligibility,
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    memo: dict[Any, Any],
+) -> Assessment:
+    """An excluded architecture with its decisive cause and the change that would lift it."""
+    if result.eligible:
+        return assessment
+    cause = decisive_cause(result)
+    arch = result.architecture
+    currency = profile.finance.currency
+
+    def evaluate(changes: Any, changed: OrganisationProfile) -> tuple[bool, Decimal | None]:
+        if changes not in memo:
+            exposures = venue_exposures(changed, kb, as_of)
+            memo[changes] = admissibility(changed, kb, as_of, exposures)[0]
+        refusals = memo[changes]
+        again = eligibility(arch, changed, kb, as_of, refusals)
+        if not again.eligible:
+            return False, None
+        w = workload_of(changed, kb)
+        choice = choose(again, changed, kb, w, Pricing(kb, currency, as_of))
+        return True, _band_totals(choice, w)["typical"]
+
+    return assessment.model_copy(
+        update={
+            "decisive_reason": cause_sentence(cause, result, profile) if cause else None,
+            "remedy": remedy(profile, result, kb, evaluate),
+        }
+    )
 
 
 def _assessment(
@@ -395,6 +443,9 @@ def _assessment(
             )
         )
     totals = bands[arch.id]
+    exposure_of = {v: e.jurisdictions for v, e in exposures.items()}
+    owned = _owned_gpu_use(choice, profile, kb, w)
+    flows = misrouted_flows(result, choice.venue_of, exposure_of, profile, kb, w.volume)
     cost = Cost(
         currency=profile.finance.currency,
         monthly_total=MonthlyTotal(**totals),
@@ -408,5 +459,52 @@ def _assessment(
         exclusions=(),
         venues=tuple(venues),
         cost=cost,
-        risks=tuple(risks(result, choice, totals["typical"], profile, kb, w)),
+        risks=tuple(risks(result, choice, totals["typical"], profile, kb, w, flows)),
+        owned_gpus=owned,
+        misrouted=flows,
     )
+
+
+def _owned_gpu_use(
+    choice: Choice, profile: OrganisationProfile, kb: KnowledgeBase, w: Workload
+) -> tuple[OwnedGpuUse, ...]:
+    """Each owned GPU type: how many the architecture's premises pools use, and why not more."""
+    out = []
+    for gpu_id, owned in sorted(profile.capabilities.owned_gpus.items()):
+        if owned <= 0:
+            continue
+        at_premises = [p for p in choice.pools if kb.venues[p.venue_id].kind == "premises"]
+        used = min(owned, sum(p.count.at(w.volume) for p in at_premises if p.gpu_id == gpu_id))
+        reason = None
+        if not choice.pools:
+            reason = "the architecture runs no model on GPUs of the organisation's"
+        elif not profile.capabilities.operates_gpus:
+            reason = (
+                "the organisation does not operate GPUs (capabilities.operates_gpus is false), "
+                "so its own are not used"
+            )
+        elif not at_premises:
+            reason = (
+                "no self-hosted role may run on the premises (see the venues refused): the "
+                "pools run at a GPU cloud"
+            )
+        elif used == 0:
+            other = sorted({p.gpu_id for p in at_premises})
+            reason = f"the premises pools run on {', '.join(other)}, another owned type"
+        elif used < owned:
+            reason = f"{owned - used} of them idle: the pools need only {used} at this volume"
+        out.append(OwnedGpuUse(gpu_id=gpu_id, owned=owned, used=used, reason=reason))
+    return tuple(out)
+
+
+def _warnings(profile: OrganisationProfile) -> list[str]:
+    out = []
+    owned = {g: n for g, n in profile.capabilities.owned_gpus.items() if n > 0}
+    if owned and not profile.capabilities.operates_gpus:
+        listed = ", ".join(f"{n} x {g}" for g, n in sorted(owned.items()))
+        out.append(
+            f"capabilities.owned_gpus lists {listed}, but capabilities.operates_gpus is false: "
+            "GPUs nobody operates cannot serve, so they are not used; set operates_gpus: true if "
+            "the organisation runs them"
+        )
+    return out

@@ -182,6 +182,10 @@ class Rule(Model):
     """First day the rule is the law."""
     valid_until: dt.date | None = None
     """Last day the rule is the law."""
+    enacted_on: dt.date | None = None
+    """For a rule that becomes the law later (`valid_from`): the day the text creating it entered
+    into force. From then until `valid_from` the advice reports the rule as coming (a blocker or
+    obligation that starts later, with its date); before it, the rule is not yet known."""
 
     @property
     def fact_ids(self) -> tuple[Id, ...]:
@@ -203,7 +207,21 @@ class Rule(Model):
             raise ValueError("`applies_from` belongs to obligations only")
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise ValueError("valid_from is after valid_until")
+        if self.enacted_on is not None and (
+            self.valid_from is None or self.enacted_on > self.valid_from
+        ):
+            raise ValueError("`enacted_on` needs a later or equal `valid_from`")
+        if self.enacted_on is not None and self.effect not in ("obligation", "blocker"):
+            raise ValueError("`enacted_on` belongs to obligations and blockers only")
         return self
+
+    def coming(self, on: dt.date) -> bool:
+        """Whether the rule is known on a given day but becomes the law only later."""
+        return (
+            self.enacted_on is not None
+            and self.valid_from is not None
+            and self.enacted_on <= on < self.valid_from
+        )
 
     def in_force(self, on: dt.date) -> bool:
         """Whether the rule is the law on a given day."""
@@ -259,9 +277,19 @@ class Role(Model):
     query embeddings, vector search)."""
     description: str = Field(min_length=10)
     """What the role does, in one sentence."""
+    misses_reach: Id | None = None
+    """For a detector (a classifier that routes queries by data class): the generation role a
+    query reaches when the detector misses what it carries. The classes it should have kept
+    from that role then flow there too, and admissibility sees that flow like any other."""
+    recall: Id | None = None
+    """For a detector: the assumption giving the share of queries it catches (its recall)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Role:
+        if (self.misses_reach is None) != (self.recall is None):
+            raise ValueError("misses_reach and recall go together")
+        if self.misses_reach is not None and self.kind != "classifier":
+            raise ValueError("only a classifier (a detector) has misses_reach")
         if (self.kind == "vector_store") == bool(self.models):
             raise ValueError("vector stores name no model; other roles name at least one")
         if self.kind == "vector_store" and self.deployment != "self_hosted":
@@ -317,7 +345,24 @@ class Architecture(Provenance):
         ids = [r.id for r in self.roles]
         if len(set(ids)) != len(ids):
             raise ValueError("role ids repeat")
+        by_id = {r.id: r for r in self.roles}
+        for role in self.roles:
+            target = by_id.get(role.misses_reach or "")
+            if role.misses_reach is not None and (target is None or target.kind != "generation"):
+                raise ValueError(
+                    f"role `{role.id}`: misses_reach `{role.misses_reach}` is not a generation "
+                    "role of this architecture"
+                )
         return self
+
+    def misrouted_to(self, role_id: str) -> tuple[Role, tuple[DataClass, ...]] | None:
+        """The detector whose misses reach a role, and the classes it should keep from it."""
+        for detector in self.roles:
+            if detector.misses_reach == role_id:
+                target = next(r for r in self.roles if r.id == role_id)
+                kept = tuple(c for c in detector.data_classes if c not in target.data_classes)
+                return detector, kept
+        return None
 
 
 # --- catalogue -----------------------------------------------------------------------------
