@@ -60,7 +60,7 @@ def _venue(profile: OrganisationProfile, kb: sa.KnowledgeBase, venue_id: str) ->
         "venue.kind": v.kind,
         "venue.operator": v.operator,
         "venue.seat": o.headquarters if mine else v.seat,
-        "venue.controlled_from": ("US" if o.us_person else o.headquarters)
+        "venue.controlled_from": ("US" if profile.us_person else o.headquarters)
         if mine
         else v.controlled_from,
         "venue.data_locations": [o.premises_in or o.headquarters]
@@ -104,15 +104,24 @@ def _admits(
     profile: OrganisationProfile,
     kb: sa.KnowledgeBase,
     rules: list[Any],
+    misrouted: bool = False,
 ) -> bool:
-    """The policy lets the class go there and no flow rule excludes it."""
+    """The policy lets the class go there and no flow rule excludes it. `misrouted`: the class
+    arrives by a detector's misses, which the policy may accept outside the premises (never
+    against its reach or a law)."""
     leave, reach = _policy(profile, data_class)
-    if not leave and kb.venues[venue_id].kind != "premises":
+    override = profile.policy.overrides.get(data_class)
+    if misrouted and not (override and override.misrouting == "refuse"):
+        leave = True
+    at_premises = kb.venues[venue_id].kind == "premises"
+    if not leave and not at_premises:
         return False
+    explicit = override is not None and override.reachable_by is not None
     premises = profile.organisation.premises_in or profile.organisation.headquarters
     for j in exposure:
         in_bloc = any(j in kb.blocs[b].members for b in reach if b in kb.blocs)
-        if not ("*" in reach or j in reach or j == premises or in_bloc):
+        own = j == premises and at_premises and not explicit
+        if not ("*" in reach or j in reach or own or in_bloc):
             return False
     flow = Activation(
         "flow",
@@ -127,6 +136,17 @@ def _admits(
         r.rule.scope == "flow" and r.rule.effect == "excludes" and r.condition.evaluate(flow)
         for r in rules
     )
+
+
+def _missed(arch: Any, role: Any, present: list[str], kb: sa.KnowledgeBase) -> list[str]:
+    """Classes a detector of the architecture should keep from `role`, that reach it when it
+    misses them (none if it never misses)."""
+    out: list[str] = []
+    for d in arch.roles:
+        band = kb.assumption(d.recall).value if d.recall else None
+        if band is not None and d.misses_reach == role.id and (band.low or band.typical) < 1:
+            out += [c for c in d.data_classes if c in present and c not in role.data_classes]
+    return out
 
 
 def reference_eligibility(
@@ -146,6 +166,10 @@ def reference_eligibility(
                     _admits(c, venue_id, exposure[venue_id], profile, kb, rules)
                     for c in role.data_classes
                     if c in present
+                )
+                and all(
+                    _admits(c, venue_id, exposure[venue_id], profile, kb, rules, misrouted=True)
+                    for c in _missed(arch, role, present, kb)
                 )
             }
             for role in arch.roles

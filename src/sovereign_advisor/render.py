@@ -34,12 +34,24 @@ def _summary(advice: Advice) -> list[str]:
         "",
     ]
     if advice.recommended:
-        out.append(f"RECOMMENDED: {advice.recommended.architecture_id}")
+        label = (
+            "COST-EQUIVALENT, PREFERRED" if advice.decision == "cost_equivalent" else "RECOMMENDED"
+        )
+        out.append(f"{label}: {advice.recommended.architecture_id}")
         out.append(f"  {advice.recommended.reason}")
+        chosen = next(
+            a for a in advice.assessments if a.architecture_id == advice.recommended.architecture_id
+        )
+        out += [f"  {line}" for line in misrouting_lines(chosen)]
     else:
         out.append(f"NO RECOMMENDATION: {advice.no_recommendation_reason}")
     for b in advice.blocked_use_cases:
         out.append(f"BLOCKED use case '{b.use_case}': {b.reason} [{b.rule_id}]")
+    for b in advice.coming_blocked_use_cases:
+        out.append(
+            f"BLOCKED FROM {b.applies_from}: use case '{b.use_case}': {b.reason} [{b.rule_id}]"
+        )
+    out += [f"WARNING: {w}" for w in advice.warnings]
     header = f"{'rank':<5}{'architecture':<24}{'eligible':<10}"
     header += f"{'low':>14}{'typical':>14}{'high':>14}  {cur}"
     out += ["", header]
@@ -57,6 +69,13 @@ def _summary(advice: Advice) -> list[str]:
 def _assessment(a: Assessment) -> list[str]:
     out = ["", f"== {a.architecture_id}: {a.name}"]
     if not a.eligible:
+        if a.decisive_reason:
+            out.append(f"  decisive: {a.decisive_reason}")
+        if a.remedy:
+            out.append(
+                f"  would change it: {a.remedy.sentence}, at {money2(a.remedy.monthly_total)} a "
+                "month (typical)"
+            )
         out.append("  excluded because:")
         seen = set()
         for e in a.exclusions:
@@ -83,6 +102,16 @@ def _assessment(a: Assessment) -> list[str]:
             out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
+
+
+def misrouting_lines(a: Assessment) -> list[str]:
+    """What a detector's misses send where, per data class, in the architecture's words."""
+    return [
+        f"DETECTOR MISSES: about {f.queries_per_month:,.0f} {f.data_class} queries a month "
+        f"reach {f.venue_id} (reachable by {', '.join(f.exposure) or 'no one'}) instead of the "
+        f"premises, at a recall of {float(f.recall):.0%}; accepted by {f.accepted_by}"
+        for f in a.misrouted
+    ]
 
 
 def _size(v: RoleVenue) -> str:

@@ -17,7 +17,7 @@ from sovereign_advisor.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.curves import CostCurves, table_volumes
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Provenance
-from sovereign_advisor.render import SENSITIVITY_SHOWN, pool_share_text
+from sovereign_advisor.render import SENSITIVITY_SHOWN, misrouting_lines, pool_share_text
 
 
 def money(value: Decimal, places: str = "1") -> str:
@@ -137,7 +137,9 @@ def _summary(
         f"**Recommendation: {best.architecture_id}** ({best.name}), at about "
         f"{cur} {money(total.typical)} a month ({band}). "
     )
-    if len(ranked) == 1:
+    if advice.decision == "cost_equivalent" and advice.recommended is not None:
+        text += f"{advice.recommended.reason[0].upper()}{advice.recommended.reason[1:]}. "
+    elif len(ranked) == 1:
         text += "It is the only eligible architecture; the others are excluded as listed below. "
     else:
         runner = ranked[1]
@@ -161,6 +163,12 @@ def _summary(
                 f"The order of the two flips at about {human_volume(pair.queries_per_month)} "
                 "queries a month. "
             )
+    text += "".join(f"{line}. " for line in misrouting_lines(best))
+    text += "".join(f"**Warning:** {w}. " for w in advice.warnings)
+    text += "".join(
+        f"**From {b.applies_from} the use case '{b.use_case}' is prohibited** ({b.rule_id}). "
+        for b in advice.coming_blocked_use_cases
+    )
     text += _excluded_sentence(excluded)
     if best.risks:
         text += "Risks the cost does not show: " + ", ".join(r.id for r in best.risks) + ". "
@@ -172,8 +180,10 @@ def _excluded_sentence(excluded: list[Assessment]) -> str:
         return "No architecture is excluded. "
     parts = []
     for a in excluded:
-        rules = sorted({e.rule_id for e in a.exclusions})
-        parts.append(f"{a.architecture_id} ({', '.join(rules)})")
+        part = f"{a.architecture_id}: {a.decisive_reason or 'ineligible'}"
+        if a.remedy is not None:
+            part += f" ({a.remedy.sentence}, at {money(a.remedy.monthly_total)} a month)"
+        parts.append(part)
     return "Excluded: " + "; ".join(parts) + ". "
 
 
@@ -192,6 +202,8 @@ def _recommendation(advice: Advice, best: Assessment | None) -> list[str]:
     if advice.recommended is None or best is None:
         return [*out, f"None: {advice.no_recommendation_reason}.", ""]
     out += [f"**{best.architecture_id}**: {best.name}. {advice.recommended.reason}.", ""]
+    for line in misrouting_lines(best):
+        out += [f"**{line}.**", ""]
     out += _venues(best.venues)
     if best.risks:
         out += ["Risks the cost does not show:", ""]
@@ -288,6 +300,12 @@ def _excluded(excluded: list[Assessment], kb: KnowledgeBase | None) -> list[str]
     out = ["## Excluded architectures", ""]
     for a in excluded:
         out += [f"### {a.architecture_id}: {a.name}", ""]
+        if a.decisive_reason:
+            out += [f"Decisive: {a.decisive_reason}.", ""]
+        if a.remedy is not None:
+            total = money(a.remedy.monthly_total)
+            out += [f"What would change it: {a.remedy.sentence}, at {total} a month (typical).", ""]
+        out += ["Every refusal:", ""]
         by_rule: dict[str, list[Exclusion]] = {}
         for e in a.exclusions:
             by_rule.setdefault(e.rule_id, []).append(e)

@@ -131,7 +131,8 @@ def _reach_changes(
     for e in found:
         if e.rule_id == "policy.reachable_by" and e.venue_id and e.jurisdiction:
             needed.setdefault(e.venue_id, set()).add(e.jurisdiction)
-    options = sorted({frozenset(j) for j in needed.values()}, key=lambda j: (len(j), sorted(j)))
+    # the two smallest widenings: more would be larger changes than a reader would weigh
+    options = sorted({frozenset(j) for j in needed.values()}, key=lambda j: (len(j), sorted(j)))[:2]
     path = f"policy.overrides.{data_class}.reachable_by"
     return [(path, tuple(sorted(allowed | extra))) for extra in options]
 
@@ -160,12 +161,25 @@ def _candidate_changes(
                 singles.append((f"policy.overrides.{data_class}.{field}", value))
         if "policy.reachable_by" in rules:
             singles.extend(_reach_changes(profile, data_class, found))
+    # the lightest changes first: a capability, then letting a class leave the premises, then
+    # widening who may reach it
+    singles.sort(key=_weight)
     for change in singles:
         yield (change,)
-    for i, first in enumerate(singles):
-        for second in singles[i + 1 :]:
-            if first[0] != second[0]:
-                yield (first, second)
+    pairs = [
+        (first, second)
+        for i, first in enumerate(singles)
+        for second in singles[i + 1 :]
+        if first[0] != second[0]
+    ]
+    pairs.sort(key=lambda pair: _weight(pair[0])[0] + _weight(pair[1])[0])
+    yield from pairs
+
+
+def _weight(change: Change) -> tuple[int, str]:
+    path = change[0]
+    kind = 0 if path.startswith("capabilities.") else 2 if path.endswith("reachable_by") else 1
+    return kind, path
 
 
 def apply_changes(profile: OrganisationProfile, changes: tuple[Change, ...]) -> OrganisationProfile:

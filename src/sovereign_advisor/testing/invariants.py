@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import tempfile
 from collections.abc import Callable
@@ -22,7 +23,13 @@ import yaml
 from sovereign_advisor.advice import Advice, Assessment, Exclusion
 from sovereign_advisor.engine.advise import advise
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.profile import ClassPolicy, OrganisationProfile, Policy, load_profile
+from sovereign_advisor.profile import (
+    SECONDS_PER_MONTH,
+    ClassPolicy,
+    OrganisationProfile,
+    Policy,
+    load_profile,
+)
 from sovereign_advisor.render import render_json
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
@@ -293,12 +300,20 @@ def _exclusion_is_consistent(
         assert e.venue_id is None and e.data_class is None, f"{where} names a venue or class"
         return
     assert e.venue_id in kb.venues and e.data_class is not None, f"{where}: no venue or class"
-    assert e.data_class in profile.data.present and e.data_class in role.data_classes, (
-        f"{where} is about {e.data_class} data, which the profile does not route to this role"
-    )
+    missed = [c for d in arch.roles if d.misses_reach == role.id for c in d.data_classes]
+    assert e.data_class in profile.data.present and (
+        e.data_class in role.data_classes or e.data_class in missed
+    ), f"{where} is about {e.data_class} data, which the profile does not route to this role"
     leave, _ = profile.policy.resolve()[e.data_class]
     kind = kb.venues[e.venue_id].kind
-    if e.rule_id == "policy.leave_premises":
+    if e.rule_id == "policy.misrouting":
+        assert e.data_class in missed and not leave and kind != "premises", (
+            f"{where}: {e.data_class} reaches {e.venue_id} by no detector's misses"
+        )
+        assert not profile.policy.accepts_misrouting(e.data_class), (
+            f"{where}: the policy accepts misrouting of {e.data_class}"
+        )
+    elif e.rule_id == "policy.leave_premises":
         assert not leave and kind != "premises", (
             f"{where}: {e.data_class} may leave the premises ({leave}) or {e.venue_id} is them"
         )
@@ -333,9 +348,22 @@ def recommended_is_eligible_and_cheapest(
     chosen = advice.recommended.architecture_id
     assert chosen in eligible, f"recommended {chosen} is not eligible"
     cheapest = min(totals)
-    assert _typical(eligible[chosen]) == cheapest, (
-        f"recommended {chosen} costs {_typical(eligible[chosen])}, the cheapest costs {cheapest}"
+    if advice.decision == "recommended":
+        assert _typical(eligible[chosen]) == cheapest, (
+            f"recommended {chosen} costs {_typical(eligible[chosen])}, the cheapest {cheapest}"
+        )
+        return
+    # cost-equivalent: the chosen one is within the margin of the cheapest, bands overlapping
+    assert advice.decision == "cost_equivalent", f"decision {advice.decision} with a choice"
+    margin = Decimal(kb.assumption("decision.cost_equivalence_margin").value.typical)
+    best, mine = ranked[0].cost, eligible[chosen].cost
+    assert best is not None and mine is not None
+    assert mine.monthly_total.typical <= cheapest * (1 + margin), (
+        f"{chosen} is called cost-equivalent at {mine.monthly_total.typical} against {cheapest}"
     )
+    assert mine.monthly_total.low <= best.monthly_total.high, f"{chosen}: bands do not overlap"
+    for other in advice.recommended.equivalent_to:
+        assert other in eligible and other != chosen, f"{other} is not an eligible alternative"
 
 
 def cost_breakdown_adds_up(profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice) -> None:
@@ -375,10 +403,10 @@ def risks_are_flagged_exactly_when_they_apply(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
     """`quality_risk` exactly when the share of queries needing deep reasoning that reach no
-    advanced model exceeds the knowledge base's threshold; `residual_leak_risk` exactly when
-    queries are routed by data class (some classes only to self-hosted generation, others to an
-    API), so a query whose personal data the detector misses goes the wrong way; `no_gpu_operations` exactly when GPUs are
-    rented for an organisation that runs none."""
+    advanced model exceeds the knowledge base's threshold; `residual_leak_risk` exactly when a
+    detector routes a present class away from the role its misses reach (a query whose personal
+    data it misses goes the wrong way), with a flow for each such class; `no_gpu_operations`
+    exactly when GPUs are rented for an organisation that runs none."""
     roles = {(a.id, r.id): r for a in kb.architectures for r in a.roles}
     threshold = Fraction(
         kb.assumption("quality.complex_share_on_basic_model_threshold").value.typical
@@ -395,19 +423,18 @@ def risks_are_flagged_exactly_when_they_apply(
             if v.model_id and kb.models[v.model_id].reasoning == "advanced"
             for c in v.data_classes
         }
-        local = {
-            c for v in generation if kb.venues[v.venue_id].kind != "api" for c in v.data_classes
-        }
-        remote = {
-            c for v in generation if kb.venues[v.venue_id].kind == "api" for c in v.data_classes
-        }
+        missed = _missed_classes(kb, a.architecture_id, profile)
+        assert sorted(f.data_class for f in a.misrouted) == missed, (
+            f"{a.architecture_id}: misrouted flows for {[f.data_class for f in a.misrouted]}, "
+            f"expected {missed}"
+        )
         basic_only = [c for c in profile.data.present if c not in advanced]
         exposed = complex_share * sum(
             (Fraction(repr(profile.data.share(c))) for c in basic_only), Fraction(0)
         )
         expected = {
             "quality_risk": exposed > threshold,
-            "residual_leak_risk": bool(local) and bool(remote) and local != remote,
+            "residual_leak_risk": bool(missed),
             "no_gpu_operations": not profile.capabilities.operates_gpus
             and any(v.gpu_count and kb.venues[v.venue_id].kind == "gpu_cloud" for v in a.venues),
         }
@@ -419,17 +446,39 @@ def risks_are_flagged_exactly_when_they_apply(
             )
 
 
+def _missed_classes(
+    kb: KnowledgeBase, architecture_id: str, profile: OrganisationProfile
+) -> list[str]:
+    """Present classes a detector keeps from the role its misses reach (when it can miss)."""
+    arch = next(x for x in kb.architectures if x.id == architecture_id)
+    out: list[str] = []
+    for d in arch.roles:
+        if d.misses_reach is None or d.recall is None:
+            continue
+        band = kb.assumption(d.recall).value
+        if (band.typical if band.low is None else band.low) >= 1:
+            continue
+        target = next(r for r in arch.roles if r.id == d.misses_reach)
+        out += [
+            c for c in d.data_classes if c in profile.data.present and c not in target.data_classes
+        ]
+    return sorted(out)
+
+
 def cost_never_decreases_with_volume(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
     """More queries (with the peak growing alongside) never make an architecture cheaper, and
     never change which architectures are eligible."""
     w = profile.workload
+    volume = w.queries_per_month * 2 + 1000
+    # the peak doubles too, and never falls below the new average (a profile refuses that)
+    average = math.ceil(volume / SECONDS_PER_MONTH * 10**6) / 10**6
     busier = _changed(
         profile,
         "workload",
-        queries_per_month=w.queries_per_month * 2 + 1000,
-        peak_queries_per_second=w.peak_queries_per_second * 2,
+        queries_per_month=volume,
+        peak_queries_per_second=max(w.peak_queries_per_second * 2, average),
     )
     before, after = _eligible(advice), _eligible(_rerun(busier, kb, advice))
     assert before.keys() == after.keys(), (
