@@ -24,6 +24,7 @@ from sovereign_advisor.testing import (
     INVARIANTS,
     as_of_dates,
     knowledge_bases,
+    policies,
     profiles,
     use_cases,
 )
@@ -96,6 +97,59 @@ def test_forbidden_exposure_is_never_recommended(
     profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
 ) -> None:
     _check(testing.forbidden_exposure_is_never_recommended, profile, kb, as_of)
+
+
+@with_examples
+@given(
+    profile=any_profile
+    | profiles(
+        policy=policies(presets=["eu_only", "jp_only", "strict"]), headquarters=["JP", "FR"]
+    ),
+    kb=kbs,
+    as_of=as_of_dates(),
+)
+def test_explicit_reachable_by_is_honoured_everywhere(
+    profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
+) -> None:
+    _check(testing.explicit_reachable_by_is_honoured_everywhere, profile, kb, as_of)
+
+
+@with_examples
+@given(
+    profile=any_profile
+    | profiles(headquarters=["FR"], sectors=["healthcare", "public_sector"], operates_gpus=True),
+    kb=kbs,
+    as_of=as_of_dates(),
+)
+def test_a_law_confined_class_never_reaches_a_forbidden_venue_even_by_misrouting(
+    profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
+) -> None:
+    _check(
+        testing.a_law_confined_class_never_reaches_a_forbidden_venue_even_by_misrouting,
+        profile,
+        kb,
+        as_of,
+    )
+
+
+@with_examples
+@given(
+    profile=any_profile | profiles(headquarters=["FR"], sectors=["healthcare", "public_sector"]),
+    kb=st.just(KB),
+    as_of=as_of_dates(),
+)
+def test_omitted_fields_never_switch_a_protection_off(
+    profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
+) -> None:
+    _check(testing.omitted_fields_never_switch_a_protection_off, profile, kb, as_of)
+
+
+@with_examples
+@given(profile=any_profile, kb=kbs, as_of=as_of_dates())
+def test_owned_gpus_are_used_or_explained(
+    profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date
+) -> None:
+    _check(testing.owned_gpus_are_used_or_explained, profile, kb, as_of)
 
 
 @with_examples

@@ -188,6 +188,98 @@ def forbidden_exposure_is_never_recommended(
                 )
 
 
+def explicit_reachable_by_is_honoured_everywhere(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """A `reachable_by` the profile states for a class is honoured at every venue of every
+    eligible architecture, the organisation's own premises included, and by the flows a
+    detector's misses make: no jurisdiction outside it can compel access where the class goes."""
+    policy = profile.policy.resolve()
+    for a in _eligible(advice).values():
+        placed = [(c, v.venue_id, v.exposure) for v in a.venues for c in v.data_classes]
+        placed += [(f.data_class, f.venue_id, f.exposure) for f in a.misrouted]
+        for data_class, venue_id, exposure in placed:
+            if not profile.policy.explicit_reach(data_class):
+                continue
+            _, allowed = policy[data_class]
+            bad = [j for j in exposure if not _acceptable(j, allowed, None, kb)]
+            assert not bad, (
+                f"{a.architecture_id} sends {data_class} data to {venue_id}, which {bad} can "
+                f"compel; the profile allows only {sorted(allowed)} for {data_class}"
+            )
+
+
+def a_law_confined_class_never_reaches_a_forbidden_venue_even_by_misrouting(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """No eligible architecture sends a class to a venue a flow rule (a law) excludes it from:
+    neither by routing nor by the misses of its detector (HDS health data, classified data)."""
+    forbidden = {f.subject for f in advice.findings if f.scope == "flow" and f.effect == "excludes"}
+    for a in _eligible(advice).values():
+        flows = [(c, v.venue_id, "routed") for v in a.venues for c in v.data_classes]
+        flows += [(f.data_class, f.venue_id, "misrouted") for f in a.misrouted]
+        for data_class, venue_id, how in flows:
+            assert f"{data_class}@{venue_id}" not in forbidden, (
+                f"{a.architecture_id}: {data_class} data is {how} to {venue_id}, which a law "
+                "forbids for it"
+            )
+        for f in a.misrouted:
+            leave, _ = profile.policy.resolve()[f.data_class]
+            assert leave or profile.policy.accepts_misrouting(f.data_class), (
+                f"{a.architecture_id}: {f.data_class} misrouted to {f.venue_id} although the "
+                "policy refuses misrouting for it"
+            )
+
+
+def omitted_fields_never_switch_a_protection_off(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """Leaving `data.subjects_in` out is never less protective than stating any of the
+    organisation's own countries: every exclusion and obligation that fires with the field
+    stated also fires with it omitted (the default is the headquarters and operates_in)."""
+    stated = profile.data.subjects_in
+    org = profile.organisation
+    if stated is None or not set(stated) <= {org.headquarters, *org.operates_in}:
+        return
+    data = profile.model_dump(exclude_unset=True)
+    data["data"].pop("subjects_in", None)
+    omitted = _rerun(OrganisationProfile.model_validate(data), kb, advice)
+
+    def protections(x: Advice) -> set[tuple[str, str]]:
+        fired = {(f.rule_id, f.subject) for f in x.findings if f.effect in ("excludes", "blocker")}
+        return fired | {(o.rule_id, o.use_case or "") for o in x.obligations}
+
+    lost = protections(advice) - protections(omitted)
+    assert not lost, f"omitting data.subjects_in switched off {sorted(lost)}"
+
+
+def owned_gpus_are_used_or_explained(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """Every eligible architecture accounts for each owned GPU type: how many it uses and, when
+    fewer than all, why; where its pools run on the premises, they run on owned types first
+    (no other type is bought while an owned one could serve)."""
+    owned = {g: n for g, n in profile.capabilities.owned_gpus.items() if n > 0}
+    for a in _eligible(advice).values():
+        listed = {u.gpu_id: u for u in a.owned_gpus}
+        assert listed.keys() == owned.keys(), (
+            f"{a.architecture_id}: owned GPUs accounted for {sorted(listed)}, owned {sorted(owned)}"
+        )
+        for gpu_id, use in listed.items():
+            assert use.owned == owned[gpu_id] and 0 <= use.used <= use.owned
+            assert use.used == use.owned or use.reason, (
+                f"{a.architecture_id}: {use.owned - use.used} owned {gpu_id} idle without a reason"
+            )
+        at_premises = {
+            v.gpu_id for v in a.venues if v.gpu_id and kb.venues[v.venue_id].kind == "premises"
+        }
+        if owned:
+            assert at_premises <= owned.keys(), (
+                f"{a.architecture_id} buys {sorted(at_premises - owned.keys())} at the premises "
+                f"although the organisation owns {sorted(owned)}"
+            )
+
+
 def strict_preset_leaves_only_on_premises(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
@@ -777,6 +869,10 @@ INVARIANTS: list[Invariant] = [
     order_of_lists_does_not_matter,
     profile_round_trips_through_yaml_and_json,
     forbidden_exposure_is_never_recommended,
+    explicit_reachable_by_is_honoured_everywhere,
+    a_law_confined_class_never_reaches_a_forbidden_venue_even_by_misrouting,
+    omitted_fields_never_switch_a_protection_off,
+    owned_gpus_are_used_or_explained,
     strict_preset_leaves_only_on_premises,
     no_premises_without_gpu_operations,
     tightening_policy_never_adds_eligibility,

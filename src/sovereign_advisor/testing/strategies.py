@@ -194,10 +194,14 @@ def _policies(
     if overrides:
         for data_class in draw(st.lists(st.sampled_from(classes), max_size=3, unique=True)):
             reach = draw(st.none() | st.lists(st.sampled_from(REACHABLE), max_size=2, unique=True))
-            adjusted[data_class] = ClassPolicy(
-                leave_premises=draw(st.none() | st.booleans()),
-                reachable_by=None if reach is None else tuple(reach),
-            )
+            fields: dict[str, Any] = {
+                "leave_premises": draw(st.none() | st.booleans()),
+                "reachable_by": None if reach is None else tuple(reach),
+            }
+            misrouting = draw(st.sampled_from((None, None, "accept", "refuse")))
+            if misrouting is not None:  # usually left out: the default (accept) applies
+                fields["misrouting"] = misrouting
+            adjusted[data_class] = ClassPolicy(**fields)
     return Policy.model_validate({"preset": preset, "overrides": adjusted})
 
 
