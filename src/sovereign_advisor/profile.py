@@ -16,8 +16,8 @@ from pydantic import (
     BeforeValidator,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from sovereign_advisor.errors import InputError
@@ -243,6 +243,21 @@ class Workload(Model):
     complex_share: Share = 0.0
     """Share of queries that need the large model's deep reasoning."""
 
+    @field_validator("peak_queries_per_second")
+    @classmethod
+    def _not_below_average(cls, peak: float, info: ValidationInfo) -> float:
+        volume = info.data.get("queries_per_month")
+        if volume is None:
+            return peak
+        average = volume / SECONDS_PER_MONTH
+        if peak < average * (1 - 1e-9):
+            raise ValueError(
+                f"{peak:g} is below the monthly average of {average:.4g} queries a second "
+                f"({volume:,.0f} queries a month over 730 hours): the busiest second cannot be "
+                "quieter than the average"
+            )
+        return peak
+
 
 class Capabilities(Model):
     """What the organisation can run itself."""
@@ -285,19 +300,6 @@ class OrganisationProfile(Model):
                 )
             seen.add(use_case.name)
         return use_cases
-
-    @model_validator(mode="after")
-    def _possible(self) -> OrganisationProfile:
-        w = self.workload
-        average = w.queries_per_month / SECONDS_PER_MONTH
-        if w.peak_queries_per_second < average * (1 - 1e-9):
-            raise ValueError(
-                f"workload.peak_queries_per_second: {w.peak_queries_per_second:g} is below the "
-                f"monthly average of {average:.4g} queries a second ({w.queries_per_month:g} "
-                "queries a month over 730 hours); the busiest second cannot be quieter than the "
-                "average"
-            )
-        return self
 
     @property
     def premises_country(self) -> str:

@@ -176,10 +176,15 @@ def _candidate_changes(
     yield from pairs
 
 
+_WEIGHTS = {"capabilities": 0, "misrouting": 1, "leave_premises": 2, "reachable_by": 3}
+"""How far a change moves an organisation: a capability, then accepting a detector's misses,
+then letting a class leave the premises, then widening who may reach it."""
+
+
 def _weight(change: Change) -> tuple[int, str]:
     path = change[0]
-    kind = 0 if path.startswith("capabilities.") else 2 if path.endswith("reachable_by") else 1
-    return kind, path
+    head = path.partition(".")[0]
+    return _WEIGHTS.get(head, _WEIGHTS.get(path.rsplit(".", 1)[-1], 3)), path
 
 
 def apply_changes(profile: OrganisationProfile, changes: tuple[Change, ...]) -> OrganisationProfile:
@@ -216,10 +221,11 @@ def remedy(
     evaluate: Callable[[tuple[Change, ...], OrganisationProfile], tuple[bool, Decimal | None]],
 ) -> Remedy | None:
     """The smallest change of capability or policy that makes an excluded architecture eligible
-    (fewest fields changed, then the lowest typical total), and what it would then cost;
+    (fewest fields changed, then the lightest, then the lowest typical total), and what it would
+    then cost;
     `evaluate` says whether the architecture is eligible for a changed profile (given with the
     changes that made it), and its total."""
-    best: tuple[int, Decimal, tuple[Change, ...]] | None = None
+    best: tuple[int, int, Decimal, tuple[Change, ...]] | None = None
     for tries, changes in enumerate(_candidate_changes(profile, result)):
         if tries >= MAX_TRIES or (best is not None and len(changes) > best[0]):
             break
@@ -229,12 +235,13 @@ def remedy(
             continue
         eligible, total = evaluate(changes, changed)
         if eligible and total is not None:
-            key = (len(changes), total, changes)
-            if best is None or key[:2] < best[:2]:
+            weight = sum(_weight(c)[0] for c in changes)
+            key = (len(changes), weight, total, changes)
+            if best is None or key[:3] < best[:3]:
                 best = key
     if best is None:
         return None
-    _, total, changes = best
+    _, _, total, changes = best
     return Remedy(
         changes=tuple(f"{path}" for path, _ in changes),
         sentence=f"with {describe_changes(changes)}, it would be eligible",
