@@ -65,8 +65,10 @@ def admissibility(
     kb: KnowledgeBase,
     as_of: dt.date,
     exposures: dict[str, VenueExposure],
+    classes: tuple[DataClass, ...] | None = None,
 ) -> tuple[dict[tuple[DataClass, str], tuple[Refusal, ...]], tuple[FlowNote, ...]]:
-    """Refusals for every present data class x venue (empty tuple: admissible), and flow notes."""
+    """Refusals for every present data class x venue (empty tuple: admissible), and flow notes;
+    `classes` limits the table to some of the present classes."""
     policy = profile.policy.resolve()
     premises = profile.premises_country
     rules = [r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of)]
@@ -79,7 +81,7 @@ def admissibility(
     for venue_id, exposure in exposures.items():
         venue = exposure.venue
         base = {**org, **venue_vars(venue, kb), "venue.exposure": list(exposure.jurisdictions)}
-        for data_class in profile.data.present:
+        for data_class in profile.data.present if classes is None else classes:
             leave, allowed = policy[data_class]
             refusals: list[Refusal] = []
             if not leave and venue.kind != "premises":

@@ -92,7 +92,7 @@ def advise(
     ]
     memo: dict[Any, Any] = {}  # admissibility of each changed profile, shared by architectures
     assessments = [
-        _explained(a, r, profile, kb, as_of, memo)
+        _explained(a, r, profile, kb, as_of, memo, refusals)
         for a, r in zip(assessments, results, strict=True)
     ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
@@ -357,8 +357,11 @@ def _explained(
     kb: KnowledgeBase,
     as_of: dt.date,
     memo: dict[Any, Any],
+    base: dict[tuple[DataClass, str], tuple[Refusal, ...]],
 ) -> Assessment:
-    """An excluded architecture with its decisive cause and the change that would lift it."""
+    """An excluded architecture with its decisive cause and the change that would lift it.
+    A change of policy for a class only changes that class's refusals (`base` holds the
+    profile's own), and a change of capability none: only those rows are evaluated again."""
     if result.eligible:
         return assessment
     cause = decisive_cause(result)
@@ -367,8 +370,14 @@ def _explained(
 
     def evaluate(changes: Any, changed: OrganisationProfile) -> tuple[bool, Decimal | None]:
         if changes not in memo:
-            exposures = venue_exposures(changed, kb, as_of)
-            memo[changes] = admissibility(changed, kb, as_of, exposures)[0]
+            touched = tuple(
+                sorted({path.split(".")[2] for path, _ in changes if path.startswith("policy.")})
+            )
+            refusals = dict(base)
+            if touched:
+                exposures = venue_exposures(changed, kb, as_of)
+                refusals.update(admissibility(changed, kb, as_of, exposures, touched)[0])
+            memo[changes] = refusals
         refusals = memo[changes]
         again = eligibility(arch, changed, kb, as_of, refusals)
         if not again.eligible:

@@ -213,6 +213,9 @@ def describe_changes(changes: tuple[Change, ...]) -> str:
 MAX_TRIES = 40
 """At most this many changed profiles are tried per excluded architecture."""
 
+MAX_PRICED = 3
+"""At most this many equally light changes that work are priced, the cheapest kept."""
+
 
 def remedy(
     profile: OrganisationProfile,
@@ -226,8 +229,11 @@ def remedy(
     `evaluate` says whether the architecture is eligible for a changed profile (given with the
     changes that made it), and its total."""
     best: tuple[int, int, Decimal, tuple[Change, ...]] | None = None
+    priced = 0
     for tries, changes in enumerate(_candidate_changes(profile, result)):
-        if tries >= MAX_TRIES or (best is not None and len(changes) > best[0]):
+        weight = sum(_weight(c)[0] for c in changes)
+        lighter = best is None or (len(changes), weight) <= best[:2]
+        if tries >= MAX_TRIES or not lighter or priced >= MAX_PRICED:
             break
         try:
             changed = apply_changes(profile, changes)
@@ -235,7 +241,7 @@ def remedy(
             continue
         eligible, total = evaluate(changes, changed)
         if eligible and total is not None:
-            weight = sum(_weight(c)[0] for c in changes)
+            priced += 1
             key = (len(changes), weight, total, changes)
             if best is None or key[:3] < best[:3]:
                 best = key
