@@ -62,6 +62,9 @@ class Organisation(Model):
     """Sector, which decides sector rules (health-data hosting, DORA, ...)."""
     sme: Flag = False
     """Whether it is a small or medium-sized enterprise (EU AI Act fines differ, Art. 99(6))."""
+    small_mid_cap: Flag | None = None
+    """Whether it is a small mid-cap enterprise (larger than an SME; EU AI Act Art. 99(6a), from
+    27 July 2026, caps its Art. 99(4)-(5) fines at the lower amount). Unknown counts as not one."""
     us_person: Flag = False
     """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly)."""
     premises_in: CountryCode | None = None
