@@ -59,6 +59,7 @@ _VENUE: dict[str, Any] = {
     "venue.on_premises": _BOOL,
     "venue.sub_processor_control": _LIST_STR,
     "venue.sub_processor_locations": _LIST_STR,
+    "venue.optional_sub_processor_control": _LIST_STR,
     "venue.present_in": _LIST_STR,
 }
 _FLOW: dict[str, Any] = {

@@ -450,6 +450,9 @@ class SubProcessor(Model):
     """Countries where it processes or stores the data."""
     since: dt.date | None = None
     """First day the operator's list names it, when known."""
+    optional: bool = False
+    """Whether it processes the data only when the customer opts in (a non-default region or
+    endpoint named in the DPA): exposure rules then warn instead of counting it."""
 
 
 class Venue(Provenance):
