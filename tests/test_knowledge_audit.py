@@ -212,9 +212,7 @@ def test_every_legal_fact_and_venue_names_the_kind_of_its_source(kb: sa.Knowledg
     # The audit view groups records by the kind of source; facts and venues state it, so no
     # legal record is left "unclassified".
     unclassified = [
-        r.id
-        for r in (*kb.facts.values(), *kb.venues.values())
-        if "unclassified" in r.source.kinds
+        r.id for r in (*kb.facts.values(), *kb.venues.values()) if "unclassified" in r.source.kinds
     ]
     assert unclassified == []
 
