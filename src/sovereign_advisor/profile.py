@@ -373,5 +373,10 @@ def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
             value = profile.organisation.headquarters
             groups.setdefault(parent, []).append(f"premises_in={value} (the headquarters country)")
             continue
+        if path == "organisation.small_mid_cap":
+            groups.setdefault(parent, []).append(
+                "small_mid_cap=unknown (read as not one: the higher AI Act fine ceilings)"
+            )
+            continue
         groups.setdefault(parent or path, []).append(_shown(path, value))
     return [(parent, ", ".join(items)) for parent, items in groups.items()]
