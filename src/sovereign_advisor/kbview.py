@@ -168,6 +168,7 @@ def _summary(kb: KnowledgeBase) -> str:
         "status: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
         "",
         "sections: " + ", ".join(_SECTIONS) + "  (sovereign-advisor kb SECTION [ID])",
+        "audit: sovereign-advisor kb audit [--as-of DATE]  (status, age and source kind)",
     ]
     return wrap_lines(out)
 
