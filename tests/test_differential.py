@@ -44,6 +44,7 @@ def _org(profile: OrganisationProfile, kb: sa.KnowledgeBase) -> dict[str, Any]:
         "org.premises_in": o.premises_in or o.headquarters,
         "org.sectors": list(o.sector),
         "org.sme": o.sme,
+        "org.small_mid_cap": o.small_mid_cap is True,
         "org.us_person": profile.us_person,
         "org.provides_models": o.provides_models,
         "data.subjects_in": sorted(set(profile.subjects_in)),
@@ -68,6 +69,16 @@ def _venue(profile: OrganisationProfile, kb: sa.KnowledgeBase, venue_id: str) ->
         else list(v.data_locations),
         "venue.certifications": list(v.certifications),
         "venue.on_premises": mine,
+        "venue.sub_processor_control": sorted(
+            {s.controlled_from for s in v.sub_processors if not s.optional}
+        ),
+        "venue.sub_processor_locations": sorted(
+            {c for s in v.sub_processors if not s.optional for c in s.data_locations}
+        ),
+        "venue.optional_sub_processor_control": sorted(
+            {s.controlled_from for s in v.sub_processors if s.optional}
+        ),
+        "venue.present_in": sorted(set(v.present_in)),
     }
 
 

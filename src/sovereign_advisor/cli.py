@@ -129,10 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = sub.add_parser(
         "kb",
-        parents=[kb_opts],
+        parents=[kb_opts, as_of],
         help="list and show facts, rules, venues, prices with their dates and sources",
         description="Without arguments: a summary (version, counts, oldest checked_on). With a "
-        "section: its records. With a section and an id: that record in full.",
+        "section: its records. With a section and an id: that record in full. `kb audit`: "
+        "records by status, by age of checked_on on --as-of and by kind of source.",
     )
     kb.add_argument("section", nargs="?", choices=_SECTIONS, default="summary")
     kb.add_argument("id", nargs="?", help="record id to show in full")
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 _SECTIONS = (
     "summary",
+    "audit",
     "facts",
     "rules",
     "architectures",
@@ -304,7 +306,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_kb(args: argparse.Namespace) -> int:
     from sovereign_advisor.kbview import render_kb
 
-    sys.stdout.write(render_kb(_knowledge_base(args), args.section, args.id))
+    as_of = _as_of(args) if args.section == "audit" else None
+    sys.stdout.write(render_kb(_knowledge_base(args), args.section, args.id, as_of=as_of))
     return 0
 
 

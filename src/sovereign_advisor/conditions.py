@@ -31,6 +31,7 @@ _ORGANISATION: dict[str, Any] = {
     "org.premises_in": _STR,
     "org.sectors": _LIST_STR,
     "org.sme": _BOOL,
+    "org.small_mid_cap": _BOOL,
     "org.us_person": _BOOL,
     "org.provides_models": _BOOL,
     "data.subjects_in": _LIST_STR,
@@ -56,6 +57,10 @@ _VENUE: dict[str, Any] = {
     "venue.data_locations": _LIST_STR,
     "venue.certifications": _LIST_STR,
     "venue.on_premises": _BOOL,
+    "venue.sub_processor_control": _LIST_STR,
+    "venue.sub_processor_locations": _LIST_STR,
+    "venue.optional_sub_processor_control": _LIST_STR,
+    "venue.present_in": _LIST_STR,
 }
 _FLOW: dict[str, Any] = {
     "flow.data_class": _STR,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel
@@ -22,6 +24,7 @@ from sovereign_advisor.knowledge.models import (
     LanguageModel,
     Provenance,
     Rule,
+    SourceKind,
     TokenPrice,
     Venue,
 )
@@ -105,8 +108,21 @@ def _line(r: BaseModel) -> list[str]:
     return out
 
 
-def render_kb(kb: KnowledgeBase, section: str = "summary", record_id: str | None = None) -> str:
-    """A summary, one section's records, or one record in full (as YAML)."""
+def render_kb(
+    kb: KnowledgeBase,
+    section: str = "summary",
+    record_id: str | None = None,
+    *,
+    as_of: dt.date | None = None,
+) -> str:
+    """A summary, one section's records, one record in full (as YAML), or the audit view
+    (`section="audit"`, which needs `as_of`)."""
+    if section == "audit":
+        if record_id is not None:
+            raise InputError("`kb audit` takes no id", field="id")
+        if as_of is None:
+            raise InputError("the audit view needs an as-of date", field="as_of")
+        return render_audit(kb, as_of)
     if section == "summary":
         if record_id is not None:
             raise InputError("give a section before an id, e.g. `kb facts ID`", field="id")
@@ -152,6 +168,7 @@ def _summary(kb: KnowledgeBase) -> str:
         "status: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
         "",
         "sections: " + ", ".join(_SECTIONS) + "  (sovereign-advisor kb SECTION [ID])",
+        "audit: sovereign-advisor kb audit [--as-of DATE]  (status, age and source kind)",
     ]
     return wrap_lines(out)
 
@@ -167,3 +184,130 @@ _SECTIONS = (
     "assumptions",
     "fx",
 )
+
+
+# --- audit view --------------------------------------------------------------------------------
+
+AGE_BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("<=30d", 30),
+    ("31-90d", 90),
+    ("91-180d", 180),
+    ("181-365d", 365),
+    (">365d", None),
+)
+"""Age of `checked_on` on the as-of date, in days: each bucket's label and inclusive upper bound."""
+
+SOURCE_KINDS: tuple[str, ...] = (*get_args(SourceKind), "unclassified")
+"""Columns of the source-kind table, in order."""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One record as the audit sees it."""
+
+    section: str
+    id: str
+    status: str
+    checked_on: dt.date
+    age_days: int
+    """Days from `checked_on` to the as-of date (negative: checked after it)."""
+    source_kind: str
+    """Kind of the record's own source (`Source.classified_kind`)."""
+    kinds_beside: tuple[str, ...]
+    """Kinds of the sources read beside it."""
+
+    @property
+    def age_bucket(self) -> str:
+        for label, bound in AGE_BUCKETS:
+            if bound is None or self.age_days <= bound:
+                return label
+        raise AssertionError("the last bucket is open")  # pragma: no cover
+
+
+def audit_records(kb: KnowledgeBase, as_of: dt.date) -> list[AuditRecord]:
+    """Every record with provenance, with its age on `as_of` and the kind of its source."""
+    out = []
+    for section in _AUDITED:
+        for r in _records(kb, section):
+            if not isinstance(r, Provenance):
+                continue
+            out.append(
+                AuditRecord(
+                    section=section,
+                    id=str(getattr(r, "id", "?")),
+                    status=r.status,
+                    checked_on=r.checked_on,
+                    age_days=(as_of - r.checked_on).days,
+                    source_kind=r.source.classified_kind,
+                    kinds_beside=tuple(k for s in r.source.also for k in s.kinds),
+                )
+            )
+    return out
+
+
+def _table(rows: dict[str, Counter[str]], columns: Sequence[str], title: str) -> list[str]:
+    width = max(len(name) for name in (title, *rows, "all")) + 2
+    head = f"{title:<{width}}" + "".join(f"{c:>{max(len(c), 5) + 2}}" for c in columns)
+    lines = [head]
+    total: Counter[str] = Counter()
+    for name, counts in rows.items():
+        total.update(counts)
+        cells = "".join(f"{counts.get(c, 0):>{max(len(c), 5) + 2}}" for c in columns)
+        lines.append(f"{name:<{width}}{cells}")
+    cells = "".join(f"{total.get(c, 0):>{max(len(c), 5) + 2}}" for c in columns)
+    lines.append(f"{'all':<{width}}{cells}")
+    return lines
+
+
+def render_audit(kb: KnowledgeBase, as_of: dt.date, *, oldest: int = 10) -> str:
+    """How current and how well sourced the knowledge base is, on `as_of`: records by status, by
+    age of `checked_on` and by kind of source, then the records to look at first."""
+    records = audit_records(kb, as_of)
+    by: dict[str, dict[str, Counter[str]]] = {"status": {}, "age": {}, "kind": {}}
+    for r in records:
+        by["status"].setdefault(r.section, Counter())[r.status] += 1
+        by["age"].setdefault(r.section, Counter())[r.age_bucket] += 1
+        by["kind"].setdefault(r.section, Counter())[r.source_kind] += 1
+    statuses = ("binding", "provisional", "guidance")
+    out = [
+        f"knowledge-base audit {kb.version} as of {as_of}: {len(records)} record(s) with provenance",
+        "",
+        "by status",
+        *_table(by["status"], statuses, "section"),
+        "",
+        f"by age of checked_on on {as_of}",
+        *_table(by["age"], [label for label, _ in AGE_BUCKETS], "section"),
+        "",
+        "by kind of source (the record's own source; sources read beside it are not counted)",
+        *_table(by["kind"], SOURCE_KINDS, "section"),
+    ]
+    weak = [
+        r
+        for r in records
+        if r.section in ("facts", "venues")
+        and r.source_kind not in ("primary", "official_guidance")
+    ]
+    seed_only = [r for r in weak if r.source_kind == "seed" and set(r.kinds_beside) <= {"seed"}]
+    binding = sum(r.status == "binding" for r in weak)
+    weak_line = (
+        f"facts and venues without a primary or official source: {len(weak)} "
+        f"({binding} binding, {len(seed_only)} seed-only)"
+    )
+    out += ["", weak_line]
+    out += [
+        f"  {r.section[:-1]} {r.id}: {r.source_kind}, {r.status}, checked {r.checked_on}"
+        for r in sorted(weak, key=lambda r: (r.section, r.status != "binding", r.id))
+        if r.status == "binding" or r.source_kind == "seed"
+    ]
+    ranked = sorted(records, key=lambda r: (-r.age_days, r.section, r.id))[:oldest]
+    out += ["", f"oldest {len(ranked)} check(s)"]
+    out += [
+        f"  {r.checked_on} ({r.age_days} d)  {r.section[:-1] if r.section != 'fx' else 'fx'} "
+        f"{r.id}: {r.status}, {r.source_kind}"
+        for r in ranked
+    ]
+    return wrap_lines(out)
+
+
+_AUDITED = ("facts", "architectures", "venues", "models", "gpus", "prices", "assumptions", "fx")
+"""Sections the audit counts (rules carry no provenance of their own: their facts do)."""

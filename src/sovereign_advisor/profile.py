@@ -85,6 +85,9 @@ class Organisation(Model):
     (health-data hosting, SecNumCloud for public bodies, DORA, ...)."""
     sme: Flag = False
     """Whether it is a small or medium-sized enterprise (EU AI Act fines differ, Art. 99(6))."""
+    small_mid_cap: Flag | None = None
+    """Whether it is a small mid-cap enterprise (larger than an SME; EU AI Act Art. 99(6a), from
+    27 July 2026, caps its Art. 99(4)-(5) fines at the lower amount). Unknown counts as not one."""
     us_person: Flag | None = None
     """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly); defaults
     to whether the headquarters are in the US (listed in the assumptions)."""
@@ -466,6 +469,11 @@ def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
         derived = _DERIVED.get(path)
         if derived is not None:
             groups.setdefault(parent, []).append(derived(profile))
+            continue
+        if path == "organisation.small_mid_cap":
+            groups.setdefault(parent, []).append(
+                "small_mid_cap=unknown (read as not one: the higher AI Act fine ceilings)"
+            )
             continue
         groups.setdefault(parent or path, []).append(_shown(path, value))
     return [(parent, ", ".join(items)) for parent, items in groups.items()]

@@ -22,6 +22,30 @@ from sovereign_advisor.types import (
     Status,
 )
 
+SourceKind = Literal["primary", "official_guidance", "vendor", "secondary", "seed", "internal"]
+"""What kind of document a source is: `primary` (the legal text or an official register:
+EUR-Lex, Légifrance, e-Gov, uscode.house.gov, an ISMAP or ANSSI list), `official_guidance` (a
+government or regulator's guidance page), `vendor` (the provider's own page about its service or
+prices), `secondary` (press, law-firm notes, mirrors, third-party copies), `seed` (a seed document
+of this project: tells what the product is for, never the source of a fact in a report) or
+`internal` (a definition this knowledge base makes, e.g. the organisation's own premises)."""
+
+PRIMARY_HOSTS = (
+    "eur-lex.europa.eu",
+    "data.europa.eu",
+    "www.legifrance.gouv.fr",
+    "laws.e-gov.go.jp",
+    "elaws.e-gov.go.jp",
+    "uscode.house.gov",
+    "www.govinfo.gov",
+    "www.legislation.gov.uk",
+    "www.fedlex.admin.ch",
+    "www.ismap.go.jp",
+    "rm.coe.int",
+)
+"""Hosts whose documents are primary texts: the one place a source without an explicit `kind`
+is classified from its URL (`Source.classified_kind`)."""
+
 
 class Source(Model):
     """Where a record comes from: a public document (title and URL) or a seed document."""
@@ -34,12 +58,40 @@ class Source(Model):
     """File name of the seed document in shared/seeds, when the record comes from one."""
     publisher: str | None = None
     """Who published it, when there is no stable URL (the record is then `provisional`)."""
+    kind: SourceKind | None = None
+    """What kind of document it is (see `SourceKind`); when omitted it is classified from the
+    URL host (`PRIMARY_HOSTS`) or the seed, else reported as `unclassified`."""
+    also: tuple[Source, ...] = ()
+    """Further documents read beside this one (e.g. a secondary commentary or mirror beside the
+    primary text), each with its own kind."""
 
     @model_validator(mode="after")
     def _url_or_seed(self) -> Source:
         if self.url is None and self.seed is None and self.publisher is None:
             raise ValueError("a source needs a `url`, a `seed` file name or a `publisher`")
+        if self.kind == "seed" and self.seed is None:
+            raise ValueError("a source of kind `seed` names its `seed` file")
+        if self.kind in ("primary", "official_guidance", "vendor") and self.url is None:
+            raise ValueError(f"a source of kind `{self.kind}` needs the `url` where it was read")
+        if self.kind not in (None, "seed") and self.seed is not None and self.url is None:
+            raise ValueError("a source naming only a seed file is of kind `seed`")
         return self
+
+    @property
+    def classified_kind(self) -> str:
+        """`kind` when given; otherwise `primary` for a URL on a primary host, `seed` for a
+        seed file alone, else `unclassified`."""
+        if self.kind is not None:
+            return self.kind
+        if self.url is not None:
+            host = self.url.split("/")[2].lower()
+            return "primary" if host in PRIMARY_HOSTS else "unclassified"
+        return "seed" if self.seed is not None else "unclassified"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of this source and of every source read beside it."""
+        return (self.classified_kind, *(k for s in self.also for k in s.kinds))
 
 
 class Provenance(Model):
@@ -371,8 +423,8 @@ class Architecture(Provenance):
 class Bloc(Provenance):
     """A group of countries named as one jurisdiction in policies (e.g. `EU`)."""
 
-    id: JurisdictionCode
-    """The bloc's code."""
+    id: str = Field(pattern=r"^[A-Z]{2,4}$")
+    """The bloc's code (`EU`, `EEA`): rules read it as `blocs['EEA']`; policies name `EU`."""
     name: str
     """Its name."""
     members: tuple[CountryCode, ...] = Field(min_length=1)
@@ -432,6 +484,22 @@ class LanguageModel(Provenance):
 VenueKind = Literal["premises", "api", "gpu_cloud"]
 
 
+class SubProcessor(Model):
+    """A company that processes a venue's customer data on the operator's behalf."""
+
+    name: str = Field(min_length=2)
+    """Who it is, or what the DPA says about it when it names no company."""
+    controlled_from: JurisdictionCode
+    """Jurisdiction of its ultimate parent."""
+    data_locations: tuple[CountryCode, ...] = Field(min_length=1)
+    """Countries where it processes or stores the data."""
+    since: dt.date | None = None
+    """First day the operator's list names it, when known."""
+    optional: bool = False
+    """Whether it processes the data only when the customer opts in (a non-default region or
+    endpoint named in the DPA): exposure rules then warn instead of counting it."""
+
+
 class Venue(Provenance):
     """Where a model can run, and who controls it."""
 
@@ -452,6 +520,12 @@ class Venue(Provenance):
     """Countries where the data is processed and stored (premises: taken from the profile)."""
     certifications: tuple[str, ...] = ()
     """Certifications held for this service, e.g. `SecNumCloud`, `HDS`, `C5`, `ISMAP`."""
+    sub_processors: tuple[SubProcessor, ...] = ()
+    """Sub-processors that hold or process customer data for this service, as the operator's
+    data-processing agreement lists them (exposure rules read their control and locations)."""
+    present_in: tuple[CountryCode, ...] = ()
+    """Countries other than the seat where the operator's group has an establishment offering
+    the service (a subsidiary, branch or parent): a court there may order production through it."""
     models: tuple[Id, ...] = ()
     """For `api` venues: the catalogue models it serves (required; every token price at the
     venue must name one of them). For `premises` and `gpu_cloud`: empty, any self-hostable model
@@ -639,6 +713,7 @@ FILE_MODELS: dict[str, type[Model]] = {
 
 __all__ = [
     "FILE_MODELS",
+    "PRIMARY_HOSTS",
     "Architecture",
     "Assumption",
     "Band",
@@ -660,6 +735,8 @@ __all__ = [
     "Role",
     "Rule",
     "Source",
+    "SourceKind",
+    "SubProcessor",
     "Throughput",
     "TokenPrice",
     "Venue",
