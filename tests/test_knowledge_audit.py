@@ -168,7 +168,7 @@ def test_every_record_has_complete_provenance(kb: sa.KnowledgeBase) -> None:
         assert record.source.title.strip(), where
         assert record.source.url or record.source.seed or record.source.publisher, where
         assert record.status in ("binding", "provisional", "guidance"), where
-        assert dt.date(2024, 1, 1) <= record.checked_on <= dt.date(2026, 11, 23), where
+        assert dt.date(2024, 1, 1) <= record.checked_on <= dt.date(2026, 12, 1), where
     for price in (*kb.token_prices, *kb.gpu_prices, *kb.host_prices):
         assert price.valid_from is not None and price.currency in ("EUR", "USD", "JPY"), price.id
 
@@ -243,8 +243,18 @@ def test_gpu_purchase_prices_are_plausible_per_card(kb: sa.KnowledgeBase) -> Non
 
 
 def test_fx_rates_are_near_their_published_magnitude(kb: sa.KnowledgeBase) -> None:
-    # ECB reference rates 2022-2026: EUR/USD 0.95-1.25, EUR/JPY 130-190.
-    bounds = {("EUR", "USD"): (Decimal("0.9"), Decimal("1.3")), ("EUR", "JPY"): (120, 200)}
+    # ECB reference rates 2024-2026 (the generated records), with a margin
+    bounds = {
+        ("EUR", "USD"): (Decimal("0.9"), Decimal("1.3")),
+        ("EUR", "JPY"): (120, 200),
+        ("EUR", "GBP"): (Decimal("0.75"), Decimal("0.95")),
+        ("EUR", "CHF"): (Decimal("0.85"), Decimal("1.05")),
+        ("EUR", "SEK"): (10, 12.5),
+        ("EUR", "DKK"): (Decimal("7.4"), Decimal("7.5")),
+        ("EUR", "PLN"): (4, Decimal("4.7")),
+        ("EUR", "CZK"): (23, 26),
+        ("EUR", "HUF"): (350, 420),
+    }
     for f in kb.fx_rates:
         low, high = bounds[(f.base, f.quote)]
         assert low <= f.rate.typical <= high, f.id

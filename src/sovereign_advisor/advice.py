@@ -203,3 +203,10 @@ class Advice(Model):
     findings: tuple[Finding, ...]
     assumptions: tuple[AssumptionUsed, ...]
     currency: Currency = Field(description="Currency of every amount in the advice.")
+    fx_rate_date: dt.date | None = None
+    """The one day whose exchange rates every converted price of this advice uses (the latest
+    on or before `as_of` with a rate for every currency priced in); None when nothing needed
+    converting."""
+    warnings: tuple[str, ...] = ()
+    """What the reader must know about the data behind the numbers (e.g. exchange rates more
+    than 90 days older than the as-of date)."""

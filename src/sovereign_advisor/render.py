@@ -26,13 +26,24 @@ def render_text(advice: Advice) -> str:
     return wrap_lines(out)
 
 
+def fx_rate_text(advice: Advice) -> str:
+    """The one sentence saying which day's exchange rates the amounts use."""
+    if advice.fx_rate_date is None:
+        return f"amounts in {advice.currency}; no exchange rate needed"
+    return (
+        f"amounts in {advice.currency}, converted at ECB reference rates of {advice.fx_rate_date}"
+    )
+
+
 def _summary(advice: Advice) -> list[str]:
     cur = advice.currency
     out = [
         f"sovereign-advisor: {advice.organisation}",
         f"as of {advice.as_of}, knowledge base {advice.knowledge_base_version}",
+        fx_rate_text(advice),
         "",
     ]
+    out += [f"WARNING: {w}" for w in advice.warnings]
     if advice.recommended:
         out.append(f"RECOMMENDED: {advice.recommended.architecture_id}")
         out.append(f"  {advice.recommended.reason}")

@@ -65,9 +65,10 @@ def render_markdown(
         "",
         (
             f"As of **{advice.as_of}**, knowledge base `{advice.knowledge_base_version}`. "
-            f"Amounts are {cur} per month."
+            f"Amounts are {cur} per month; {_fx_sentence(advice)}."
         ),
         "",
+        *[f"> **Warning:** {w}.\n" for w in advice.warnings],
         "## Summary",
         "",
         _summary(advice, best, ranked, excluded),
@@ -420,6 +421,12 @@ def _obligations(advice: Advice) -> list[str]:
             f"{cell(o.use_case or 'all')} | {cell(o.citation)} | {o.status} |"
         )
     return [*out, ""]
+
+
+def _fx_sentence(advice: Advice) -> str:
+    if advice.fx_rate_date is None:
+        return "no exchange rate was needed"
+    return f"prices in other currencies converted at ECB reference rates of {advice.fx_rate_date}"
 
 
 def _days(as_of: dt.date, start: dt.date | None) -> str:

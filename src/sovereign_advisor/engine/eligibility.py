@@ -34,10 +34,11 @@ class Eligibility:
 
 
 def offered_price(
-    kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date
+    kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date, currency: str | None = None
 ) -> TokenPrice | None:
-    """The token price of a model at a venue on a day: primary sources before provisional ones;
-    none when the API is retired or not yet offered."""
+    """The token price of a model at a venue on a day: primary sources before provisional ones,
+    then the list published in `currency` (the report's), then EUR, then any other; none when
+    the API is retired or not yet offered."""
     found = [
         p
         for p in kb.token_prices
@@ -45,7 +46,15 @@ def offered_price(
     ]
     if not found:
         return None
-    found.sort(key=lambda p: (p.status != "binding", p.valid_from, p.id))
+    found.sort(
+        key=lambda p: (
+            p.status != "binding",
+            p.currency != currency,
+            p.currency != "EUR",
+            p.valid_from,
+            p.id,
+        )
+    )
     return found[0]
 
 
