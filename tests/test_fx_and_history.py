@@ -4,6 +4,7 @@ and price history far enough back that an advice since the AI Act's entry into f
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,24 @@ def test_mistral_prices_in_eur_are_their_own_records(kb: sa.KnowledgeBase) -> No
     eur = {p.id: p for p in kb.token_prices if p.currency == "EUR" and p.id.startswith("lp.")}
     assert set(eur) == {"lp.mistral-large-3.eur", "lp.mistral-small-4.eur", "lp.mistral-embed.eur"}
     assert all(p.valid_from == dt.date(2026, 8, 11) for p in eur.values())
+
+
+def test_staff_cost_is_the_headquarters_country_s_with_a_stated_fallback(
+    kb: sa.KnowledgeBase,
+) -> None:
+    # JP: JPY 5.2M x 1.15 / 12 = JPY 498,333.33 per FTE-month (ops.monthly_cost_per_fte@jp),
+    # priced in JPY for a JPY report: no conversion of a German salary any more
+    japanese = sa.advise(
+        sa.load_profile(PROFILES / "japanese_manufacturer.yaml"), kb=kb, as_of=dt.date(2026, 11, 23)
+    )
+    on_prem = next(a for a in japanese.assessments if a.architecture_id == "on_prem_rag")
+    assert on_prem.cost is not None
+    staff = next(c for c in on_prem.cost.components if c.name == "Operations staff: local_model")
+    assert staff.unit_price == Decimal("498333.33")
+    assert "ops.monthly_cost_per_fte@jp" in {a.id for a in japanese.assumptions}
+    # DE has no record of its own: the default (German figures) is the stated fallback
+    german = sa.advise(
+        sa.load_profile(PROFILES / "german_hospital.yaml"), kb=kb, as_of=dt.date(2026, 11, 23)
+    )
+    [used] = [a for a in german.assumptions if a.id.startswith("ops.monthly_cost_per_fte")]
+    assert used.id == "ops.monthly_cost_per_fte" and "FALLBACK" in used.summary
