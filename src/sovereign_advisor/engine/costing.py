@@ -594,7 +594,7 @@ def api_lines(
     w: Workload,
     pricing: Pricing,
 ) -> list[Line]:
-    price = offered_price(kb, venue_id, model_id, pricing.as_of, pricing.currency)
+    price = offered_price(kb, venue_id, model_id, pricing.as_of)
     assert price is not None
     role = placement.role
     share = {b: role_share(placement, profile, w, b) for b in BANDS}

@@ -34,11 +34,12 @@ class Eligibility:
 
 
 def offered_price(
-    kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date, currency: str | None = None
+    kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date
 ) -> TokenPrice | None:
     """The token price of a model at a venue on a day: primary sources before provisional ones,
-    then the list published in `currency` (the report's), then EUR, then any other; none when
-    the API is retired or not yet offered."""
+    then a list published in EUR before one in another currency (the report currency is only
+    how amounts are shown: it never changes which price is paid); none when the API is retired
+    or not yet offered."""
     found = [
         p
         for p in kb.token_prices
@@ -46,15 +47,7 @@ def offered_price(
     ]
     if not found:
         return None
-    found.sort(
-        key=lambda p: (
-            p.status != "binding",
-            p.currency != currency,
-            p.currency != "EUR",
-            p.valid_from,
-            p.id,
-        )
-    )
+    found.sort(key=lambda p: (p.status != "binding", p.currency != "EUR", p.valid_from, p.id))
     return found[0]
 
 
