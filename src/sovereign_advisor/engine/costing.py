@@ -68,7 +68,9 @@ class Pricing:
             on_day = _rates_on(self.kb, self.rate_date)
             found = _direct(on_day, source, self.currency, self.inverted)
             if found is None:
-                for via in sorted({c for pair in on_day for c in pair}):
+                # through EUR first (the ECB quotes every rate against it), then by code
+                currencies = {c for pair in on_day for c in pair}
+                for via in sorted(currencies, key=lambda c: (c != "EUR", c)):
                     if via in (source, self.currency):
                         continue
                     first = _direct(on_day, source, via)
