@@ -75,7 +75,7 @@ def test_a_duplicated_id_is_refused(copy: Path) -> None:
     extra.write_text(
         (copy / "prices" / "fx.yaml")
         .read_text(encoding="utf-8")
-        .replace("2026-10-06\n", "2026-10-07\n"),
+        .replace("2026-10-30,", "2026-10-31,"),
         encoding="utf-8",
     )
     with pytest.raises(sa.KnowledgeBaseError, match="duplicate fx rate id"):
@@ -89,9 +89,7 @@ def test_a_price_without_a_date_is_refused(copy: Path) -> None:
 
 
 def test_a_duplicate_yaml_key_is_refused_not_dropped(copy: Path) -> None:
-    edit_text(
-        copy / "prices" / "fx.yaml", "    rate: 1.1269\n", "    rate: 1.1269\n    rate: 1.2\n"
-    )
+    edit_text(copy / "prices" / "fx.yaml", "rate: 1.1172,", "rate: 1.1172, rate: 1.2,")
     with pytest.raises(
         sa.InputError, match=r"fx\.yaml: line \d+, column \d+: duplicate key `rate`"
     ):
@@ -125,9 +123,9 @@ def test_an_overlay_replaces_a_price_by_id(tmp_path: Path, kb: sa.KnowledgeBase)
     (tmp_path / "prices").mkdir()
     source = (default_patterns_path() / "prices" / "fx.yaml").read_text(encoding="utf-8")
     (tmp_path / "prices" / "fx.yaml").write_text(
-        source.replace("rate: 1.1269", "rate: 1.2"), encoding="utf-8"
+        source.replace("rate: 1.1172,", "rate: 1.2,"), encoding="utf-8"
     )
     merged = sa.load_knowledge_base(overlays=[tmp_path])
-    rate = next(f for f in merged.fx_rates if f.id == "ecb.eur-usd.2026-10-06").rate.typical
+    rate = next(f for f in merged.fx_rates if f.id == "ecb.eur-usd.2026-10-30").rate.typical
     assert str(rate) == "1.2"
     assert merged.version != kb.version

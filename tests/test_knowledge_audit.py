@@ -290,8 +290,18 @@ def test_gpu_purchase_prices_are_plausible_per_card(kb: sa.KnowledgeBase) -> Non
 
 
 def test_fx_rates_are_near_their_published_magnitude(kb: sa.KnowledgeBase) -> None:
-    # ECB reference rates 2022-2026: EUR/USD 0.95-1.25, EUR/JPY 130-190.
-    bounds = {("EUR", "USD"): (Decimal("0.9"), Decimal("1.3")), ("EUR", "JPY"): (120, 200)}
+    # ECB reference rates 2024-2026 (the generated records), with a margin
+    bounds = {
+        ("EUR", "USD"): (Decimal("0.9"), Decimal("1.3")),
+        ("EUR", "JPY"): (120, 200),
+        ("EUR", "GBP"): (Decimal("0.75"), Decimal("0.95")),
+        ("EUR", "CHF"): (Decimal("0.85"), Decimal("1.05")),
+        ("EUR", "SEK"): (10, 12.5),
+        ("EUR", "DKK"): (Decimal("7.4"), Decimal("7.5")),
+        ("EUR", "PLN"): (4, Decimal("4.7")),
+        ("EUR", "CZK"): (23, 26),
+        ("EUR", "HUF"): (350, 420),
+    }
     for f in kb.fx_rates:
         low, high = bounds[(f.base, f.quote)]
         assert low <= f.rate.typical <= high, f.id

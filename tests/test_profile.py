@@ -35,7 +35,7 @@ def _text(**changes: str) -> str:
         ("peak_queries_per_second: 3", "peak_queries_per_second: -3", "greater than or equal"),
         ("peak_queries_per_second: 3", "peak_queries_per_second: .nan", "(got nan)"),
         ("preset: strict", "preset: sovereign", "policy.preset"),
-        ("currency: EUR", "currency: GBP", "finance.currency"),
+        ("currency: EUR", "currency: AUD", "finance.currency"),
     ],
 )
 def test_bad_values_are_named(old: str, new: str, expected: str) -> None:

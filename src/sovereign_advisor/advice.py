@@ -273,6 +273,12 @@ class Advice(Model):
     obligations: tuple[Obligation, ...]
     findings: tuple[Finding, ...]
     assumptions: tuple[AssumptionUsed, ...]
-    warnings: tuple[str, ...] = ()
-    """Contradictions in the profile and doubts about the inputs, each in a sentence."""
     currency: Currency = Field(description="Currency of every amount in the advice.")
+    fx_rate_date: dt.date | None = None
+    """The one day whose exchange rates every converted price of this advice uses (the latest
+    on or before `as_of` with a rate for every currency priced in); None when nothing needed
+    converting."""
+    warnings: tuple[str, ...] = ()
+    """What the reader must know, each in a sentence: contradictions in the profile (owned GPUs
+    nobody operates) and doubts about the data behind the numbers (exchange rates more than 90
+    days older than the as-of date)."""

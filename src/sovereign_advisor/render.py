@@ -26,13 +26,24 @@ def render_text(advice: Advice) -> str:
     return wrap_lines(out)
 
 
+def fx_rate_text(advice: Advice) -> str:
+    """The one sentence saying which day's exchange rates the amounts use."""
+    if advice.fx_rate_date is None:
+        return f"amounts in {advice.currency}; no exchange rate needed"
+    return (
+        f"amounts in {advice.currency}, converted at ECB reference rates of {advice.fx_rate_date}"
+    )
+
+
 def _summary(advice: Advice) -> list[str]:
     cur = advice.currency
     out = [
         f"sovereign-advisor: {advice.organisation}",
         f"as of {advice.as_of}, knowledge base {advice.knowledge_base_version}",
+        fx_rate_text(advice),
         "",
     ]
+    out += [f"WARNING: {w}" for w in advice.warnings]
     if advice.recommended:
         label = (
             "COST-EQUIVALENT, PREFERRED" if advice.decision == "cost_equivalent" else "RECOMMENDED"
@@ -51,7 +62,6 @@ def _summary(advice: Advice) -> list[str]:
         out.append(
             f"BLOCKED FROM {b.applies_from}: use case '{b.use_case}': {b.reason} [{b.rule_id}]"
         )
-    out += [f"WARNING: {w}" for w in advice.warnings]
     header = f"{'rank':<5}{'architecture':<24}{'eligible':<10}"
     header += f"{'low':>14}{'typical':>14}{'high':>14}  {cur}"
     out += ["", header]

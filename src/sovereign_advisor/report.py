@@ -65,9 +65,10 @@ def render_markdown(
         "",
         (
             f"As of **{advice.as_of}**, knowledge base `{advice.knowledge_base_version}`. "
-            f"Amounts are {cur} per month."
+            f"Amounts are {cur} per month; {_fx_sentence(advice)}."
         ),
         "",
+        *[f"> **Warning:** {w}.\n" for w in advice.warnings],
         "## Summary",
         "",
         _summary(advice, best, ranked, excluded),
@@ -164,7 +165,6 @@ def _summary(
                 "queries a month. "
             )
     text += "".join(f"{line}. " for line in misrouting_lines(best))
-    text += "".join(f"**Warning:** {w}. " for w in advice.warnings)
     text += "".join(
         f"**From {b.applies_from} the use case '{b.use_case}' is prohibited** ({b.rule_id}). "
         for b in advice.coming_blocked_use_cases
@@ -438,6 +438,12 @@ def _obligations(advice: Advice) -> list[str]:
             f"{cell(o.use_case or 'all')} | {cell(o.citation)} | {o.status} |"
         )
     return [*out, ""]
+
+
+def _fx_sentence(advice: Advice) -> str:
+    if advice.fx_rate_date is None:
+        return "no exchange rate was needed"
+    return f"prices in other currencies converted at ECB reference rates of {advice.fx_rate_date}"
 
 
 def _days(as_of: dt.date, start: dt.date | None) -> str:

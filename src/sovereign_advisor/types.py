@@ -263,7 +263,7 @@ Amount = Annotated[
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 """An exact, non-negative amount of money in the currency named next to it."""
 
-Currency = Literal["EUR", "USD", "JPY"]
+Currency = Literal["EUR", "USD", "JPY", "GBP", "CHF", "SEK", "DKK", "PLN", "CZK", "HUF"]
 """A currency the advisor can report in."""
 
 DataClass = Literal[

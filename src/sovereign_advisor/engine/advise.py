@@ -33,7 +33,15 @@ from sovereign_advisor.profile import (
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import FlowNote, Refusal, admissibility
-from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
+from .costing import (
+    FX_STALE_AFTER_DAYS,
+    Choice,
+    Pricing,
+    Workload,
+    choose,
+    is_active,
+    workload_of,
+)
 from .costmodel import BANDS, BandName, q6
 from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
 from .eligibility import Eligibility, eligibility, misrouted_flows
@@ -120,6 +128,7 @@ def advise(
     ]
     ranked_choices = [(aid, choices[aid]) for aid in ranked]
     crossings = break_even(ranked_choices, w)
+    fx_date = pricing.rate_date if pricing.used else None
     return Advice(
         as_of=as_of,
         knowledge_base_version=kb.version,
@@ -135,9 +144,22 @@ def advise(
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),
-        warnings=tuple(_warnings(profile)),
         currency=profile.finance.currency,
+        fx_rate_date=fx_date,
+        warnings=(*_warnings(profile), *_fx_warnings(fx_date, as_of)),
     )
+
+
+def _fx_warnings(fx_date: dt.date | None, as_of: dt.date) -> tuple[str, ...]:
+    """A warning when the exchange rates used are stale."""
+    if fx_date is None or (as_of - fx_date).days <= FX_STALE_AFTER_DAYS:
+        return ()
+    warning = (
+        f"exchange rates of {fx_date} are {(as_of - fx_date).days} days older than the as-of "
+        f"date (more than {FX_STALE_AFTER_DAYS}): converted prices may be off; add newer rates "
+        "to prices/fx.yaml (tools/refresh_fx.py)"
+    )
+    return (warning,)
 
 
 def advise_many(

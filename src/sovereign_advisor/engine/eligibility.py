@@ -43,8 +43,10 @@ class Eligibility:
 def offered_price(
     kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date
 ) -> TokenPrice | None:
-    """The token price of a model at a venue on a day: primary sources before provisional ones;
-    none when the API is retired or not yet offered."""
+    """The token price of a model at a venue on a day: primary sources before provisional ones,
+    then a list published in EUR before one in another currency (the report currency is only
+    how amounts are shown: it never changes which price is paid); none when the API is retired
+    or not yet offered."""
     found = [
         p
         for p in kb.token_prices
@@ -52,7 +54,7 @@ def offered_price(
     ]
     if not found:
         return None
-    found.sort(key=lambda p: (p.status != "binding", p.valid_from, p.id))
+    found.sort(key=lambda p: (p.status != "binding", p.currency != "EUR", p.valid_from, p.id))
     return found[0]
 
 

@@ -420,7 +420,8 @@ def _check_prices(
 def _check_dates(c: _Collected) -> None:
     _no_overlap(
         "token price",
-        [(f, (p.venue, p.model, p.status), p) for f, p in c.token_prices],
+        # a provider publishing two currencies has one record per currency (each its own list)
+        [(f, (p.venue, p.model, p.currency, p.status), p) for f, p in c.token_prices],
     )
     _no_overlap("gpu price", [(f, (g.venue, g.gpu, g.status), g) for f, g in c.gpu_prices])
     _no_overlap("host price", [(f, (h.venue, h.memory_gb, h.status), h) for f, h in c.host_prices])
