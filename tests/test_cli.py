@@ -42,7 +42,7 @@ def test_every_subcommand_works_on_every_example_profile(
     assert advice.as_of == dt.date(2026, 11, 23)
 
     text = sa.render_text(advice)
-    assert "RECOMMENDED" in text or "NO RECOMMENDATION" in text
+    assert "RECOMMENDED" in text or "COST-EQUIVALENT" in text or "NO RECOMMENDATION" in text
     _lines_fit(text)
 
     assert main(["advise", str(profile), *AS_OF, "--format", "markdown"]) == 0

@@ -521,7 +521,10 @@ def _owned_gpu_use(
             )
         elif used == 0:
             other = sorted({p.gpu_id for p in at_premises})
-            reason = f"the premises pools run on {', '.join(other)}, another owned type"
+            reason = (
+                f"the premises pools run on {', '.join(other)}: another owned type, or no "
+                f"purchase record for {gpu_id} on the as-of date to size a pool on it"
+            )
         elif used < owned:
             reason = f"{owned - used} of them idle: the pools need only {used} at this volume"
         out.append(OwnedGpuUse(gpu_id=gpu_id, owned=owned, used=used, reason=reason))

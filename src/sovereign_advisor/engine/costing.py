@@ -711,18 +711,13 @@ def _pool_options(
     sizes: dict[str, dict[BandName, PoolSize]] = {}  # sizing depends on the GPU, not the venue
     owned = sorted(g for g, n in profile.capabilities.owned_gpus.items() if n > 0)
     at_premises = [v for v in venue_ids if kb.venues[v].kind == "premises"]
-    if owned and at_premises:
+    gpu_ids = sorted(kb.gpus)
+    if owned and any(_gpu_price(kb, v, g, pricing.as_of) for v in at_premises for g in owned):
         # GPUs the organisation owns are used before any is bought or rented: the pool runs on
-        # its premises, on an owned type (more of that type are bought if it needs more)
+        # its premises, on an owned type (more of that type are bought if it needs more). An
+        # owned type without a purchase record on the as-of date cannot be priced beyond what
+        # is owned, so it is not forced (the advice says why it is unused).
         venue_ids, gpu_ids = at_premises, owned
-        if not any(_gpu_price(kb, v, g, pricing.as_of) for v in venue_ids for g in gpu_ids):
-            raise InputError(
-                f"the organisation owns {', '.join(owned)} but the knowledge base has no "
-                "purchase price for them at the premises, so a pool on them cannot be sized "
-                "and priced: add a gpu_prices record for own-premises"
-            )
-    else:
-        gpu_ids = sorted(kb.gpus)
     for venue_id in venue_ids:
         for gpu_id in gpu_ids:
             price = _gpu_price(kb, venue_id, gpu_id, pricing.as_of)
