@@ -14,8 +14,8 @@ import pytest
 import sovereign_advisor as sa
 from sovereign_advisor import cli
 from sovereign_advisor.cli import main
-from sovereign_advisor.explain import render_explanation
 from sovereign_advisor.knowledge.loader import default_patterns_path
+from sovereign_advisor.views.explain import render_explanation
 
 from .conftest import PROFILES, ROOT
 

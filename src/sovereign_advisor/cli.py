@@ -224,9 +224,9 @@ def _cmd_advise(args: argparse.Namespace) -> int:
 def _markdown(
     args: argparse.Namespace, profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> str:
-    from sovereign_advisor import chart
-    from sovereign_advisor.curves import cost_curves
-    from sovereign_advisor.report import render_markdown
+    from sovereign_advisor.views import chart
+    from sovereign_advisor.views.curves import cost_curves
+    from sovereign_advisor.views.markdown import render_markdown
 
     curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
     name = None
@@ -240,8 +240,8 @@ def _markdown(
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     import sovereign_advisor as sa
-    from sovereign_advisor.explain import render_explanation
     from sovereign_advisor.profile import Policy
+    from sovereign_advisor.views.explain import render_explanation
 
     profile, kb, advice = _advice(args)
     without_policy = None
@@ -256,9 +256,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_break_even(args: argparse.Namespace) -> int:
-    from sovereign_advisor import chart
-    from sovereign_advisor.curves import cost_curves
-    from sovereign_advisor.explain import render_break_even
+    from sovereign_advisor.views import chart
+    from sovereign_advisor.views.curves import cost_curves
+    from sovereign_advisor.views.explain import render_break_even
 
     if args.chart is not None and Path(args.chart).suffix.lower() not in chart.FORMATS:
         raise InputError("chart file must end in .png or .svg", file=args.chart)
@@ -302,7 +302,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_kb(args: argparse.Namespace) -> int:
-    from sovereign_advisor.kbview import render_kb
+    from sovereign_advisor.views.kb import render_kb
 
     sys.stdout.write(render_kb(_knowledge_base(args), args.section, args.id))
     return 0

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sovereign_advisor.advice import Advice
-from sovereign_advisor.curves import CostCurves
 from sovereign_advisor.errors import InputError
+from sovereign_advisor.views.curves import CostCurves
 
 FORMATS = (".png", ".svg")
 

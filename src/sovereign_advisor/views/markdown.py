@@ -2,8 +2,8 @@
 
 `render_markdown(advice)` needs nothing but the advice. Given the knowledge base it also
 resolves the fact and price ids the advice cites into citations, sources and dates; given cost
-curves (`sovereign_advisor.curves`) it adds a table of cost at other volumes; given the file
-name of a chart (`sovereign_advisor.chart`) it embeds it. Same inputs, same bytes: no clock.
+curves (`sovereign_advisor.views.curves`) it adds a table of cost at other volumes; given the file
+name of a chart (`sovereign_advisor.views.chart`) it embeds it. Same inputs, same bytes: no clock.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
-from sovereign_advisor.chart import INSTALL_HINT, human_volume
-from sovereign_advisor.curves import CostCurves, table_volumes
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Provenance
-from sovereign_advisor.render import SENSITIVITY_SHOWN, misrouting_lines, pool_share_text
+from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
+from sovereign_advisor.views.curves import CostCurves, table_volumes
+from sovereign_advisor.views.text import SENSITIVITY_SHOWN, misrouting_lines, pool_share_text
 
 
 def money(value: Decimal, places: str = "1") -> str:

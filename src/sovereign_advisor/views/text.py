@@ -7,11 +7,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
 
 
-def render_json(advice: Advice) -> str:
-    """Deterministic JSON: same advice, same bytes."""
-    return advice.model_dump_json(indent=2) + "\n"
-
-
 def money2(value: Decimal) -> str:
     """Two decimals, thousands grouped, half to even."""
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
