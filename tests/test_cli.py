@@ -41,8 +41,8 @@ def test_every_subcommand_works_on_every_example_profile(
     advice = sa.Advice.model_validate_json(as_json)
     assert advice.as_of == dt.date(2026, 11, 23)
 
-    text = sa.render_text(advice)
-    assert "RECOMMENDED" in text or "NO RECOMMENDATION" in text
+    text = sa.render_text(advice, kb=kb, detail=True)
+    assert "RECOMMENDED" in text or "COST-EQUIVALENT" in text or "NO RECOMMENDATION" in text
     _lines_fit(text)
 
     assert main(["advise", str(profile), *AS_OF, "--format", "markdown"]) == 0

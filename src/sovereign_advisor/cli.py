@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     advise.add_argument("profile", help="organisation profile (YAML or JSON)")
     advise.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     advise.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    advise.add_argument(
+        "--detail",
+        action="store_true",
+        help="text: after the one-screen decision, every cost line, refusal and assumption",
+    )
 
     explain = sub.add_parser(
         "explain",
@@ -214,7 +219,7 @@ def _cmd_advise(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = sa.render_json(advice)
     elif args.format == "text":
-        text = sa.render_text(advice)
+        text = sa.render_text(advice, kb=kb, detail=args.detail)
     else:
         text = _markdown(args, profile, kb, advice)
     _write(text, args.output)

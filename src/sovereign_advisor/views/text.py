@@ -1,10 +1,33 @@
-"""Renderers: JSON (the contract) and plain text for a terminal."""
+"""Plain text for a terminal: the decision on one screen, everything else with `--detail`.
+
+The default view (`render_text(advice)`) fits one screen (at most 40 lines at 100 columns for
+every example profile; a test holds it): the decision with its reason, the architectures with
+their monthly band and what sizes them, the exclusions grouped by cause (each sentence once,
+with the venues it refuses counted), the top risks, the obligations now and coming, the nearest
+change that would alter the decision, and where the rest is. `detail=True` appends every
+architecture's venues and cost lines, every refusal, the break-even, the sensitivity and the
+assumptions.
+"""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
 
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
+from sovereign_advisor.views.exclusions import exclusion_groups
+
+if TYPE_CHECKING:
+    from sovereign_advisor.knowledge.loader import KnowledgeBase
+
+WIDTH = 100
+"""Columns of a terminal line."""
+
+SCREEN_LINES = 40
+"""The default view's budget of lines, for every example profile."""
+
+RISKS_SHOWN = 3
+"""How many of the recommended architecture's risks the one-screen view lists."""
 
 
 def money2(value: Decimal) -> str:
@@ -12,34 +35,59 @@ def money2(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
 
 
-def render_text(advice: Advice) -> str:
-    """A report for a terminal, at most 100 columns wide."""
-    out = _summary(advice)
-    for a in advice.assessments:
-        out += _assessment(a)
-    out += _tail(advice)
+def money0(value: Decimal) -> str:
+    """Whole units, thousands grouped, half to even: 10071.5 -> '10,072'."""
+    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):,.0f}"
+
+
+def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool = False) -> str:
+    """The decision on one screen (at most 100 columns wide); with `detail`, everything.
+
+    `kb` (the knowledge base the advice was made with) lets the view cite the law behind an
+    exclusion and count refused venues by kind; without it the view names ids.
+    """
+    out = one_screen(advice, kb)
+    if detail:
+        out += ["", "=" * 40 + " detail " + "=" * 40]
+        for a in advice.assessments:
+            out += _assessment(a)
+        out += _tail(advice)
     return wrap_lines(out)
 
 
-def _summary(advice: Advice) -> list[str]:
-    cur = advice.currency
+def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
+    """The default view, as lines (some wider than 100 columns: `wrap_lines` folds them)."""
     out = [
-        f"sovereign-advisor: {advice.organisation}",
-        f"as of {advice.as_of}, knowledge base {advice.knowledge_base_version}",
+        f"sovereign-advisor: {advice.organisation}, as of {advice.as_of}",
         "",
+        *decision_lines(advice),
+        "",
+        *_table(advice),
     ]
-    if advice.recommended:
-        label = (
-            "COST-EQUIVALENT, PREFERRED" if advice.decision == "cost_equivalent" else "RECOMMENDED"
-        )
-        out.append(f"{label}: {advice.recommended.architecture_id}")
-        out.append(f"  {advice.recommended.reason}")
-        chosen = next(
-            a for a in advice.assessments if a.architecture_id == advice.recommended.architecture_id
-        )
-        out += [f"  {line}" for line in misrouting_lines(chosen)]
+    out += _causes(advice, kb)
+    out += _risks_and_duties(advice)
+    out += ["", *nearest_change_lines(advice)]
+    out.append(
+        "more: --detail, explain PROFILE ARCH, --format markdown|html|json; knowledge base "
+        + advice.knowledge_base_version
+    )
+    return out
+
+
+def decision_lines(advice: Advice) -> list[str]:
+    """The decision in a sentence, then what a reader must not miss (misses, warnings, bans)."""
+    out: list[str] = []
+    rec = advice.recommended
+    if rec is not None and advice.decision == "cost_equivalent":
+        others = ", ".join(rec.equivalent_to) or "the next"
+        out.append(f"COST-EQUIVALENT: {rec.architecture_id} preferred over {others} — {rec.reason}")
+    elif rec is not None:
+        out.append(f"RECOMMENDED: {rec.architecture_id} — {rec.reason}")
     else:
         out.append(f"NO RECOMMENDATION: {advice.no_recommendation_reason}")
+    if rec is not None:
+        chosen = next(a for a in advice.assessments if a.architecture_id == rec.architecture_id)
+        out += [f"  {line}" for line in misrouting_lines(chosen)]
     for b in advice.blocked_use_cases:
         out.append(f"BLOCKED use case '{b.use_case}': {b.reason} [{b.rule_id}]")
     for b in advice.coming_blocked_use_cases:
@@ -47,18 +95,109 @@ def _summary(advice: Advice) -> list[str]:
             f"BLOCKED FROM {b.applies_from}: use case '{b.use_case}': {b.reason} [{b.rule_id}]"
         )
     out += [f"WARNING: {w}" for w in advice.warnings]
-    header = f"{'rank':<5}{'architecture':<24}{'eligible':<10}"
-    header += f"{'low':>14}{'typical':>14}{'high':>14}  {cur}"
-    out += ["", header]
+    return out
+
+
+def deciding_constraint(a: Assessment) -> str:
+    """What sizes an architecture, as the advice states it: GPU pools, or pay per token."""
+    if not a.eligible:
+        return "excluded (causes below)"
+    pools = []
+    seen = set()
+    for v in a.venues:
+        if v.gpu_count is not None and v.venue_id not in seen:
+            seen.add(v.venue_id)
+            busy = v.utilisation_at_average_load or 0.0
+            where = "on premises" if v.venue_id == "own-premises" else f"at {v.venue_id}"
+            pools.append(f"{v.gpu_count} x {v.gpu_id} {where}, {busy:.0%} busy")
+    return "; ".join(pools) or "API only, pay per token"
+
+
+def _table(advice: Advice) -> list[str]:
+    cur = advice.currency
+    head = f"architecture ({cur}/month)"
+    out = [f"{'':<3}{head:<22}{'low':>10}{'typical':>10}{'high':>10}  deciding constraint"]
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
-            money = f"{money2(t.low):>14}{money2(t.typical):>14}{money2(t.high):>14}"
+            money = f"{money0(t.low):>10}{money0(t.typical):>10}{money0(t.high):>10}"
         else:
-            money = f"{'-':>14}{'-':>14}{'-':>14}"
+            money = f"{'-':>10}{'-':>10}{'-':>10}"
         rank = str(a.rank) if a.rank else "-"
-        out.append(f"{rank:<5}{a.architecture_id:<24}{'yes' if a.eligible else 'no':<10}{money}")
+        out.append(f"{rank:<3}{a.architecture_id:<22}{money}  {deciding_constraint(a)}")
     return out
+
+
+def _causes(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
+    excluded = [a for a in advice.assessments if not a.eligible]
+    if not excluded:
+        return []
+    out = ["excluded, by cause:"]
+    for g in exclusion_groups(advice, kb):
+        # a rule's own sentence names its law; a policy's refusal cites the law that exposes
+        cite = (
+            f" ({g.short_citation})" if g.short_citation and g.rule_id.startswith("policy.") else ""
+        )
+        archs = ", ".join(g.architectures)
+        out.append(f"  - {g.sentence}{cite}: refuses {g.where} to {archs}")
+    for a in excluded:
+        line = f"  {a.architecture_id}, decisive: {a.decisive_reason or 'no venue left for a role'}"
+        if a.remedy is not None:
+            line += (
+                f"; would change it: {a.remedy.sentence}, at {money0(a.remedy.monthly_total)} "
+                f"{advice.currency} a month"
+            )
+        out.append(line)
+    return out
+
+
+def _risks_and_duties(advice: Advice) -> list[str]:
+    out: list[str] = []
+    chosen = next(
+        (
+            a
+            for a in advice.assessments
+            if advice.recommended and a.architecture_id == advice.recommended.architecture_id
+        ),
+        None,
+    )
+    risks = [r for r in (chosen.risks if chosen else ()) if r.id != "residual_leak_risk"]
+    out.append("")
+    if risks:
+        out += [clip(f"RISK {r.id}: {r.summary}") for r in risks[:RISKS_SHOWN]]
+        if len(risks) > RISKS_SHOWN:
+            out.append(f"  ... and {len(risks) - RISKS_SHOWN} more (--detail)")
+    if advice.obligations:
+        now = sum(1 for o in advice.obligations if o.in_force)
+        later = len(advice.obligations) - now
+        out += [f"obligations ({now} in force, {later} coming):"]
+        order = sorted(advice.obligations, key=lambda o: (not o.in_force, str(o.applies_from)))
+        for o in order:
+            when = "in force" if o.in_force else f"from {o.applies_from}"
+            who = f" [{o.use_case}]" if o.use_case else ""
+            out.append(clip(f"  - {when}{who}: {o.summary}"))
+    return out
+
+
+def nearest_change_lines(advice: Advice) -> list[str]:
+    """The nearest change that would alter the decision, as the advice computed it."""
+    if advice.sensitivity:
+        s = advice.sensitivity[0]
+        return [f"nearest change: {s.note}"]
+    remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
+    if remedies:
+        a, r = min(remedies, key=lambda ar: (len(ar[1].changes), ar[1].monthly_total))
+        at = f"{money0(r.monthly_total)} {advice.currency}"
+        return [f"nearest change: {r.sentence} ({a.architecture_id}, at {at} a month)"]
+    return ["nearest change: none found (no input within the searched range changes it)"]
+
+
+def clip(line: str, width: int = WIDTH) -> str:
+    """One line at most `width` wide, cut at a word with an ellipsis."""
+    if len(line) <= width:
+        return line
+    cut = line[: width - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
 
 
 def _assessment(a: Assessment) -> list[str]:
