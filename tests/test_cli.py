@@ -260,7 +260,16 @@ def test_kb_shows_one_record_and_refuses_an_unknown_id(
 
 
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("advise", "explain", "break-even", "validate", "schema", "kb"):
+    for command in (
+        "advise",
+        "explain",
+        "break-even",
+        "compare",
+        "sweep",
+        "validate",
+        "schema",
+        "kb",
+    ):
         with pytest.raises(SystemExit) as exit_:
             main([command, "--help"])
         assert exit_.value.code == 0
