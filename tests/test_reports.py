@@ -211,3 +211,23 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_summary_comes_first_with_grouped_exclusions(built: list[reports.Report]) -> None:
+    for report in built:
+        text = report.markdown
+        summary = text[text.index("## Summary") : text.index("## Recommendation")]
+        assert "| rank | architecture | low | typical |" in summary
+        assert "**Nearest change:**" in summary and "*The detail follows" in summary
+        flat = " ".join(summary.split())
+        for a in report.advice.assessments:
+            if not a.eligible:
+                assert a.decisive_reason is not None
+                assert " ".join(a.decisive_reason.split()) in flat, (report.name, a.architecture_id)
+        if any(not a.eligible for a in report.advice.assessments):
+            assert "**Excluded, by cause:**" in summary
+        # the board reads primary sources, never a seed note or a fact id as the citation
+        assert "seed" not in text.lower(), report.name
+        for line in text.splitlines():
+            if line.startswith("- ") and "(fact `" in line:
+                assert not line.startswith("- `"), line
