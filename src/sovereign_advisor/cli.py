@@ -111,10 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[kb_opts, as_of, whatif],
         help="recommend an architecture for a profile",
         description="Recommend an architecture for an organisation profile. The Markdown report "
-        "embeds a break-even chart written next to --output when matplotlib is installed.",
+        "embeds a break-even chart written next to --output when matplotlib is installed; the "
+        "HTML report is one self-contained file with the chart inline.",
     )
     advise.add_argument("profile", help="organisation profile (YAML or JSON)")
-    advise.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    advise.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
     advise.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     advise.add_argument(
         "--detail",
@@ -342,6 +343,8 @@ def _cmd_advise(args: argparse.Namespace) -> int:
         text = sa.render_json(advice)
     elif args.format == "text":
         text = sa.render_text(advice, kb=kb, detail=args.detail)
+    elif args.format == "html":
+        text = _html(profile, kb, advice)
     else:
         text = _markdown(args, profile, kb, advice)
     _write(text, args.output)
@@ -363,6 +366,16 @@ def _markdown(
         name = path.name
         print(f"sovereign-advisor: wrote {path}", file=sys.stderr)
     return render_markdown(advice, kb=kb, curves=curves, chart=name)
+
+
+def _html(profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice) -> str:
+    from sovereign_advisor.views import chart
+    from sovereign_advisor.views.curves import cost_curves
+    from sovereign_advisor.views.html import render_html
+
+    curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
+    svg = chart.chart_svg(advice, curves) if chart.available() and curves.curves else None
+    return render_html(advice, kb=kb, curves=curves, chart_svg=svg)
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
