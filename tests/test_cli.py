@@ -14,8 +14,8 @@ import pytest
 import sovereign_advisor as sa
 from sovereign_advisor import cli
 from sovereign_advisor.cli import main
-from sovereign_advisor.explain import render_explanation
 from sovereign_advisor.knowledge.loader import default_patterns_path
+from sovereign_advisor.views.explain import render_explanation
 
 from .conftest import PROFILES, ROOT, edit_text
 
@@ -41,7 +41,7 @@ def test_every_subcommand_works_on_every_example_profile(
     advice = sa.Advice.model_validate_json(as_json)
     assert advice.as_of == dt.date(2026, 11, 23)
 
-    text = sa.render_text(advice)
+    text = sa.render_text(advice, kb=kb, detail=True)
     assert "RECOMMENDED" in text or "COST-EQUIVALENT" in text or "NO RECOMMENDATION" in text
     _lines_fit(text)
 
@@ -260,7 +260,16 @@ def test_kb_shows_one_record_and_refuses_an_unknown_id(
 
 
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("advise", "explain", "break-even", "validate", "schema", "kb"):
+    for command in (
+        "advise",
+        "explain",
+        "break-even",
+        "compare",
+        "sweep",
+        "validate",
+        "schema",
+        "kb",
+    ):
         with pytest.raises(SystemExit) as exit_:
             main([command, "--help"])
         assert exit_.value.code == 0

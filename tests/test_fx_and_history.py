@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sovereign_advisor.report import render_markdown
 
 import sovereign_advisor as sa
-from sovereign_advisor.render import render_text
-from sovereign_advisor.report import render_markdown
+from sovereign_advisor.views.text import render_text
 
 PROFILES = Path(__file__).parents[1] / "examples" / "profiles"
 EXAMPLES = sorted(PROFILES.glob("*.yaml"))
@@ -49,7 +49,7 @@ def test_the_rate_day_is_the_latest_with_every_currency(kb: sa.KnowledgeBase) ->
     profile = sa.load_profile(PROFILES / "japanese_manufacturer.yaml")
     advice = sa.advise(profile, kb=kb, as_of=dt.date(2025, 6, 1))
     assert advice.fx_rate_date == dt.date(2025, 5, 2)
-    assert "converted at ECB reference rates of 2025-05-02" in render_text(advice)
+    assert "at ECB reference rates of 2025-05-02" in render_text(advice)
     assert "ECB reference rates of 2025-05-02" in render_markdown(advice)
     assert advice.warnings == ()
 

@@ -17,9 +17,17 @@ from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_bas
 from sovereign_advisor.profile import OrganisationProfile, load_profile
 
 if typing.TYPE_CHECKING:
-    from sovereign_advisor.render import render_json, render_text
+    from sovereign_advisor.views.html import render_html
+    from sovereign_advisor.views.json import render_json
+    from sovereign_advisor.views.markdown import render_markdown
+    from sovereign_advisor.views.text import render_text
 
-_LAZY = {"render_json": "sovereign_advisor.render", "render_text": "sovereign_advisor.render"}
+_LAZY = {
+    "render_html": "sovereign_advisor.views.html",
+    "render_json": "sovereign_advisor.views.json",
+    "render_markdown": "sovereign_advisor.views.markdown",
+    "render_text": "sovereign_advisor.views.text",
+}
 """Public names imported on first use (PEP 562): advising does not need them."""
 
 
@@ -50,7 +58,9 @@ __all__ = [
     "advise_many",
     "load_knowledge_base",
     "load_profile",
+    "render_html",
     "render_json",
+    "render_markdown",
     "render_text",
     "serving_cost",
 ]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sovereign_advisor.advice import Advice
     from sovereign_advisor.knowledge.loader import KnowledgeBase
     from sovereign_advisor.profile import OrganisationProfile
+    from sovereign_advisor.whatif import Overlay
 
 KB_KINDS = ("architecture", "jurisdiction", "catalog", "prices")
 
@@ -67,6 +68,34 @@ def _as_of_option() -> argparse.ArgumentParser:
     return common
 
 
+def _whatif_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--set",
+        metavar="PATH=VALUE",
+        action="append",
+        default=[],
+        help="replace a profile field, e.g. workload.queries_per_month=2e6 or "
+        "organisation.operates_in=[FR, DE] (repeatable; validated like the file)",
+    )
+    common.add_argument(
+        "--assume",
+        metavar="ID=VALUE",
+        action="append",
+        default=[],
+        help="replace a knowledge-base assumption, e.g. ops.monthly_cost_per_fte=9000 "
+        "(repeatable; listed in the assumptions)",
+    )
+    common.add_argument(
+        "--fx",
+        metavar="BASE/QUOTE=RATE",
+        action="append",
+        default=[],
+        help="use this exchange rate, e.g. EUR/JPY=165 (repeatable; listed in the assumptions)",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sovereign-advisor",
@@ -75,22 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    kb_opts, as_of = _kb_options(), _as_of_option()
+    kb_opts, as_of, whatif = _kb_options(), _as_of_option(), _whatif_options()
 
     advise = sub.add_parser(
         "advise",
-        parents=[kb_opts, as_of],
+        parents=[kb_opts, as_of, whatif],
         help="recommend an architecture for a profile",
         description="Recommend an architecture for an organisation profile. The Markdown report "
-        "embeds a break-even chart written next to --output when matplotlib is installed.",
+        "embeds a break-even chart written next to --output when matplotlib is installed; the "
+        "HTML report is one self-contained file with the chart inline.",
     )
     advise.add_argument("profile", help="organisation profile (YAML or JSON)")
-    advise.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    advise.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
     advise.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    advise.add_argument(
+        "--detail",
+        action="store_true",
+        help="text: after the one-screen decision, every cost line, refusal and assumption",
+    )
 
     explain = sub.add_parser(
         "explain",
-        parents=[kb_opts, as_of],
+        parents=[kb_opts, as_of, whatif],
         help="why an architecture is or is not eligible, and its cost, rule by rule",
         description="Explain one architecture for a profile: the rules that expose its venues, "
         "admit or exclude each data class, and the cost line by line.",
@@ -100,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     break_even = sub.add_parser(
         "break-even",
-        parents=[kb_opts, as_of],
+        parents=[kb_opts, as_of, whatif],
         help="volumes at which the ranking flips, a cost table, optionally a chart",
         description="Break-even volumes between eligible architectures (searched from 1/10 to "
         "10 times the profile's volume) and their monthly cost from 1/100 to 100 times it "
@@ -110,6 +145,29 @@ def build_parser() -> argparse.ArgumentParser:
     break_even.add_argument(
         "--chart", metavar="FILE", help="draw the chart to FILE.png or FILE.svg (needs matplotlib)"
     )
+
+    compare = sub.add_parser(
+        "compare",
+        parents=[kb_opts, as_of, whatif],
+        help="scenarios side by side: several profiles, or one profile and each --set",
+        description="Advise several profiles (each with every --set applied) or one profile and, "
+        "for each --set, that profile with it; print the decisions and typical monthly totals "
+        "side by side with what changed.",
+    )
+    compare.add_argument("profiles", nargs="+", metavar="PROFILE")
+
+    sweep = sub.add_parser(
+        "sweep",
+        parents=[kb_opts, as_of, whatif],
+        help="one profile field at several values: a column of outcomes",
+        description="Advise the profile with FIELD set to each VALUE in turn (read like --set) "
+        "and print the recommended architecture and every typical monthly total per value.",
+    )
+    sweep.add_argument("profile", help="organisation profile (YAML or JSON)")
+    sweep.add_argument(
+        "field", metavar="FIELD", help="profile field, e.g. workload.queries_per_month"
+    )
+    sweep.add_argument("values", nargs="+", metavar="VALUE")
 
     validate = sub.add_parser(
         "validate",
@@ -193,10 +251,80 @@ def _as_of(args: argparse.Namespace) -> dt.date:
 
 def _advice(args: argparse.Namespace) -> tuple[OrganisationProfile, KnowledgeBase, Advice]:
     import sovereign_advisor as sa
+    from sovereign_advisor.whatif import with_overlays_listed
 
-    profile = sa.load_profile(args.profile)
+    profile = _profile(args.profile, args.set)
+    kb, overlays = _whatif_knowledge_base(args)
+    advice = sa.advise(profile, kb=kb, as_of=_as_of(args))
+    return profile, kb, with_overlays_listed(advice, overlays)
+
+
+def _profile(path: str, settings: Sequence[str]) -> OrganisationProfile:
+    import sovereign_advisor as sa
+
+    if not settings:
+        return sa.load_profile(path)
+    from sovereign_advisor.whatif import profile_with
+
+    return profile_with(path, settings)
+
+
+def _whatif_knowledge_base(args: argparse.Namespace) -> tuple[KnowledgeBase, list[Overlay]]:
     kb = _knowledge_base(args)
-    return profile, kb, sa.advise(profile, kb=kb, as_of=_as_of(args))
+    if not args.assume and not args.fx:
+        return kb, []
+    from sovereign_advisor.whatif import overlay_knowledge_base
+
+    return overlay_knowledge_base(kb, assume=args.assume, fx=args.fx, as_of=_as_of(args))
+
+
+def _common_options(args: argparse.Namespace, *, sets: bool = False) -> list[str]:
+    """The what-if options applied to every scenario, as given."""
+    given = [f"--set {s}" for s in args.set] if sets else []
+    return given + [f"--assume {a}" for a in args.assume] + [f"--fx {f}" for f in args.fx]
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import sovereign_advisor as sa
+    from sovereign_advisor.views.scenarios import Scenario, profile_changes, render_comparison
+    from sovereign_advisor.whatif import with_overlays_listed
+
+    if len(args.profiles) == 1 and not args.set:
+        raise InputError("compare needs two profiles, or one profile and at least one --set")
+    kb, overlays = _whatif_knowledge_base(args)
+    as_of = _as_of(args)
+    runs: list[tuple[str, tuple[str, ...], OrganisationProfile]] = []
+    if len(args.profiles) == 1:
+        path = args.profiles[0]
+        runs.append((Path(path).stem, (), sa.load_profile(path)))
+        runs += [(s, (f"--set {s}",), _profile(path, [s])) for s in args.set]
+    else:
+        runs += [(Path(p).stem, (), _profile(p, args.set)) for p in args.profiles]
+    base = runs[0][2].model_dump(mode="json", exclude_unset=True)
+    scenarios = []
+    for i, (label, changes, profile) in enumerate(runs):
+        advice = with_overlays_listed(sa.advise(profile, kb=kb, as_of=as_of), overlays)
+        if not changes and i > 0:
+            changes = profile_changes(base, profile.model_dump(mode="json", exclude_unset=True))
+        scenarios.append(Scenario(label=label, changes=changes, advice=advice))
+    common = _common_options(args) if len(args.profiles) == 1 else _common_options(args, sets=True)
+    sys.stdout.write(render_comparison(scenarios, common=common))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import sovereign_advisor as sa
+    from sovereign_advisor.views.scenarios import render_sweep
+
+    kb, _ = _whatif_knowledge_base(args)
+    as_of = _as_of(args)
+    advices = [
+        sa.advise(_profile(args.profile, [*args.set, f"{args.field}={v}"]), kb=kb, as_of=as_of)
+        for v in args.values
+    ]
+    common = _common_options(args, sets=True)
+    sys.stdout.write(render_sweep(args.field, args.values, advices, common=common))
+    return 0
 
 
 def _write(text: str, output: str | None) -> None:
@@ -216,7 +344,9 @@ def _cmd_advise(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = sa.render_json(advice)
     elif args.format == "text":
-        text = sa.render_text(advice)
+        text = sa.render_text(advice, kb=kb, detail=args.detail)
+    elif args.format == "html":
+        text = _html(profile, kb, advice)
     else:
         text = _markdown(args, profile, kb, advice)
     _write(text, args.output)
@@ -226,9 +356,9 @@ def _cmd_advise(args: argparse.Namespace) -> int:
 def _markdown(
     args: argparse.Namespace, profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> str:
-    from sovereign_advisor import chart
-    from sovereign_advisor.curves import cost_curves
-    from sovereign_advisor.report import render_markdown
+    from sovereign_advisor.views import chart
+    from sovereign_advisor.views.curves import cost_curves
+    from sovereign_advisor.views.markdown import render_markdown
 
     curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
     name = None
@@ -240,10 +370,20 @@ def _markdown(
     return render_markdown(advice, kb=kb, curves=curves, chart=name)
 
 
+def _html(profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice) -> str:
+    from sovereign_advisor.views import chart
+    from sovereign_advisor.views.curves import cost_curves
+    from sovereign_advisor.views.html import render_html
+
+    curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
+    svg = chart.chart_svg(advice, curves) if chart.available() and curves.curves else None
+    return render_html(advice, kb=kb, curves=curves, chart_svg=svg)
+
+
 def _cmd_explain(args: argparse.Namespace) -> int:
     import sovereign_advisor as sa
-    from sovereign_advisor.explain import render_explanation
     from sovereign_advisor.profile import Policy
+    from sovereign_advisor.views.explain import render_explanation
 
     profile, kb, advice = _advice(args)
     without_policy = None
@@ -258,9 +398,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_break_even(args: argparse.Namespace) -> int:
-    from sovereign_advisor import chart
-    from sovereign_advisor.curves import cost_curves
-    from sovereign_advisor.explain import render_break_even
+    from sovereign_advisor.views import chart
+    from sovereign_advisor.views.curves import cost_curves
+    from sovereign_advisor.views.explain import render_break_even
 
     if args.chart is not None and Path(args.chart).suffix.lower() not in chart.FORMATS:
         raise InputError("chart file must end in .png or .svg", file=args.chart)
@@ -304,7 +444,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_kb(args: argparse.Namespace) -> int:
-    from sovereign_advisor.kbview import render_kb
+    from sovereign_advisor.views.kb import render_kb
 
     as_of = _as_of(args) if args.section == "audit" else None
     sys.stdout.write(render_kb(_knowledge_base(args), args.section, args.id, as_of=as_of))
@@ -315,6 +455,8 @@ _COMMANDS = {
     "advise": _cmd_advise,
     "explain": _cmd_explain,
     "break-even": _cmd_break_even,
+    "compare": _cmd_compare,
+    "sweep": _cmd_sweep,
     "validate": _cmd_validate,
     "schema": _cmd_schema,
     "kb": _cmd_kb,

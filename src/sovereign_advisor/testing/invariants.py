@@ -30,8 +30,8 @@ from sovereign_advisor.profile import (
     Policy,
     load_profile,
 )
-from sovereign_advisor.render import render_json
 from sovereign_advisor.types import DATA_CLASSES, DataClass
+from sovereign_advisor.views.json import render_json
 
 from .strategies import scale_prices
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sovereign_advisor.advice import Advice
-from sovereign_advisor.curves import CostCurves
 from sovereign_advisor.errors import InputError
+from sovereign_advisor.views.curves import CostCurves
 
 FORMATS = (".png", ".svg")
 
@@ -68,6 +68,22 @@ def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
             f"chart file must end in .png or .svg, not {path.suffix or '(no extension)'!r}",
             file=str(path),
         )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(advice, curves, path, path.suffix.lower().lstrip("."))
+    return path
+
+
+def chart_svg(advice: Advice, curves: CostCurves) -> str:
+    """The chart as an SVG element to inline in HTML (no XML prolog, no doctype)."""
+    import io
+
+    buffer = io.BytesIO()
+    _save(advice, curves, buffer, "svg")
+    text = buffer.getvalue().decode("utf-8")
+    return text[text.index("<svg") :]
+
+
+def _save(advice: Advice, curves: CostCurves, target: Any, kind: str) -> None:
     try:
         import matplotlib
         from matplotlib.figure import Figure
@@ -81,11 +97,9 @@ def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
         axes.yaxis.set_minor_formatter(FuncFormatter(_minor_money_tick))
         axes.tick_params(axis="y", which="minor", labelsize=7, labelcolor="#555555")
         metadata: dict[str, Any] = (
-            {"Date": None, "Creator": None} if path.suffix.lower() == ".svg" else {"Software": None}
+            {"Date": None, "Creator": None} if kind == "svg" else {"Software": None}
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, metadata=metadata)
-    return path
+        figure.savefig(target, format=kind, metadata=metadata)
 
 
 def _draw(axes: Any, advice: Advice, curves: CostCurves, formatter: Any) -> None:

@@ -28,7 +28,7 @@ from sovereign_advisor.knowledge.models import (
     TokenPrice,
     Venue,
 )
-from sovereign_advisor.render import wrap_lines
+from sovereign_advisor.views.text import wrap_lines
 
 
 def _records(kb: KnowledgeBase, section: str) -> Sequence[BaseModel]:
