@@ -9,9 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sovereign_advisor.report import render_markdown
 
 import sovereign_advisor as sa
+from sovereign_advisor.views.markdown import render_markdown
 from sovereign_advisor.views.text import render_text
 
 PROFILES = Path(__file__).parents[1] / "examples" / "profiles"

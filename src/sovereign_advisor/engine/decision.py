@@ -76,6 +76,26 @@ def decisive_cause(result: Eligibility) -> Cause | None:
     return min(causes, key=lambda c: (not _is_law(c.rule_id), -len(c.venues)))
 
 
+def _grouped_reasons(found: list[Exclusion]) -> list[str]:
+    """One phrase per rule for the refusals of one venue (the classes it concerns named once)."""
+    by_rule: dict[str, list[Exclusion]] = {}
+    for e in found:
+        by_rule.setdefault(e.rule_id, []).append(e)
+    out = []
+    for rule_id, group in by_rule.items():
+        classes = ", ".join(dict.fromkeys(e.data_class or "" for e in group))
+        if rule_id == "policy.leave_premises":
+            out.append(f"the policy keeps {classes} data on the premises")
+        elif rule_id == "policy.reachable_by":
+            who = ", ".join(sorted({e.jurisdiction or "?" for e in group}))
+            out.append(
+                f"{who} can compel access there, which the policy does not allow for {classes} data"
+            )
+        else:
+            out.append(group[0].reason.rstrip("."))
+    return out
+
+
 def _nearest(result: Eligibility, cause: Cause) -> str:
     """For a role the policy sank: the venue refused for the fewest reasons (the premises on a
     tie), and those reasons; the policy's own checks are what a profile can change."""
@@ -86,7 +106,7 @@ def _nearest(result: Eligibility, cause: Cause) -> str:
     venue_id = min(
         by_venue, key=lambda v: (len(by_venue[v]), v != "own-premises" and "premises" not in v, v)
     )
-    reasons = [e.reason.rstrip(".") for e in by_venue[venue_id]]
+    reasons = _grouped_reasons(by_venue[venue_id])
     shown = "; ".join(reasons[:2]) + (f"; and {len(reasons) - 2} more" if len(reasons) > 2 else "")
     others = len(by_venue) - 1
     tail = {0: "", 1: " (the other venue it could use is refused too)"}.get(
