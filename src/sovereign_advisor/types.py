@@ -152,15 +152,56 @@ def numbers_only(value: object) -> object:
     if isinstance(value, bool):
         raise PydanticCustomError("number_type", "must be a number, not true/false")
     if isinstance(value, str):
-        raise PydanticCustomError("number_type", "must be a number, not text (remove the quotes)")
+        if _NUMBER.match(value.strip()):
+            raise PydanticCustomError(
+                "number_type", "must be a number, not text (remove the quotes)"
+            )
+        raise PydanticCustomError(
+            "number_type",
+            "must be a number, not text (write digits such as 90, 0.5 or 1e-05; YAML 1.1 forms "
+            "such as 1:30, 0b11 or 1_000 are not numbers)",
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "must be a finite number (not .nan or .inf)")
+    return value
+
+
+_NUMBER = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+MAX_DECIMAL_EXPONENT = 24
+"""Exact amounts lie within 10^-24 .. 10^24: beyond, exact arithmetic on the value costs time
+without bound (`1E-999990` has a denominator of a million digits) and no price or assumption
+needs it."""
+
+MAX_DECIMAL_DIGITS = 34
+"""Most significant digits of an exact amount (IEEE decimal128's precision)."""
+
+
+def bounded_decimal(value: Decimal) -> Decimal:
+    """Refuse a decimal too large, too small or too precise to be a real amount."""
+    if not value.is_finite() or value.is_zero():
+        return value
+    digits = len(value.as_tuple().digits)
+    if abs(value.adjusted()) > MAX_DECIMAL_EXPONENT or digits > MAX_DECIMAL_DIGITS:
+        raise PydanticCustomError(
+            "decimal_precision",
+            "must lie between 1e-{limit} and 1e{limit} with at most {digits} significant "
+            "digits (got about 1e{exponent}, {n} digits)",
+            {
+                "limit": MAX_DECIMAL_EXPONENT,
+                "digits": MAX_DECIMAL_DIGITS,
+                "exponent": value.adjusted(),
+                "n": digits,
+            },
+        )
     return value
 
 
 def _not_bool(value: object) -> object:
     if isinstance(value, bool):
         raise PydanticCustomError("decimal_type", "must be an amount, not true/false")
+    if isinstance(value, str) and len(value) > 100:  # refused before Decimal() reads it
+        raise PydanticCustomError("decimal_type", "must be an amount of at most 100 characters")
     return value
 
 
@@ -244,10 +285,20 @@ PositiveFloat = Annotated[
 Flag = StrictBool
 """`true` or `false` (not `yes`, `1` or `"true"`)."""
 
-Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(_not_bool),
+    AfterValidator(bounded_decimal),
+]
 """A non-negative, finite amount of money (a number, or a decimal string for exactness)."""
 
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(_not_bool),
+    AfterValidator(bounded_decimal),
+]
 """An exact, non-negative amount of money in the currency named next to it."""
 
 Currency = Literal["EUR", "USD", "JPY"]

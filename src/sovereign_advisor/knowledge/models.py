@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sovereign_advisor.types import (
     DATA_CLASSES,
@@ -20,6 +20,7 @@ from sovereign_advisor.types import (
     NonNegativeFloat,
     PositiveFloat,
     Status,
+    bounded_decimal,
 )
 
 
@@ -69,6 +70,18 @@ class Band(Model):
         if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
             return {"typical": value}
         return value
+
+    @field_validator("typical", "low", "high", mode="before")
+    @classmethod
+    def _short_text(cls, value: object) -> object:
+        if isinstance(value, str) and len(value) > 100:  # refused before Decimal() reads it
+            raise ValueError("must be an amount of at most 100 characters")
+        return value
+
+    @field_validator("typical", "low", "high")
+    @classmethod
+    def _bounded(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else bounded_decimal(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> Band:
