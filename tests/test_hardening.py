@@ -186,3 +186,167 @@ def test_bad_overlay_arguments_are_input_errors(overlays: object, expected: str)
     with pytest.raises(sa.InputError) as caught:
         sa.load_knowledge_base(overlays=overlays)  # type: ignore[arg-type]
     assert expected in str(caught.value)
+
+
+# --- outputs never replace inputs; writes are atomic ------------------------------------------
+
+
+@pytest.fixture
+def profile_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "p.yaml"
+    shutil.copy(BANK, target)
+    return target
+
+
+def _advise_to(profile: Path, output: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return cli("advise", str(profile), "--as-of", "2026-11-23", "--output", output, *extra)
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink"])
+def test_the_output_cannot_be_the_profile(profile_copy: Path, how: str) -> None:
+    original = profile_copy.read_bytes()
+    output = profile_copy.with_name("out.yaml")
+    if how == "same":
+        output = profile_copy
+    elif how == "symlink":
+        output.symlink_to(profile_copy)
+    else:
+        output.hardlink_to(profile_copy)
+    done = _advise_to(profile_copy, str(output))
+    assert done.returncode == 2
+    assert "would replace an input file of this run" in done.stderr
+    assert profile_copy.read_bytes() == original
+
+
+def test_the_output_cannot_be_a_knowledge_base_file(profile_copy: Path, copy: Path) -> None:
+    target = copy / "prices" / "fx.yaml"
+    before = target.read_bytes()
+    done = _advise_to(profile_copy, str(target), "--kb", str(copy))
+    assert done.returncode == 2 and "would replace an input file" in done.stderr
+    assert target.read_bytes() == before
+    overlay = NEGOTIATED / "prices" / "negotiated.yaml"
+    done = _advise_to(profile_copy, str(overlay), "--overlay", str(NEGOTIATED))
+    assert done.returncode == 2 and "would replace an input file" in done.stderr
+    done = _advise_to(profile_copy, str(default_patterns_path() / "new.md"))
+    assert done.returncode == 2 and "inside the knowledge-base directory" in done.stderr
+
+
+def test_the_chart_cannot_replace_an_input_or_another_file(profile_copy: Path) -> None:
+    pytest.importorskip("matplotlib")
+    # the report `p-break-even.md` would put its chart at `p-break-even-break-even.svg`
+    victim = profile_copy.with_name("r-break-even.svg")
+    victim.write_text("not a chart\n")
+    done = _advise_to(profile_copy, str(profile_copy.with_name("r.md")), "--format", "markdown")
+    assert done.returncode == 2 and "not an SVG chart" in done.stderr
+    assert victim.read_text() == "not a chart\n"
+    svg = profile_copy.with_name("p.svg")
+    svg.symlink_to(profile_copy)
+    done = cli("break-even", str(profile_copy), "--as-of", "2026-11-23", "--chart", str(svg))
+    assert done.returncode == 2 and "would replace an input file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("chart", "expected"),
+    [
+        ("{tmp}/missing/c.svg", "does not exist; create it first"),
+        ("{tmp}/d.svg", "is a directory"),
+    ],
+)
+def test_chart_paths_are_checked(profile_copy: Path, chart: str, expected: str) -> None:
+    pytest.importorskip("matplotlib")
+    (profile_copy.parent / "d.svg").mkdir()
+    target = chart.format(tmp=profile_copy.parent)
+    done = cli("break-even", str(profile_copy), "--as-of", "2026-11-23", "--chart", target)
+    assert done.returncode == 2 and expected in done.stderr
+    assert not (profile_copy.parent / "missing").exists()
+
+
+def test_a_failed_write_leaves_the_previous_report(
+    profile_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sovereign_advisor import cli as cli_module
+
+    report = profile_copy.with_name("r.json")
+    report.write_text("previous\n")
+
+    def full(temporary: Path, *args: object) -> None:
+        with temporary.open("wb") as stream:
+            stream.write(b"trunc")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    argv = ["advise", str(profile_copy), "--as-of", "2026-11-23", "--format", "json"]
+    assert cli_module.main([*argv, "--output", str(report)]) == 2
+    monkeypatch.undo()
+    assert report.read_text() == "previous\n"
+    assert sorted(p.name for p in report.parent.iterdir()) == ["p.yaml", "r.json"]
+
+
+def test_an_output_through_a_symlink_replaces_its_target(profile_copy: Path) -> None:
+    real = profile_copy.with_name("real.json")
+    real.write_text("old")
+    link = profile_copy.with_name("link.json")
+    link.symlink_to(real)
+    assert _advise_to(profile_copy, str(link), "--format", "json").returncode == 0
+    assert link.is_symlink() and real.read_text().startswith("{")
+
+
+# --- command-line I/O -------------------------------------------------------------------------
+
+
+def _shell(redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "sovereign_advisor.cli", *args]
+    return subprocess.run(
+        ["sh", "-c", f'"$@" {redirect}', "sh", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_command_line_io_failures_are_named(profile_copy: Path) -> None:
+    args = ("advise", str(profile_copy), "--as-of", "2026-11-23")
+    closed = _shell(">&-", *args)
+    assert closed.returncode == 2 and "standard output is closed" in closed.stderr
+    if Path("/dev/full").exists():
+        full = _shell(">/dev/full", *args)
+        assert full.returncode == 2 and "No space left on device" in full.stderr
+        assert "Traceback" not in full.stderr
+        to_file = _advise_to(profile_copy, "/dev/full")
+        assert to_file.returncode == 2 and "No space left on device" in to_file.stderr
+    no_stderr = _shell("2>&-", "advise", "missing.yaml")
+    assert no_stderr.returncode == 2 and no_stderr.stdout == ""
+    done = _advise_to(profile_copy, "")
+    assert done.returncode == 2 and "the output file name is empty" in done.stderr
+
+
+def test_markdown_to_a_pipe_or_terminal_skips_the_chart(profile_copy: Path) -> None:
+    done = _shell("", "advise", str(profile_copy), "--as-of", "2026-11-23", "--format",
+                  "markdown", "--output", "/proc/self/fd/1")  # fmt: skip
+    if not Path("/proc/self/fd/1").exists():
+        pytest.skip("needs /proc")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# LLM deployment advice")
+
+
+def test_a_non_utf8_terminal_gets_escapes_not_a_crash(profile_copy: Path) -> None:
+    edit_text(profile_copy, "name: Banque Exemple SA", 'name: "Café €"')
+    done = cli(
+        "advise", str(profile_copy), "--as-of", "2026-11-23", env={"PYTHONIOENCODING": "ascii"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Caf\\xe9 \\u20ac" in done.stdout
+
+
+def test_ctrl_c_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sovereign_advisor import cli as cli_module
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sa, "load_profile", interrupted)
+    assert cli_module.main(["advise", str(BANK)]) == 130
+    assert capsys.readouterr().err == "sovereign-advisor: interrupted\n"
