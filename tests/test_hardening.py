@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sovereign_advisor.knowledge.loader import default_patterns_path
 from sovereign_advisor.profile import profile_from_text
 from sovereign_advisor.yamlio import parse
 
-from .conftest import PROFILES, edit_text
+from .conftest import AS_OF, PROFILES, edit_text
 
 BANK = PROFILES / "bank_strict.yaml"
 
@@ -350,3 +351,119 @@ def test_ctrl_c_is_one_line(
     monkeypatch.setattr(sa, "load_profile", interrupted)
     assert cli_module.main(["advise", str(BANK)]) == 130
     assert capsys.readouterr().err == "sovereign-advisor: interrupted\n"
+
+
+# --- numbers and rules of the knowledge base --------------------------------------------------
+
+
+def _overlay_with(tmp_path: Path, kind: str, text: str) -> Path:
+    (tmp_path / "ov" / kind).mkdir(parents=True)
+    (tmp_path / "ov" / kind / "bad.yaml").write_text(text, encoding="utf-8")
+    return tmp_path / "ov"
+
+
+def _record(kind: str, section: str, record_id: str, **changes: object) -> str:
+    """One base record with some fields changed, as an overlay file's text."""
+    data = yaml.safe_load((default_patterns_path() / kind / section).read_text(encoding="utf-8"))
+    key = next(k for k, v in data.items() if any(r.get("id") == record_id for r in v))
+    record = next(r for r in data[key] if r["id"] == record_id)
+    record.update(changes)
+    return yaml.safe_dump({key: [record]}, allow_unicode=True)
+
+
+_A = ("prices", "assumptions.yaml")
+BAD_NUMBERS = [
+    (*_A, "hours_per_month", {"value": 0}, "assumption `hours_per_month`: value 0 is outside [672, 744]"),
+    (*_A, "gpu.life_months", {"value": 0}, "assumption `gpu.life_months`: value 0 is outside"),
+    (*_A, "rag.chunk_tokens", {"value": 0}, "assumption `rag.chunk_tokens`: value 0 is outside"),
+    (*_A, "routing.pii_detection_recall", {"value": 5}, "`routing.pii_detection_recall`: value 5 is outside [0, 1]"),
+    (*_A, "vllm.gpu_memory_utilization", {"value": 0}, "`vllm.gpu_memory_utilization`: value 0 is outside"),
+    (*_A, "hours_per_month", {"value": "1E-999990"}, "value 0.0 is outside"),  # a float
+    (*_A, "hours_per_month", {"value": 1e-300}, "(record `hours_per_month`): must lie between 1e-24"),
+    ("prices", "fx.yaml", None, {"rate": 0}, "rate 0 is outside [0.000001, 1000000]"),
+    ("catalog", "gpus.yaml", "h100-80gb-sxm", {"memory_gb": 1e-300}, "gpus[0].memory_gb (record `h100-80gb-sxm`): Input should be greater than or equal to 4"),
+    ("catalog", "gpus.yaml", "h100-80gb-sxm", {"bandwidth_gb_s": 1e-300}, "bandwidth_gb_s (record `h100-80gb-sxm`): Input should be greater than or equal to 100"),
+    ("catalog", "gpus.yaml", "h100-80gb-sxm", {"power_w": 1e300}, "power_w (record `h100-80gb-sxm`): Input should be less than or equal to 100000"),
+    ("catalog", "gpus.yaml", "h100-80gb-sxm", {"memory_gb": 4}, "gpu `h100-80gb-sxm`: 4 GB x vllm.gpu_memory_utilization"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "section", "record_id", "changes", "expected"), BAD_NUMBERS)
+def test_knowledge_base_numbers_are_bounded(
+    tmp_path: Path,
+    kind: str,
+    section: str,
+    record_id: str | None,
+    changes: dict[str, object],
+    expected: str,
+) -> None:
+    if record_id is None:  # the first record of the file
+        data = yaml.safe_load((default_patterns_path() / kind / section).read_text("utf-8"))
+        record_id = next(iter(data.values()))[0]["id"]
+    overlay = _overlay_with(tmp_path, kind, _record(kind, section, record_id, **changes))
+    with pytest.raises(sa.KnowledgeBaseError) as caught:
+        sa.load_knowledge_base(overlays=[overlay])
+    assert expected in str(caught.value)
+    assert str(caught.value).startswith(f"{kind}/bad.yaml: ")
+    done = cli("advise", str(BANK), "--as-of", "2026-11-23", "--overlay", str(overlay))
+    assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["1E-999990", "'1E-999990'", "'1E-100000'", "'1E+999990'"])
+def test_a_huge_exponent_is_refused_fast(tmp_path: Path, value: str) -> None:
+    """Unquoted it is a float (0.0, out of bounds); quoted, an exact decimal of bounded size."""
+    text = _record("prices", "assumptions.yaml", "hours_per_month", value="HERE")
+    overlay = _overlay_with(tmp_path, "prices", text.replace("HERE", value))
+    started = time.perf_counter()
+    with pytest.raises(sa.KnowledgeBaseError) as caught:
+        sa.load_knowledge_base(overlays=[overlay])
+    assert time.perf_counter() - started < 5
+    expected = "is outside" if value[0] != "'" else "must lie between 1e-24 and 1e24"
+    assert expected in str(caught.value)
+
+
+_T = ("jurisdictions", "territorial.yaml", "territorial.location_and_seat")
+BAD_RULES = [
+    (*_T, {"condition": "1 / 0 == 1"}, "divide by zero"),
+    (*_T, {"condition": "[1][5] == 1"}, "Index error"),
+    (*_T, {"condition": "blocs['EFTA'].size() > 0"}, "reads blocs['EFTA'], which catalog/blocs.yaml does not define"),
+    (*_T, {"condition": "9223372036854775807 + 1 > 0"}, "integer overflow"),
+    (*_T, {"condition": "venue.id.matches('(')"}, "invalid regular expression"),
+    (*_T, {"condition": "[" + ",".join(["1"] * 30) + "].all(x, [" + ",".join(["1"] * 30) + "].all(y, [" + ",".join(["1"] * 30) + "].all(z, true)))"}, "Iteration budget exceeded"),
+    (*_T, {"exposes_to": "['Mars']"}, "exposes_to returns 'Mars', which is not `EU` or an ISO"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "section", "record_id", "changes", "expected"), BAD_RULES)
+def test_rules_that_cannot_evaluate_are_refused_when_loading(
+    tmp_path: Path,
+    kind: str,
+    section: str,
+    record_id: str,
+    changes: dict[str, object],
+    expected: str,
+) -> None:
+    text = _record(kind, section, record_id, **changes)
+    (tmp_path / kind).mkdir()
+    (tmp_path / kind / "bad.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(sa.KnowledgeBaseError) as caught:
+        sa.load_knowledge_base(overlays=[tmp_path])
+    message = str(caught.value)
+    assert expected in message
+    assert message.startswith(f"{kind}/bad.yaml: rule `{record_id}`")
+    done = cli("validate", "--overlay", str(tmp_path))
+    assert done.returncode == 2 and expected in done.stderr
+
+
+def test_a_computed_jurisdiction_is_checked_when_advising(tmp_path: Path) -> None:
+    text = _record(*_T, exposes_to="[venue.operator]")  # 'FR' when loading, a company name later
+    (tmp_path / "jurisdictions").mkdir()
+    (tmp_path / "jurisdictions" / "bad.yaml").write_text(text, encoding="utf-8")
+    kb = sa.load_knowledge_base(overlays=[tmp_path])
+    with pytest.raises(sa.RuleEvaluationError) as caught:
+        sa.advise(sa.load_profile(BANK), kb=kb, as_of=AS_OF)
+    assert "jurisdictions/bad.yaml: rule `territorial.location_and_seat`: exposes_to returned" in (
+        str(caught.value)
+    )
+    done = cli("advise", str(BANK), "--as-of", "2026-11-23", "--overlay", str(tmp_path))
+    assert done.returncode == 2 and "is not `EU` or an ISO 3166-1" in done.stderr

@@ -523,12 +523,31 @@ def describe_validation_error(
             line = document.line_of(loc)
             if line is not None:
                 where = f"line {line}: "
+            record = _record_id(document.data, loc)
+            if record is not None:
+                field += f" (record `{record}`)"
         shown = "" if item["type"] == "missing" else f" (got {_short(item.get('input'))})"
         lines.append(f"{where}{field}: {message}{shown}" + (f"; {hint}" if hint else ""))
     if len(errors) > limit:
         lines.append(f"... and {len(errors) - limit} more problem(s)")
     prefix = f"{file}: " if file else ""
     return prefix + ("\n  ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines))
+
+
+def _record_id(data: Any, loc: tuple[int | str, ...]) -> str | None:
+    """The `id` of the innermost list item holding the value at `loc` (knowledge-base records
+    have one), so a message names the record as well as the field."""
+    found = None
+    for part in loc:
+        if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+            if isinstance(data, dict) and isinstance(data.get("id"), str):
+                found = data["id"]
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            break
+    return None if found is None else _short(found)[1:-1]
 
 
 def _short(value: Any) -> str:

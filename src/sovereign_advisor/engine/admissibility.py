@@ -94,7 +94,7 @@ def admissibility(
             activation = Activation("flow", {**base, "flow.data_class": data_class})
             for compiled in rules:
                 rule = compiled.rule
-                if not evaluate(rule.id, compiled.condition, activation):
+                if not evaluate(rule.id, compiled.condition, activation, compiled.file):
                     continue
                 if rule.effect == "excludes":
                     refusals.append(

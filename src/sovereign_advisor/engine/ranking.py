@@ -69,7 +69,7 @@ def obligations_and_blockers(
             rule = compiled.rule
             if rule.scope != scope or not rule.in_force(as_of):
                 continue
-            if not evaluate(rule.id, compiled.condition, activation):
+            if not evaluate(rule.id, compiled.condition, activation, compiled.file):
                 continue
             subject = use_case_name or profile.organisation.name
             cited = cited_facts(rule, variables)

@@ -11,22 +11,28 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from sovereign_advisor.conditions import (
+    Activation,
     Compiled,
     ConditionError,
+    EvaluationError,
+    bloc_keys,
     compile_expression,
     string_variables,
+    trial_activation,
 )
 from sovereign_advisor.errors import InputError, KnowledgeBaseError
 from sovereign_advisor.knowledge.models import (
     FILE_MODELS,
     Architecture,
     Assumption,
+    Band,
     Bloc,
     CatalogFile,
     Fact,
@@ -42,6 +48,7 @@ from sovereign_advisor.knowledge.models import (
     TokenPrice,
     Venue,
 )
+from sovereign_advisor.types import ISO_3166_ALPHA_2
 from sovereign_advisor.yamlio import describe_validation_error, parse, read_text
 
 REQUIRED_ASSUMPTIONS = (
@@ -67,6 +74,43 @@ REQUIRED_ASSUMPTIONS = (
     "serving.measured_throughput_transfer",
 )
 """Assumption ids the engine reads: loading fails when one is missing."""
+
+
+ASSUMPTION_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    key: (Decimal(low), Decimal(high))
+    for key, low, high in (
+        ("vllm.gpu_memory_utilization", "0.1", "1"),
+        ("serving.decode_efficiency", "0.01", "1"),
+        ("serving.prefill_efficiency", "0.05", "1"),
+        ("serving.bandwidth_efficiency", "0.05", "1"),
+        ("serving.activation_reserve_gb", "0", "1000"),
+        ("hours_per_month", "672", "744"),
+        ("gpu.life_months", "1", "240"),
+        ("datacentre.pue", "1", "5"),
+        ("qdrant.memory_overhead", "1", "100"),
+        ("rag.chunk_tokens", "1", "1000000"),
+        ("rag.initial_load_amortisation_months", "1", "240"),
+        ("ops.fte_per_self_hosted_role", "0", "100"),
+        ("ops.fte_per_gpu", "0", "100"),
+        ("ops.monthly_cost_per_fte", "0", "100000000"),
+        ("energy.price_per_kwh", "0", "10000"),
+        ("quality.complex_share_on_basic_model_threshold", "0", "1"),
+        ("routing.escalation_share_drift", "0", "100"),
+        ("routing.label_output_tokens", "0", "1000000"),
+        ("routing.pii_detection_recall", "0", "1"),
+        ("serving.measured_throughput_transfer", "0.05", "10"),
+    )
+}
+"""The physically sensible range of each assumption the engine reads (low, typical and high
+must all lie in it): a zero GPU life or chunk size would divide by zero, a recall of 5 would
+report negative leaks. Money is in the assumption's own currency."""
+
+MAX_PRICE = Decimal(10) ** 10
+"""Largest price (per unit, in its currency) accepted: far above any GPU or token price, even
+in yen, and small enough that monthly totals stay exact."""
+
+FX_BOUNDS = (Decimal("0.000001"), Decimal(1_000_000))
+"""Range of an exchange rate: a zero rate would divide by zero."""
 
 
 @dataclass(frozen=True)
@@ -418,6 +462,8 @@ def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
     }
 
     compiled = _compile_rules(c, facts)
+    _try_rules(compiled, blocs)
+    _check_numbers(c)
     _check_architectures(c, models)
     _check_prices(c, models, venues, gpus)
     for file, t in c.throughputs:
@@ -484,6 +530,100 @@ def _compile_rules(c: _Collected, facts: dict[str, Fact]) -> list[CompiledRule]:
             ) from None
         compiled.append(CompiledRule(rule, file, condition, exposes))
     return compiled
+
+
+def _out_of(file: str, record: str, name: str, band: Band, low: Decimal, high: Decimal) -> None:
+    for end, value in (("low", band.lo), ("typical", band.typical), ("high", band.hi)):
+        if not low <= value <= high:
+            shown = name if band.lo == band.typical == band.hi else f"{name}.{end}"
+            raise KnowledgeBaseError(
+                f"{file}: {record}: {shown} {value} is outside "
+                f"[{low}, {high}]; correct it (a value outside this range makes no physical "
+                "sense and would break the sizing)"
+            )
+
+
+def _check_numbers(c: _Collected) -> None:
+    """Every price, rate and assumption within bounds that make sense (see the constants)."""
+    for file, a in c.assumptions:
+        bounds = ASSUMPTION_BOUNDS.get(a.id.split("@")[0])
+        if bounds is not None:
+            _out_of(file, f"assumption `{a.id}`", "value", a.value, *bounds)
+    for file, f in c.fx_rates:
+        _out_of(file, f"fx rate `{f.id}`", "rate", f.rate, *FX_BOUNDS)
+    _check_usable_memory(c)
+    zero = Decimal(0)
+    for file, t in c.token_prices:
+        _out_of(file, f"token price `{t.id}`", "input_per_mtok", t.input_per_mtok, zero, MAX_PRICE)
+        _out_of(
+            file, f"token price `{t.id}`", "output_per_mtok", t.output_per_mtok, zero, MAX_PRICE
+        )
+    for file, g in c.gpu_prices:
+        for name, band in (("rental_per_hour", g.rental_per_hour), ("purchase", g.purchase)):
+            if band is not None:
+                _out_of(file, f"gpu price `{g.id}`", name, band, zero, MAX_PRICE)
+    for file, h in c.host_prices:
+        _out_of(file, f"host price `{h.id}`", "per_month", h.per_month, zero, MAX_PRICE)
+
+
+def _check_usable_memory(c: _Collected) -> None:
+    """Every GPU keeps memory for a model once vLLM's share and the activation reserve are
+    taken: otherwise sizing would divide by a usable memory of zero or less."""
+    utilisations = [
+        a for _, a in c.assumptions if a.id.split("@")[0] == "vllm.gpu_memory_utilization"
+    ]
+    reserves = [
+        a for _, a in c.assumptions if a.id.split("@")[0] == "serving.activation_reserve_gb"
+    ]
+    if not utilisations or not reserves:
+        return  # reported as a missing assumption
+    lowest = min(a.value.lo for a in utilisations)
+    reserve = max(a.value.hi for a in reserves)
+    for file, gpu in c.gpus:
+        usable = Decimal(str(gpu.memory_gb)) * lowest - reserve
+        if usable <= 0:
+            raise KnowledgeBaseError(
+                f"{file}: gpu `{gpu.id}`: {gpu.memory_gb:g} GB x vllm.gpu_memory_utilization "
+                f"{lowest} - serving.activation_reserve_gb {reserve} leaves {usable} GB for a "
+                "model; correct memory_gb or the assumptions"
+            )
+
+
+def _try_rules(compiled: list[CompiledRule], blocs: dict[str, Bloc]) -> None:
+    """Refuse, when loading, rules that cannot evaluate: a bloc the catalogue lacks
+    (`blocs['EFTA']`), and conditions that fail on any subject (a division by zero, an invalid
+    regular expression, an index out of range, an integer overflow or CEL's iteration budget
+    met with literals), found by evaluating each rule once on values of the right types."""
+    members = {code: list(bloc.members) for code, bloc in blocs.items()}
+    activations: dict[str, Activation] = {}
+    for rule in compiled:
+        for key in bloc_keys(rule.rule.condition) + bloc_keys(rule.rule.exposes_to or ""):
+            if key not in blocs:
+                raise KnowledgeBaseError(
+                    f"{rule.file}: rule `{rule.rule.id}` reads blocs['{key}'], which "
+                    f"catalog/blocs.yaml does not define (known: {', '.join(sorted(blocs))}); "
+                    "add the bloc or correct the code"
+                )
+        scope = rule.rule.scope
+        activation = activations.get(scope) or trial_activation(scope, members)
+        activations[scope] = activation
+        for expression in (rule.condition, rule.exposes_to):
+            if expression is None:
+                continue
+            try:
+                value = expression.evaluate(activation)
+            except EvaluationError as error:
+                raise KnowledgeBaseError(
+                    f"{rule.file}: rule `{rule.rule.id}` cannot be evaluated: {error}; correct "
+                    "the expression"
+                ) from None
+            if expression is rule.exposes_to:
+                bad = [v for v in value if not (v == "EU" or v in ISO_3166_ALPHA_2)]
+                if bad:
+                    raise KnowledgeBaseError(
+                        f"{rule.file}: rule `{rule.rule.id}`: exposes_to returns {bad[0]!r}, "
+                        "which is not `EU` or an ISO 3166-1 alpha-2 country code"
+                    )
 
 
 def _check_cites_for(file: str, rule: Rule, facts: dict[str, Fact]) -> None:
