@@ -6,12 +6,14 @@ cases that need a knowledge-base directory, an output file or a library call.
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import yaml
 
 import sovereign_advisor as sa
 from sovereign_advisor.knowledge.loader import default_patterns_path
-from sovereign_advisor.profile import profile_from_text
+from sovereign_advisor.profile import profile_from_dict, profile_from_text
 from sovereign_advisor.yamlio import parse
 
 from .conftest import AS_OF, PROFILES, edit_text
@@ -467,3 +469,61 @@ def test_a_computed_jurisdiction_is_checked_when_advising(tmp_path: Path) -> Non
     )
     done = cli("advise", str(BANK), "--as-of", "2026-11-23", "--overlay", str(tmp_path))
     assert done.returncode == 2 and "is not `EU` or an ISO 3166-1" in done.stderr
+
+
+# --- the library: arguments, frozen profiles, streaming ---------------------------------------
+
+
+def _bank_dict() -> dict[str, object]:
+    data: dict[str, object] = yaml.safe_load(BANK.read_text(encoding="utf-8"))
+    return data
+
+
+def test_library_arguments_are_input_errors() -> None:
+    deep: dict[str, object] = {}
+    cursor = deep
+    for _ in range(100_000):
+        cursor["a"] = {}
+        cursor = cursor["a"]  # type: ignore[assignment]
+    with pytest.raises(sa.InputError, match="nesting deeper than 32 levels"):
+        profile_from_dict(deep)
+    with pytest.raises(sa.InputError, match="needs an iterable of OrganisationProfile"):
+        sa.advise_many(None)  # type: ignore[arg-type]
+    with pytest.raises(sa.InputError, match="item 1 is str"):
+        sa.advise_many([sa.load_profile(BANK), "x"], as_of=AS_OF)  # type: ignore[list-item]
+    with pytest.raises(sa.InputError, match="is not a usable file path"):
+        sa.load_profile("bank\0.yaml")
+    with pytest.raises(sa.InputError, match="needs an iterable"):
+        sa.iter_advise_many(None)  # type: ignore[arg-type]
+
+
+def test_a_validated_profile_cannot_be_changed_in_place() -> None:
+    profile = profile_from_dict(_bank_dict())
+    with pytest.raises(TypeError, match="frozen"):
+        profile.data.query_shares["public"] = 7  # type: ignore[index]
+    with pytest.raises(TypeError):
+        profile.capabilities.owned_gpus.update({"h100-80gb-sxm": 9})
+    with pytest.raises(TypeError):
+        profile.policy.overrides.clear()
+    assert pickle.loads(pickle.dumps(profile)) == profile
+    assert copy.deepcopy(profile) == profile
+    changed = profile.model_copy(
+        update={"data": profile.data.model_copy(update={"query_shares": {"public": 1.0}})}
+    )
+    assert changed.data.query_shares == {"public": 1.0}
+
+
+def test_iter_advise_many_streams_in_order() -> None:
+    profiles = [sa.load_profile(p) for p in sorted(PROFILES.glob("*.yaml"))[:3]]
+    pulled = []
+
+    def source() -> Iterator[sa.OrganisationProfile]:
+        for p in profiles * 2:
+            pulled.append(p)
+            yield p
+
+    stream = sa.iter_advise_many(source(), as_of=AS_OF, chunk=2)
+    first = next(stream)
+    assert len(pulled) == 2  # one chunk read, not the whole iterable
+    rest = list(stream)
+    assert [first, *rest] == sa.advise_many(profiles * 2, as_of=AS_OF)

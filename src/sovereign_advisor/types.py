@@ -141,6 +141,42 @@ def attribute_docstrings(cls: type) -> dict[str, str]:
     return dict(found[0]) if len(found) == 1 else {}
 
 
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes: the mappings inside a frozen profile stay as validated (a
+    share edited to 7 after validation would otherwise be priced). A `dict` subclass, so
+    pydantic serialises it and `isinstance(x, dict)` holds."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("this mapping belongs to a validated (frozen) profile; use model_copy")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
+        return (FrozenDict, (dict(self),))  # pickle and deepcopy without __setitem__
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        import copy
+
+        return FrozenDict({copy.deepcopy(k, memo): copy.deepcopy(v, memo) for k, v in self.items()})
+
+
+def frozen_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    """`AfterValidator` for a mapping field of a frozen model."""
+    return FrozenDict(value)
+
+
+def shown_value(value: object, limit: int = 60) -> str:
+    """A value for an error message: escaped (no newline or terminal escape reaches the
+    terminal) and cut to `limit` characters (a 5 MB value is not echoed whole)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number (not .nan or .inf)")
@@ -245,7 +281,8 @@ def _country(value: object) -> object:
         hint = value.upper()
     did = f"; did you mean `{hint}`?" if hint else ""
     raise ValueError(
-        f"`{value}` is not an ISO 3166-1 alpha-2 country code (two upper-case letters such as "
+        f"`{shown_value(value)}` is not an ISO 3166-1 alpha-2 country code (two upper-case "
+        "letters such as "
         f"FR, DE, JP, US){did}"
     )
 
