@@ -527,3 +527,21 @@ def test_iter_advise_many_streams_in_order() -> None:
     assert len(pulled) == 2  # one chunk read, not the whole iterable
     rest = list(stream)
     assert [first, *rest] == sa.advise_many(profiles * 2, as_of=AS_OF)
+
+
+# --- profile text reaches outputs escaped ------------------------------------------------------
+
+
+def test_markdown_report_escapes_profile_text(tmp_path: Path) -> None:
+    data = _bank_dict()
+    data["organisation"]["name"] = "<script>alert(1)</script> [click](javascript:alert(1)) *x*"  # type: ignore[index]
+    data["use_cases"][0]["name"] = "<img src=x onerror=alert(1)>"  # type: ignore[index]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    done = cli("advise", str(path), "--as-of", "2026-11-23", "--format", "markdown")
+    assert done.returncode == 0, done.stderr
+    report = done.stdout
+    assert "<script>" not in report and "<img" not in report
+    assert "[click](javascript:" not in report and "<javascript:" not in report
+    assert "# LLM deployment advice: &lt;script&gt;alert(1)&lt;/script&gt; \\[click\\]" in report
+    assert "\\*x\\*" in report

@@ -63,6 +63,23 @@ Reachable = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU|\*)$"), BeforeValidator
 MAX_NAME_LENGTH = 200
 """Longest organisation or use-case name accepted, in characters."""
 
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _one_line(name: str) -> str:
+    """Names are shown in terminals, reports and charts: a newline or an ANSI escape in one
+    could fake an error line or repaint the screen, a bidi override could reverse the text."""
+    bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI), None)
+    if bad is not None:
+        raise ValueError(
+            f"a name is one line of printable text; remove the control character U+{ord(bad):04X}"
+        )
+    return name
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_one_line)]
+"""A name shown in outputs: 1 to 200 characters of one line, without control characters."""
+
 MAX_USE_CASES = 500
 """Most use cases a profile may list (each is classified against every use-case rule)."""
 
@@ -70,7 +87,7 @@ MAX_USE_CASES = 500
 class Organisation(Model):
     """Who the organisation is."""
 
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: Name
     """Name, for the report."""
     headquarters: CountryCode
     """Country of the head office (ISO 3166-1 alpha-2)."""
@@ -173,7 +190,7 @@ GpuCount = Annotated[int, Field(ge=0, le=MAX_OWNED_GPUS), BeforeValidator(number
 class UseCase(Model):
     """One AI use case, described the way the EU AI Act classifies it."""
 
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: Name
     """Name."""
     annex_iii_area: AnnexIIIArea = "none"
     """The EU AI Act Annex III high-risk area it falls in, or `none`."""
