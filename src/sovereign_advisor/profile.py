@@ -181,10 +181,13 @@ MAX_TOKENS_PER_QUERY = 10**7
 MAX_PEAK_QUERIES_PER_SECOND = 10**5
 MAX_CORPUS_TOKENS = 10**13
 MAX_REFRESHES_PER_MONTH = 10**4
-MAX_OWNED_GPUS = 10**5
+MAX_OWNED_GPUS = 10**4
+"""Most GPUs a profile may own, all types together: break-even volumes are found exactly across
+every step of the owned fleet, which costs time in proportion (10^4 keeps the slowest command
+near 10 s on a small machine; see the README's limits)."""
 
 GpuCount = Annotated[int, Field(ge=0, le=MAX_OWNED_GPUS), BeforeValidator(numbers_only)]
-"""A number of GPUs, 0 to 10^5."""
+"""A number of GPUs, 0 to 10^4."""
 
 
 class UseCase(Model):
@@ -243,6 +246,16 @@ class Capabilities(Model):
     owned_gpus: Annotated[dict[Id, GpuCount], AfterValidator(frozen_dict)] = Field(
         default_factory=dict
     )
+
+    @field_validator("owned_gpus")
+    @classmethod
+    def _fleet_within_limit(cls, owned: dict[str, int]) -> dict[str, int]:
+        if sum(owned.values()) > MAX_OWNED_GPUS:
+            raise ValueError(
+                f"{sum(owned.values()):,} GPUs owned in total; the limit is {MAX_OWNED_GPUS:,}"
+            )
+        return owned
+
     """GPUs it already owns on its premises, by GPU id (see the catalogue)."""
 
 
