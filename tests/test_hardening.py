@@ -545,3 +545,24 @@ def test_markdown_report_escapes_profile_text(tmp_path: Path) -> None:
     assert "[click](javascript:" not in report and "<javascript:" not in report
     assert "# LLM deployment advice: &lt;script&gt;alert(1)&lt;/script&gt; \\[click\\]" in report
     assert "\\*x\\*" in report
+
+
+def test_a_chart_warning_is_one_line_without_a_source_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    from sovereign_advisor import chart
+    from sovereign_advisor import cli as cli_module
+
+    def warns(advice: object, curves: object, path: Path) -> Path:
+        warnings.warn("Glyph 12354 missing from font(s) DejaVu Sans.", UserWarning, stacklevel=1)
+        path.write_text("<svg/>")
+        return path
+
+    monkeypatch.setattr(chart, "write_chart", warns)
+    target = tmp_path / "c.svg"
+    argv = ["break-even", str(BANK), "--as-of", "2026-11-23", "--chart", str(target)]
+    assert cli_module.main(argv) == 0
+    err = capsys.readouterr().err
+    assert err == "sovereign-advisor: warning: Glyph 12354 missing from font(s) DejaVu Sans.\n"
