@@ -134,7 +134,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"duplicate key `{key}` (first at line {first_line[key]}); "
+                f"duplicate key `{_short_text(str(key))}` (first at line {first_line[key]}); "
                 "keep one: YAML would silently drop the first value",
                 key_node.start_mark,
             )
