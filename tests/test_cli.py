@@ -305,7 +305,7 @@ def test_explain_prices_an_excluded_architecture_without_the_policy(
 def test_kb_audit_counts_every_record_by_status_age_and_source_kind(
     kb: sa.KnowledgeBase, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sovereign_advisor.kbview import audit_records
+    from sovereign_advisor.views.kb import audit_records
 
     assert main(["kb", "audit", "--as-of", "2026-12-01"]) == 0
     out = capsys.readouterr().out
@@ -342,7 +342,7 @@ def test_kb_audit_defaults_to_today_read_by_the_cli(capsys: pytest.CaptureFixtur
 
 
 def test_the_audit_view_needs_a_date_from_its_caller(kb: sa.KnowledgeBase) -> None:
-    from sovereign_advisor.kbview import render_kb
+    from sovereign_advisor.views.kb import render_kb
 
     with pytest.raises(sa.InputError, match="needs an as-of date"):
         render_kb(kb, "audit")

@@ -108,15 +108,30 @@ def test_overlapping_prices_for_the_same_thing_are_refused(copy: Path) -> None:
 
 
 def test_cel_evaluation_errors_are_raised_not_read_as_false(copy: Path) -> None:
+    # fails only for one venue, so loading (which tries every rule once) cannot see it
+    edit_text(
+        copy / "jurisdictions" / "territorial.yaml",
+        'condition: "true"',
+        "condition: \"venue.id == 'scaleway' && 1 / (venue.data_locations.size() - 1) > 0\"",
+    )
+    kb = sa.load_knowledge_base(copy)
+    profile = sa.load_profile(Path(__file__).parents[1] / "examples/profiles/bank_strict.yaml")
+    with pytest.raises(
+        sa.RuleEvaluationError,
+        match=r"jurisdictions/territorial\.yaml: rule `territorial\.location_and_seat`",
+    ) as caught:
+        sa.advise(profile, kb=kb, as_of=__import__("datetime").date(2026, 11, 23))
+    assert isinstance(caught.value, sa.KnowledgeBaseError)  # bad input: the CLI exits 2
+
+
+def test_a_missing_bloc_is_refused_when_loading(copy: Path) -> None:
     edit_text(
         copy / "jurisdictions" / "territorial.yaml",
         'condition: "true"',
         "condition: \"blocs['XX'].size() > 0\"",
     )
-    kb = sa.load_knowledge_base(copy)
-    profile = sa.load_profile(Path(__file__).parents[1] / "examples/profiles/bank_strict.yaml")
-    with pytest.raises(sa.RuleEvaluationError, match=r"territorial\.location_and_seat"):
-        sa.advise(profile, kb=kb, as_of=__import__("datetime").date(2026, 11, 23))
+    with pytest.raises(sa.KnowledgeBaseError, match=r"reads blocs\['XX'\], which"):
+        sa.load_knowledge_base(copy)
 
 
 def test_an_overlay_replaces_a_price_by_id(tmp_path: Path, kb: sa.KnowledgeBase) -> None:

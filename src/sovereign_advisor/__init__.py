@@ -10,7 +10,7 @@ which laws reach you, and what each option costs.
 import typing
 
 from sovereign_advisor.advice import Advice
-from sovereign_advisor.engine.advise import advise, advise_many
+from sovereign_advisor.engine.advise import advise, advise_many, iter_advise_many
 from sovereign_advisor.engine.costing import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
@@ -56,6 +56,7 @@ __all__ = [
     "ServingCost",
     "advise",
     "advise_many",
+    "iter_advise_many",
     "load_knowledge_base",
     "load_profile",
     "render_html",

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sovereign_advisor.errors import InputError
+from sovereign_advisor.outputs import Inputs, is_regular_target, write_text
 
 if TYPE_CHECKING:
     from sovereign_advisor.advice import Advice
@@ -213,6 +216,39 @@ _SECTIONS = (
 )
 
 
+def _say(message: str) -> None:
+    """A line on standard error; nothing when it is closed (never on standard output instead,
+    where `print(file=None)` would put it)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(message + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _out(text: str) -> None:
+    """Write to standard output, which may be closed, full or unable to encode the text."""
+    stream = sys.stdout
+    if stream is None:
+        raise InputError("standard output is closed; redirect it or use --output FILE")
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:  # e.g. LANG=C: write "\u20ac" rather than fail on "€"
+        try:
+            reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise InputError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -221,19 +257,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         if args.debug:
             raise
-        print(f"sovereign-advisor: error: {error}", file=sys.stderr)
+        _say(f"sovereign-advisor: error: {_printable(str(error))}")
         return 2
     except BrokenPipeError:  # e.g. piped into `head`
+        _quiet_stdout()
         return 0
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        _say("sovereign-advisor: interrupted")
+        return 130
     except Exception as error:  # an internal error, not the user's
         if args.debug:
             raise
-        print(
-            f"sovereign-advisor: internal error: {type(error).__name__}: {error} "
-            "(run with --debug for a traceback)",
-            file=sys.stderr,
+        _say(
+            f"sovereign-advisor: internal error: {type(error).__name__}: "
+            f"{_printable(str(error))} (run with --debug for a traceback)"
         )
         return 1
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point standard output at /dev/null so that Python's final flush
+    does not print an error of its own."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+_CONTROL = dict.fromkeys([*range(9), *range(11, 32), 127], None)
+
+
+def _printable(text: str) -> str:
+    """A message without terminal control characters (an ANSI escape or carriage return in a
+    profile's name must not repaint the terminal), shown as `\x1b`-style escapes."""
+    if not any(ord(c) in _CONTROL or 0x80 <= ord(c) < 0xA0 for c in text):
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if ord(c) in _CONTROL or 0x80 <= ord(c) < 0xA0
+        else c
+        for c in text
+    )
 
 
 def _knowledge_base(args: argparse.Namespace) -> KnowledgeBase:
@@ -308,7 +375,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             changes = profile_changes(base, profile.model_dump(mode="json", exclude_unset=True))
         scenarios.append(Scenario(label=label, changes=changes, advice=advice))
     common = _common_options(args) if len(args.profiles) == 1 else _common_options(args, sets=True)
-    sys.stdout.write(render_comparison(scenarios, common=common))
+    _out(render_comparison(scenarios, common=common))
     return 0
 
 
@@ -323,23 +390,41 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         for v in args.values
     ]
     common = _common_options(args, sets=True)
-    sys.stdout.write(render_sweep(args.field, args.values, advices, common=common))
+    _out(render_sweep(args.field, args.values, advices, common=common))
     return 0
 
 
-def _write(text: str, output: str | None) -> None:
+def _inputs(args: argparse.Namespace) -> Inputs:
+    """Every file this run reads: outputs must replace none of them."""
+    from sovereign_advisor.knowledge.loader import default_patterns_path
+
+    profiles = [args.profile] if getattr(args, "profile", None) else []
+    directories = [Path(args.kb) if args.kb else default_patterns_path()]
+    directories += [Path(o) for o in args.overlay]
+    return Inputs(profiles, directories)
+
+
+def _check_output(args: argparse.Namespace, name: str | None, what: str) -> Path | None:
+    if name is None:
+        return None
+    if not name:  # Path("") is the current directory
+        raise InputError(f"the {what} file name is empty (--{what} '')")
+    path = Path(name)
+    _inputs(args).refuse(path, what)
+    return path
+
+
+def _write(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
+        _out(text)
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"cannot write the file: {error.strerror}", file=output) from None
+    write_text(output, text)
 
 
 def _cmd_advise(args: argparse.Namespace) -> int:
     import sovereign_advisor as sa
 
+    output = _check_output(args, args.output, "output")  # before the work, not after it
     profile, kb, advice = _advice(args)
     if args.format == "json":
         text = sa.render_json(advice)
@@ -348,13 +433,30 @@ def _cmd_advise(args: argparse.Namespace) -> int:
     elif args.format == "html":
         text = _html(profile, kb, advice)
     else:
-        text = _markdown(args, profile, kb, advice)
-    _write(text, args.output)
+        text = _markdown(args, output, profile, kb, advice)
+    _write(text, output)
     return 0
 
 
+def _draw(args: argparse.Namespace, advice: Advice, curves: Any, path: Path) -> Path:
+    """Draw a chart, showing matplotlib's warnings as one line each (not with its source)."""
+    from sovereign_advisor.views import chart
+
+    _inputs(args).refuse(path, "chart")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = chart.write_chart(advice, curves, path)
+    for warning in caught:
+        _say(f"sovereign-advisor: warning: {warning.message}")
+    return written
+
+
 def _markdown(
-    args: argparse.Namespace, profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+    args: argparse.Namespace,
+    output: Path | None,
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    advice: Advice,
 ) -> str:
     from sovereign_advisor.views import chart
     from sovereign_advisor.views.curves import cost_curves
@@ -362,11 +464,19 @@ def _markdown(
 
     curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
     name = None
-    if args.output is not None and chart.available():
-        output = Path(args.output)
-        path = chart.write_chart(advice, curves, output.with_name(output.stem + "-break-even.svg"))
+    if output is not None and not is_regular_target(output):
+        _say(f"sovereign-advisor: no chart: {output} is not a regular file to put one next to")
+    elif output is not None and chart.available():
+        target = output.with_name(output.stem + "-break-even.svg")
+        if target.exists() and not _is_svg(target):
+            raise InputError(
+                "the report's chart would replace this file, which is not an SVG chart; "
+                "move it or choose another --output",
+                file=str(target),
+            )
+        path = _draw(args, advice, curves, target)
         name = path.name
-        print(f"sovereign-advisor: wrote {path}", file=sys.stderr)
+        _say(f"sovereign-advisor: wrote {path}")
     return render_markdown(advice, kb=kb, curves=curves, chart=name)
 
 
@@ -378,6 +488,15 @@ def _html(profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice) -> st
     curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
     svg = chart.chart_svg(advice, curves) if chart.available() and curves.curves else None
     return render_html(advice, kb=kb, curves=curves, chart_svg=svg)
+
+
+def _is_svg(path: Path) -> bool:
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(512)
+    except OSError:
+        return False
+    return (head.startswith(b"<?xml") and b"<svg" in head) or head.startswith(b"<svg")
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -393,7 +512,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         opened = profile.model_copy(update={"policy": Policy(preset="open")})
         without_policy = sa.advise(opened, kb=kb, as_of=advice.as_of)
     text = render_explanation(advice, args.architecture, kb, without_policy=without_policy)
-    sys.stdout.write(text)
+    _out(text)
     return 0
 
 
@@ -404,12 +523,13 @@ def _cmd_break_even(args: argparse.Namespace) -> int:
 
     if args.chart is not None and Path(args.chart).suffix.lower() not in chart.FORMATS:
         raise InputError("chart file must end in .png or .svg", file=args.chart)
+    target = _check_output(args, args.chart, "chart")
     profile, kb, advice = _advice(args)
     curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
-    sys.stdout.write(render_break_even(advice, curves))
-    if args.chart is not None:
-        written = chart.write_chart(advice, curves, args.chart)
-        print(f"chart: {written}")
+    _out(render_break_even(advice, curves))
+    if target is not None:
+        written = _draw(args, advice, curves, target)
+        _out(f"chart: {written}\n")
     return 0
 
 
@@ -419,9 +539,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     kb = _knowledge_base(args)
     where = args.kb or "packaged knowledge base"
-    print(
+    _out(
         f"ok: {where}{''.join(f' + overlay {o}' for o in args.overlay)} ({kb.version}, "
-        f"{len(kb.facts)} facts, {len(kb.rules)} rules, oldest checked_on {kb.oldest_check})"
+        f"{len(kb.facts)} facts, {len(kb.rules)} rules, oldest checked_on {kb.oldest_check})\n"
     )
     failed = 0
     for path in args.profiles:
@@ -429,17 +549,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             profile = sa.load_profile(path)
             check_against_knowledge_base(profile, kb)  # ids the knowledge base must know
         except InputError as error:
-            print(f"sovereign-advisor: error: {error}", file=sys.stderr)
+            _say(f"sovereign-advisor: error: {_printable(str(error))}")
             failed += 1
             continue
-        print(f"ok: {path} ({profile.organisation.name})")
+        _out(f"ok: {path} ({_printable(profile.organisation.name)})\n")
     return 2 if failed else 0
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
     from sovereign_advisor.schema import schema_text
 
-    sys.stdout.write(schema_text(args.name))
+    _out(schema_text(args.name))
     return 0
 
 
@@ -447,7 +567,7 @@ def _cmd_kb(args: argparse.Namespace) -> int:
     from sovereign_advisor.views.kb import render_kb
 
     as_of = _as_of(args) if args.section == "audit" else None
-    sys.stdout.write(render_kb(_knowledge_base(args), args.section, args.id, as_of=as_of))
+    _out(render_kb(_knowledge_base(args), args.section, args.id, as_of=as_of))
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import unicodedata
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -37,9 +38,11 @@ from sovereign_advisor.types import (
     ProhibitedPractice,
     Sector,
     Share,
+    frozen_dict,
     numbers_only,
+    shown_value,
 )
-from sovereign_advisor.yamlio import Document, describe_validation_error, load, parse
+from sovereign_advisor.yamlio import MAX_DEPTH, Document, describe_validation_error, load, parse
 
 if TYPE_CHECKING:
     from sovereign_advisor.knowledge.loader import KnowledgeBase
@@ -48,7 +51,8 @@ if TYPE_CHECKING:
 def _reachable(value: object) -> object:
     if isinstance(value, str) and value not in ("EU", "*") and value not in ISO_3166_ALPHA_2:
         raise ValueError(
-            f"`{value}` is not `EU`, `*` (anyone) or an ISO 3166-1 alpha-2 country code"
+            f"`{shown_value(value)}` is not `EU`, `*` (anyone) or an ISO 3166-1 alpha-2 country "
+            "code"
         )
     return value
 
@@ -71,10 +75,34 @@ Reachable = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU|\*)$"), BeforeValidator
 """A jurisdiction allowed to be able to compel access: a country code, `EU`, or `*` (any)."""
 
 
+MAX_NAME_LENGTH = 200
+"""Longest organisation or use-case name accepted, in characters."""
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _one_line(name: str) -> str:
+    """Names are shown in terminals, reports and charts: a newline or an ANSI escape in one
+    could fake an error line or repaint the screen, a bidi override could reverse the text."""
+    bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI), None)
+    if bad is not None:
+        raise ValueError(
+            f"a name is one line of printable text; remove the control character U+{ord(bad):04X}"
+        )
+    return name
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_one_line)]
+"""A name shown in outputs: 1 to 200 characters of one line, without control characters."""
+
+MAX_USE_CASES = 500
+"""Most use cases a profile may list (each is classified against every use-case rule)."""
+
+
 class Organisation(Model):
     """Who the organisation is."""
 
-    name: str = Field(min_length=1)
+    name: Name
     """Name, for the report."""
     headquarters: CountryCode
     """Country of the head office (ISO 3166-1 alpha-2)."""
@@ -100,7 +128,7 @@ class Organisation(Model):
 class Data(Model):
     """What data the queries carry."""
 
-    query_shares: dict[DataClass, Share]
+    query_shares: Annotated[dict[DataClass, Share], AfterValidator(frozen_dict)]
     """Share of queries whose most sensitive content is each data class; shares sum to 1.
     Classes left out have share 0."""
     subjects_in: tuple[CountryCode, ...] | None = None
@@ -146,7 +174,9 @@ class Policy(Model):
     preset: Preset
     """`strict` (nothing leaves the premises), `eu_only` (only venues no non-EU authority can
     compel), `jp_only` (likewise for Japan) or `open` (anything)."""
-    overrides: dict[DataClass, ClassPolicy] = Field(default_factory=dict)
+    overrides: Annotated[dict[DataClass, ClassPolicy], AfterValidator(frozen_dict)] = Field(
+        default_factory=dict
+    )
     """Per-class adjustments of the preset."""
 
     def resolve(self) -> dict[DataClass, tuple[bool, frozenset[str]]]:
@@ -193,16 +223,19 @@ MAX_TOKENS_PER_QUERY = 10**7
 MAX_PEAK_QUERIES_PER_SECOND = 10**5
 MAX_CORPUS_TOKENS = 10**13
 MAX_REFRESHES_PER_MONTH = 10**4
-MAX_OWNED_GPUS = 10**5
+MAX_OWNED_GPUS = 10**4
+"""Most GPUs a profile may own, all types together: break-even volumes are found exactly across
+every step of the owned fleet, which costs time in proportion (10^4 keeps the slowest command
+near 10 s on a small machine; see the README's limits)."""
 
 GpuCount = Annotated[int, Field(ge=0, le=MAX_OWNED_GPUS), BeforeValidator(numbers_only)]
-"""A number of GPUs, 0 to 10^5."""
+"""A number of GPUs, 0 to 10^4."""
 
 
 class UseCase(Model):
     """One AI use case, described the way the EU AI Act classifies it."""
 
-    name: str = Field(min_length=1)
+    name: Name
     """Name."""
     annex_iii_area: AnnexIIIArea = "none"
     """The EU AI Act Annex III high-risk area it falls in, or `none`."""
@@ -267,7 +300,19 @@ class Capabilities(Model):
 
     operates_gpus: Flag = False
     """Whether it can run GPU servers in its own facility."""
-    owned_gpus: dict[Id, GpuCount] = Field(default_factory=dict)
+    owned_gpus: Annotated[dict[Id, GpuCount], AfterValidator(frozen_dict)] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("owned_gpus")
+    @classmethod
+    def _fleet_within_limit(cls, owned: dict[str, int]) -> dict[str, int]:
+        if sum(owned.values()) > MAX_OWNED_GPUS:
+            raise ValueError(
+                f"{sum(owned.values()):,} GPUs owned in total; the limit is {MAX_OWNED_GPUS:,}"
+            )
+        return owned
+
     """GPUs it already owns on its premises, by GPU id (see the catalogue)."""
 
 
@@ -286,7 +331,7 @@ class OrganisationProfile(Model):
     organisation: Organisation
     data: Data
     policy: Policy
-    use_cases: tuple[UseCase, ...] = ()
+    use_cases: tuple[UseCase, ...] = Field(default=(), max_length=MAX_USE_CASES)
     workload: Workload
     capabilities: Capabilities = Field(default_factory=Capabilities)
     finance: Finance = Field(default_factory=Finance)
@@ -296,12 +341,14 @@ class OrganisationProfile(Model):
     def _distinct_names(cls, use_cases: tuple[UseCase, ...]) -> tuple[UseCase, ...]:
         seen: set[str] = set()
         for use_case in use_cases:
-            if use_case.name in seen:
+            # "café" typed two ways (é, or e + combining accent) is one name
+            key = unicodedata.normalize("NFC", use_case.name)
+            if key in seen:
                 raise ValueError(
-                    f"two use cases are named `{use_case.name}`; names identify use cases in "
-                    "the advice, so make them distinct"
+                    f"two use cases are named `{shown_value(key)}`; names identify "
+                    "use cases in the advice, so make them distinct"
                 )
-            seen.add(use_case.name)
+            seen.add(key)
         return use_cases
 
     @property
@@ -360,6 +407,9 @@ def load_profile(path: str | Path) -> OrganisationProfile:
     """
     if not isinstance(path, str | os.PathLike):
         raise InputError(f"load_profile() needs a file path, got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise InputError(f"load_profile(): {text!r} is not a usable file path")
     document = load(Path(path))
     return _validate(document.data, str(path), document)
 
@@ -377,7 +427,25 @@ def profile_from_dict(data: Mapping[str, Any], name: str = "<profile>") -> Organ
     field path and the offending value."""
     if not isinstance(data, Mapping):
         raise InputError(f"a profile is a mapping, got {type(data).__name__}", file=name)
+    _check_depth(data, name)
     return _validate(dict(data), name, None)
+
+
+def _check_depth(data: object, name: str) -> None:
+    """Refuse nesting deeper than files may have (`yamlio.MAX_DEPTH`), without recursion: a
+    dict nested 100,000 deep would otherwise exhaust Python's stack in the validator."""
+    level: list[object] = [data]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, Mapping | list | tuple)
+            for child in (item.values() if isinstance(item, Mapping) else item)
+            if isinstance(child, Mapping | list | tuple)
+        ]
+        if not level:
+            return
+    raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=name)
 
 
 def check_against_knowledge_base(profile: OrganisationProfile, kb: KnowledgeBase) -> None:

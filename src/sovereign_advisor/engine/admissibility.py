@@ -131,7 +131,7 @@ def admissibility(
                 fired = kb.derived[key] = tuple(
                     i
                     for i, compiled in enumerate(rules)
-                    if evaluate(compiled.rule.id, compiled.condition, activation)
+                    if evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)
                 )
             for i in fired:
                 rule = rules[i].rule

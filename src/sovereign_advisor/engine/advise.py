@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -177,7 +178,16 @@ def advise_many(
     (they inherit the loaded knowledge base and its caches); where the platform cannot fork, the
     profiles are advised in this process.
     """
+    if isinstance(profiles, OrganisationProfile) or not isinstance(profiles, Iterable):
+        raise InputError(
+            f"advise_many() needs an iterable of OrganisationProfile, got {type(profiles).__name__}"
+        )
     batch = list(profiles)
+    for i, item in enumerate(batch):
+        if not isinstance(item, OrganisationProfile):
+            raise InputError(
+                f"advise_many() needs OrganisationProfile items; item {i} is {type(item).__name__}"
+            )
     if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
         raise InputError(
             f"advise_many() needs processes to be a positive integer, got {processes!r}"
@@ -204,6 +214,42 @@ def advise_many(
     finally:
         _BATCH = None
     return [first] + [advice for part in parts for advice in part]
+
+
+def iter_advise_many(
+    profiles: Iterable[OrganisationProfile],
+    *,
+    kb: KnowledgeBase | None = None,
+    as_of: dt.date | None = None,
+    processes: int = 1,
+    chunk: int = 256,
+) -> Iterator[Advice]:
+    """`advise_many`, streamed: advice is yielded in order as it is ready, and profiles are read
+    from the iterable `chunk` at a time, so memory stays bounded by one chunk whatever the number
+    of profiles (`advise_many` returns a list, which holds every advice at once)."""
+    if isinstance(profiles, OrganisationProfile) or not isinstance(profiles, Iterable):
+        raise InputError(
+            "iter_advise_many() needs an iterable of OrganisationProfile, got "
+            f"{type(profiles).__name__}"
+        )
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        raise InputError(f"iter_advise_many() needs chunk to be a positive integer, got {chunk!r}")
+    if kb is not None and not isinstance(kb, KnowledgeBase):
+        raise InputError(
+            f"iter_advise_many() needs kb from load_knowledge_base(), got {type(kb).__name__}"
+        )
+    return _stream(iter(profiles), kb or default_knowledge_base(), as_of, processes, chunk)
+
+
+def _stream(
+    profiles: Iterator[OrganisationProfile],
+    kb: KnowledgeBase,
+    as_of: dt.date | None,
+    processes: int,
+    chunk: int,
+) -> Iterator[Advice]:
+    while block := list(itertools.islice(profiles, chunk)):
+        yield from advise_many(block, kb=kb, as_of=as_of, processes=processes)
 
 
 _BATCH: tuple[list[OrganisationProfile], KnowledgeBase, dt.date | None] | None = None

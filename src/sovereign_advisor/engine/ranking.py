@@ -76,7 +76,7 @@ def obligations_and_blockers(
             later = rule.coming(as_of)
             if not (later or rule.in_force(as_of)):
                 continue
-            if not evaluate(rule.id, compiled.condition, activation):
+            if not evaluate(rule.id, compiled.condition, activation, compiled.file):
                 continue
             if later:
                 _coming(kb, rule, cited_facts(rule, variables), use_case_name, obligations, coming)

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sovereign_advisor.types import (
     DATA_CLASSES,
@@ -17,9 +17,9 @@ from sovereign_advisor.types import (
     JurisdictionCode,
     Model,
     Money,
-    NonNegativeFloat,
     PositiveFloat,
     Status,
+    bounded_decimal,
 )
 
 SourceKind = Literal["primary", "official_guidance", "vendor", "secondary", "seed", "internal"]
@@ -121,6 +121,18 @@ class Band(Model):
         if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
             return {"typical": value}
         return value
+
+    @field_validator("typical", "low", "high", mode="before")
+    @classmethod
+    def _short_text(cls, value: object) -> object:
+        if isinstance(value, str) and len(value) > 100:  # refused before Decimal() reads it
+            raise ValueError("must be an amount of at most 100 characters")
+        return value
+
+    @field_validator("typical", "low", "high")
+    @classmethod
+    def _bounded(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else bounded_decimal(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> Band:
@@ -446,22 +458,22 @@ class LanguageModel(Provenance):
     """Whether the weights are published (needed for self-hosting)."""
     licence: str
     """Licence of the weights (or `proprietary`)."""
-    total_params_b: PositiveFloat | None = None
+    total_params_b: PositiveFloat | None = Field(default=None, le=100_000)
     """Total parameters, in billions (needed to self-host)."""
-    active_params_b: PositiveFloat | None = None
+    active_params_b: PositiveFloat | None = Field(default=None, le=100_000)
     """Parameters active per token, in billions (MoE); equals total for dense models."""
-    layers: int | None = Field(default=None, ge=1)
+    layers: int | None = Field(default=None, ge=1, le=10_000)
     """Transformer layers."""
-    kv_heads: int | None = Field(default=None, ge=1)
+    kv_heads: int | None = Field(default=None, ge=1, le=10_000)
     """Key/value heads per layer (grouped-query attention)."""
-    head_dim: int | None = Field(default=None, ge=1)
+    head_dim: int | None = Field(default=None, ge=1, le=100_000)
     """Dimension of one attention head."""
-    context_tokens: int = Field(ge=1)
+    context_tokens: int = Field(ge=1, le=10**9)
     """Maximum context length, in tokens."""
-    embedding_dims: int | None = Field(default=None, ge=1)
+    embedding_dims: int | None = Field(default=None, ge=1, le=10**6)
     """Vector dimensions, for embedding models."""
-    bytes_per_param: NonNegativeFloat = 2.0
-    """Bytes per weight as served (2 for bf16)."""
+    bytes_per_param: PositiveFloat = Field(default=2.0, ge=0.125, le=8)
+    """Bytes per weight as served (2 for bf16; 0.125 to 8)."""
 
     @model_validator(mode="after")
     def _sizable(self) -> LanguageModel:
@@ -551,14 +563,16 @@ class Gpu(Provenance):
     """GPU id, e.g. `a100-80gb-sxm`."""
     name: str
     """Published name."""
-    memory_gb: PositiveFloat
-    """Memory, in GB (10^9 bytes)."""
-    bandwidth_gb_s: PositiveFloat
-    """Memory bandwidth, in GB/s."""
-    bf16_dense_tflops: PositiveFloat
-    """Dense (not sparse) bf16 tensor throughput, in TFLOP/s."""
-    power_w: PositiveFloat
-    """Maximum board power, in W."""
+    # Bounds far outside any real card, so a unit slip (GB typed as bytes) is an error and the
+    # sizing's arithmetic stays finite.
+    memory_gb: PositiveFloat = Field(ge=4, le=10_000)
+    """Memory, in GB (10^9 bytes; 4 to 10^4)."""
+    bandwidth_gb_s: PositiveFloat = Field(ge=100, le=1_000_000)
+    """Memory bandwidth, in GB/s (100 to 10^6: the slowest data-centre cards have 300)."""
+    bf16_dense_tflops: PositiveFloat = Field(ge=10, le=1_000_000)
+    """Dense (not sparse) bf16 tensor throughput, in TFLOP/s (10 to 10^6: a T4 has 65)."""
+    power_w: PositiveFloat = Field(ge=1, le=100_000)
+    """Maximum board power, in W (1 to 10^5)."""
 
 
 class CatalogFile(Model):
@@ -640,8 +654,8 @@ class HostPrice(Dated):
     id: Id
     venue: Id
     currency: Currency
-    memory_gb: PositiveFloat
-    """Memory of the host, in GB."""
+    memory_gb: PositiveFloat = Field(ge=1, le=1_000_000)
+    """Memory of the host, in GB (1 to 10^6)."""
     per_month: Band
     """Price per host-month (rental, or purchase amortised plus running costs)."""
 
@@ -668,11 +682,11 @@ class Throughput(Provenance):
     id: Id
     model: Id
     gpu: Id
-    gpus: int = Field(ge=1)
+    gpus: int = Field(ge=1, le=100_000)
     """GPUs the model was served on (tensor parallel)."""
-    output_tokens_per_s: PositiveFloat
+    output_tokens_per_s: PositiveFloat = Field(ge=0.001, le=10**9)
     """Aggregate output tokens per second."""
-    concurrency: int = Field(ge=1)
+    concurrency: int = Field(ge=1, le=10**7)
     """Requests in flight (or prompts submitted at once) during the measurement."""
     server: str
     """Serving software and version, e.g. `vLLM 0.5.4`."""

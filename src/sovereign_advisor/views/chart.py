@@ -16,6 +16,7 @@ from typing import Any
 
 from sovereign_advisor.advice import Advice
 from sovereign_advisor.errors import InputError
+from sovereign_advisor.outputs import write_atomically
 from sovereign_advisor.views.curves import CostCurves
 
 FORMATS = (".png", ".svg")
@@ -68,8 +69,19 @@ def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
             f"chart file must end in .png or .svg, not {path.suffix or '(no extension)'!r}",
             file=str(path),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _save(advice, curves, path, path.suffix.lower().lstrip("."))
+    if not path.parent.is_dir():  # never create directories: a typo would leave one behind
+        raise InputError(
+            f"the directory {path.parent} does not exist; create it first", file=str(path)
+        )
+    if path.is_dir():
+        raise InputError("the chart file is a directory; name a file in it", file=str(path))
+    kind = path.suffix.lower().lstrip(".")
+    try:
+        write_atomically(path, lambda temporary: _save(advice, curves, temporary, kind))
+    except OSError as error:
+        raise InputError(
+            f"cannot write the chart: {error.strerror or error}", file=str(path)
+        ) from None
     return path
 
 
@@ -142,9 +154,10 @@ def _draw(axes: Any, advice: Advice, curves: CostCurves, formatter: Any) -> None
     axes.xaxis.set_major_formatter(formatter)
     axes.set_xlabel("queries per month (log scale; peak load scaled with volume)")
     axes.set_ylabel(f"monthly cost, {curves.currency} (typical; band: low-high)")
-    axes.set_title(
+    axes.set_title(  # parse_math: a `$` in the name is text, not TeX
         f"{advice.organisation}: monthly cost by query volume (as of {advice.as_of})",
         fontsize=10,
+        parse_math=False,
     )
     axes.grid(True, which="major", color="#dddddd", linewidth=0.6)
     axes.legend(loc="upper left", fontsize=8, frameon=False)

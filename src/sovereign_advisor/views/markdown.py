@@ -59,8 +59,34 @@ def unit_price(value: Decimal) -> str:
 
 
 def cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell (no HTML: names from the profile reach cells)."""
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("](", "]\\(")  # no link: `[x](javascript:...)` in a name stays text
+        .replace("\n", " ")
+    )
+
+
+_MARKDOWN_SPECIAL = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        **{c: "\\" + c for c in "\\`*_[]|~"},
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
+def user_text(text: object) -> str:
+    """Text from the profile (an organisation or use-case name) as literal Markdown: no HTML
+    (`<script>`), no link (`[x](javascript:...)`), no emphasis or heading, on one line."""
+    return str(text).translate(_MARKDOWN_SPECIAL)
 
 
 def render_markdown(
@@ -76,7 +102,7 @@ def render_markdown(
     best = _recommended(advice)
     cur = advice.currency
     out = [
-        f"# LLM deployment advice: {advice.organisation}",
+        f"# LLM deployment advice: {user_text(advice.organisation)}",
         "",
         (
             f"As of **{advice.as_of}**, knowledge base `{advice.knowledge_base_version}`. "
@@ -93,7 +119,7 @@ def render_markdown(
     if advice.blocked_use_cases:
         out += ["## Blocked use cases", ""]
         out += [
-            f"- **{b.use_case}** may not be run: {b.reason} (rule `{b.rule_id}`; "
+            f"- **{user_text(b.use_case)}** may not be run: {b.reason} (rule `{b.rule_id}`; "
             f"facts {_ids(b.fact_ids)})"
             for b in advice.blocked_use_cases
         ]
@@ -139,7 +165,7 @@ def _summary(
     cur = advice.currency
     if best is None or best.cost is None:
         return (
-            f"**No architecture can be recommended** for {advice.organisation}: "
+            f"**No architecture can be recommended** for {user_text(advice.organisation)}: "
             f"{advice.no_recommendation_reason}. "
             + _excluded_sentence(excluded)
             + _obligation_sentence(advice)
@@ -529,7 +555,7 @@ def _obligations(advice: Advice) -> list[str]:
         when = "in force" if o.in_force else f"coming ({_days(advice.as_of, o.applies_from)})"
         out.append(
             f"| {start} | {when} | {cell(o.summary)} (rule `{o.rule_id}`) | "
-            f"{cell(o.use_case or 'all')} | {cell(o.citation)} | {o.status} |"
+            f"{cell(user_text(o.use_case or 'all'))} | {cell(o.citation)} | {o.status} |"
         )
     return [*out, ""]
 
@@ -639,6 +665,11 @@ def _source(record: Provenance) -> str:
     return f"{cell(s.title)}{publisher}{where}, checked {record.checked_on}"
 
 
+def _subject(scope: str, subject: str) -> str:
+    """Organisation and use-case subjects are names from the profile; the others are ids."""
+    return user_text(subject) if scope in ("organisation", "use_case") else subject
+
+
 def _findings(advice: Advice) -> list[str]:
     if not advice.findings:
         return []
@@ -655,7 +686,8 @@ def _findings(advice: Advice) -> list[str]:
         "|---|---|---|---|---|",
     ]
     out += [
-        f"| `{f.rule_id}` | {f.scope} | {cell(f.subject)} | {f.effect} | {cell(f.detail)} |"
+        f"| `{f.rule_id}` | {f.scope} | {cell(_subject(f.scope, f.subject))} | {f.effect} | "
+        f"{cell(f.detail)} |"
         for f in advice.findings
     ]
     return [*out, "", "</details>", ""]

@@ -21,7 +21,7 @@ from sovereign_advisor.engine.advise import advise
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.profile import load_profile
 from sovereign_advisor.views.curves import CostCurves, cost_curves
-from sovereign_advisor.views.markdown import money, render_markdown
+from sovereign_advisor.views.markdown import cell, money, render_markdown, user_text
 
 REPORT_AS_OF = dt.date(2026, 11, 23)
 """The as-of date of the checked-in reports."""
@@ -75,7 +75,7 @@ def index_markdown(reports: Sequence[Report], as_of: dt.date) -> str:
             if chosen.cost is not None:
                 cost = f"{r.advice.currency} {money(chosen.cost.monthly_total.typical)}"
         out.append(
-            f"| [{r.name}]({r.name}.md) | {r.advice.organisation} | "
+            f"| [{r.name}]({r.name}.md) | {cell(user_text(r.advice.organisation))} | "
             f"{best.architecture_id if best else 'none'} | {cost} |"
         )
     return "\n".join(out) + "\n"
