@@ -100,3 +100,18 @@ def test_cli_advise_default_is_one_screen(capsys: pytest.CaptureFixture[str]) ->
     assert len(capsys.readouterr().out.splitlines()) <= SCREEN_LINES
     assert main(["advise", profile, "--as-of", "2026-11-23", "--detail"]) == 0
     assert "assumptions:" in capsys.readouterr().out
+
+
+def test_no_recommendation_names_each_decisive_reason_once(kb: sa.KnowledgeBase) -> None:
+    from sovereign_advisor.whatif import profile_with
+
+    profile = profile_with(PROFILES / "bank_strict.yaml", ["capabilities.operates_gpus=false"])
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert advice.decision == "none" and advice.no_recommendation_reason
+    flat = _flat(sa.render_text(advice, kb=kb))
+    assert "NO RECOMMENDATION: " in flat
+    for a in advice.assessments:
+        assert a.decisive_reason is not None
+        assert flat.count(_flat(a.decisive_reason)) == 1, a.architecture_id
+    detail = _flat(sa.render_text(advice, kb=kb, detail=True))
+    assert _flat(advice.no_recommendation_reason) in detail

@@ -49,6 +49,8 @@ def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool
     out = one_screen(advice, kb)
     if detail:
         out += ["", "=" * 40 + " detail " + "=" * 40]
+        if advice.recommended is None and advice.no_recommendation_reason:
+            out += ["", f"NO RECOMMENDATION: {advice.no_recommendation_reason}"]
         for a in advice.assessments:
             out += _assessment(a)
         out += _tail(advice)
@@ -91,7 +93,7 @@ def decision_lines(advice: Advice) -> list[str]:
     elif rec is not None:
         out.append(f"RECOMMENDED: {rec.architecture_id} — {rec.reason}")
     else:
-        out.append(f"NO RECOMMENDATION: {advice.no_recommendation_reason}")
+        out.append(f"NO RECOMMENDATION: {no_recommendation_headline(advice)}")
     if rec is not None:
         chosen = next(a for a in advice.assessments if a.architecture_id == rec.architecture_id)
         out += [f"  {line}" for line in misrouting_lines(chosen)]
@@ -103,6 +105,17 @@ def decision_lines(advice: Advice) -> list[str]:
         )
     out += [f"WARNING: {w}" for w in advice.warnings]
     return out
+
+
+def no_recommendation_headline(advice: Advice) -> str:
+    """Why nothing is recommended, without repeating each architecture's decisive reason (the
+    one-screen view lists those under the exclusions; `--detail` gives the whole sentence)."""
+    reason = advice.no_recommendation_reason or "no architecture can be recommended"
+    excluded = [a for a in advice.assessments if not a.eligible]
+    head, sep, _ = reason.partition(". ")
+    if sep and excluded and all(a.decisive_reason for a in excluded):
+        return head + " (each architecture's decisive reason below)"
+    return reason
 
 
 def deciding_constraint(a: Assessment) -> str:
