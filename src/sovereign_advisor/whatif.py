@@ -4,8 +4,8 @@
 (the value is read as YAML 1.2, strictly, like the file: `2e6`, `true`, `[FR, DE]`,
 `{personal: 0.4}`), and the result is validated again, so a bad path or value gets the same
 one-line message a profile gets, naming the option. `--assume ID=VALUE` replaces an
-assumption record's value and `--fx BASE/QUOTE=RATE` adds an exchange rate dated on the as-of
-date (so it is the one used); both are a one-off in-memory overlay whose version differs from
+assumption record's value and `--fx BASE/QUOTE=RATE` replaces the exchange rate of the day the
+advice takes its rates from (the latest on or before the as-of date, so it is the one used); both are a one-off in-memory overlay whose version differs from
 the base's, and each is listed in the advice's assumptions.
 """
 
@@ -183,13 +183,17 @@ def overlay_knowledge_base(
         rate = _number(value, f"--fx {pair}")
         if rate == 0:
             raise InputError(f"a rate must be above 0, got {value!r}", field=f"--fx {pair}")
+        # dated on the day the advice takes its rates from (the latest on or before the as-of
+        # date), replacing that day's rate of the pair: one rate day per advice still holds
+        day = max((r.date for r in rates if r.date <= as_of), default=as_of)
+        rates = [r for r in rates if not (r.date == day and {r.base, r.quote} == {base, quote})]
         rates.insert(
             0,
             FxRate(
                 id=f"cli.fx.{base.lower()}-{quote.lower()}",
                 base=base,
                 quote=quote,
-                date=as_of,
+                date=day,
                 rate=Band(typical=rate),
                 source=Source(title=f"--fx {base}/{quote}={value}", publisher="command line"),
                 checked_on=as_of,

@@ -12,6 +12,7 @@ errors at any depth, and booleans follow YAML 1.2 (`true`/`false` only), so the 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import types
 import typing
@@ -98,7 +99,12 @@ def _float_12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
         return float(text.replace(".", ""))
     if text.startswith(("0o", "0x")):
         return float(_int_12(loader, node))
-    return float(text)
+    value = float(text)
+    mantissa = text.lstrip("+-").split("e")[0].split("E")[0]
+    if (value == 0 and mantissa.strip("0.")) or math.isinf(value):
+        # 1e-999990 would silently become 0 and 1e999 infinity: refuse, do not round
+        raise ValueError(f"{text} is beyond what a number can hold here (about 1e-308 to 1e308)")
+    return value
 
 
 def _null(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> None:

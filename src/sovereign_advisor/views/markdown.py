@@ -208,7 +208,8 @@ def _summary(
             )
     text += "".join(f"{line}. " for line in misrouting_lines(best))
     text += "".join(
-        f"**From {b.applies_from} the use case '{b.use_case}' is prohibited** ({b.rule_id}). "
+        f"**From {b.applies_from} the use case '{user_text(b.use_case)}' is prohibited** "
+        f"({b.rule_id}). "
         for b in advice.coming_blocked_use_cases
     )
     if best.risks:
@@ -271,7 +272,7 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         order = sorted(advice.obligations, key=lambda o: (not o.in_force, str(o.applies_from)))
         for o in order:
             when = "in force" if o.in_force else f"from {o.applies_from}"
-            who = f" ({o.use_case})" if o.use_case else ""
+            who = f" ({user_text(o.use_case)})" if o.use_case else ""
             out.append(f"- {when}{who}: {o.summary} ({_first_citation(o.citation)})")
         out.append("")
     out += [

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
-from sovereign_advisor.advice import Advice, Assessment, RoleVenue
+from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue
 from sovereign_advisor.views.exclusions import exclusion_groups
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool
 def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     """The default view, as lines (some wider than 100 columns: `wrap_lines` folds them)."""
     out = [
-        f"sovereign-advisor: {advice.organisation}, as of {advice.as_of}; {fx_rate_text(advice)}",
+        f"sovereign-advisor: {advice.organisation}, as of {advice.as_of}",
+        fx_rate_text(advice),
         "",
         *decision_lines(advice),
         "",
@@ -259,13 +260,24 @@ def _assessment(a: Assessment) -> list[str]:
 
 
 def misrouting_lines(a: Assessment) -> list[str]:
-    """What a detector's misses send where, per data class, in the architecture's words."""
-    return [
-        f"DETECTOR MISSES: about {f.queries_per_month:,.0f} {f.data_class} queries a month "
-        f"reach {f.venue_id} (reachable by {', '.join(f.exposure) or 'no one'}) instead of the "
-        f"premises, at a recall of {float(f.recall):.0%}; accepted by {f.accepted_by}"
-        for f in a.misrouted
-    ]
+    """What a detector's misses send where, per venue, with the volume of each class."""
+    by_venue: dict[str, list[MisroutedFlow]] = {}
+    for f in a.misrouted:
+        by_venue.setdefault(f.venue_id, []).append(f)
+    out = []
+    for venue_id, flows in by_venue.items():
+        classes = ", ".join(f"{f.queries_per_month:,.0f} {f.data_class}" for f in flows)
+        stated = all(f.accepted_by.startswith("policy.") for f in flows)
+        how = (
+            "accepted by the policy"
+            if stated
+            else "accepted by default; misrouting: refuse excludes it"
+        )
+        out.append(
+            f"DETECTOR MISSES ({float(flows[0].recall):.0%} recall): about {classes} queries a "
+            f"month reach {venue_id} (reach {', '.join(flows[0].exposure) or '-'}); {how}"
+        )
+    return out
 
 
 def _size(v: RoleVenue) -> str:
