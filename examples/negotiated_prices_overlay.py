@@ -1,7 +1,8 @@
 """Negotiated prices as a knowledge-base overlay: how the advice changes with your own prices.
 
 The overlay in `examples/overlays/negotiated/` replaces two records of the packaged knowledge
-base by id (the Mistral Large 3 API price and the H100 purchase price) without copying the rest.
+base by id (both Mistral Large 3 API price records and the H100 PCIe purchase price) without
+copying the rest.
 The same works from the command line:
 
     sovereign-advisor advise examples/profiles/french_retail_bank.yaml --as-of 2026-11-23 \\

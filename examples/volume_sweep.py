@@ -14,8 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import sovereign_advisor as sa
-from sovereign_advisor.chart import available, human_volume, write_chart
-from sovereign_advisor.curves import cost_curves
+from sovereign_advisor.views.chart import available, human_volume, write_chart
+from sovereign_advisor.views.curves import cost_curves
 
 HERE = Path(__file__).parent
 AS_OF = dt.date(2026, 11, 23)

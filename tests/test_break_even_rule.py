@@ -14,6 +14,7 @@ Architecture `a` costs a flat 100 a month; `b` is drawn as steps, so the crossin
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from fractions import Fraction
 from types import SimpleNamespace
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+import sovereign_advisor as sa
 from sovereign_advisor.engine.ranking import _flip_factor, break_even
 
 F = Fraction
@@ -164,3 +166,24 @@ def test_half_a_unit_is_enough_to_change_the_order_at_1_25x() -> None:
     be = _break_even([(400, 120), (20_000, F(995, 10))], volume=100)
     assert be.queries_per_month == 400
     assert "stays so" not in be.note
+
+
+def test_a_fleet_too_large_to_search_is_reported_not_searched() -> None:
+    # 10^10 queries a month at 10^5 a second: self-hosted fleets of tens of thousands of GPUs,
+    # whose counts step more than MAX_BREAKPOINTS times between 1/10 and 10 times the volume
+    data = {
+        "organisation": {"name": "Huge", "headquarters": "NL", "sector": "retail"},
+        "data": {"query_shares": {"public": 0.5, "internal": 0.5}},
+        "policy": {"preset": "open"},
+        "workload": {
+            "queries_per_month": 10**10,
+            "input_tokens_per_query": 800,
+            "output_tokens_per_query": 80,
+            "peak_queries_per_second": 10**5,
+        },
+        "capabilities": {"operates_gpus": True},
+    }
+    advice = sa.advise(sa.OrganisationProfile.model_validate(data), as_of=dt.date(2026, 11, 23))
+    searched = [b for b in advice.break_even if "on_prem_rag" in b.architectures]
+    assert searched and all(b.queries_per_month is None for b in searched)
+    assert all("too many GPU steps" in b.note for b in searched), [b.note for b in searched]

@@ -14,10 +14,10 @@ import pytest
 import sovereign_advisor as sa
 from sovereign_advisor import cli
 from sovereign_advisor.cli import main
-from sovereign_advisor.explain import render_explanation
 from sovereign_advisor.knowledge.loader import default_patterns_path
+from sovereign_advisor.views.explain import render_explanation
 
-from .conftest import PROFILES, ROOT
+from .conftest import PROFILES, ROOT, edit_text
 
 EXAMPLES = sorted(PROFILES.glob("*.yaml"))
 AS_OF = ["--as-of", "2026-11-23"]
@@ -41,8 +41,8 @@ def test_every_subcommand_works_on_every_example_profile(
     advice = sa.Advice.model_validate_json(as_json)
     assert advice.as_of == dt.date(2026, 11, 23)
 
-    text = sa.render_text(advice)
-    assert "RECOMMENDED" in text or "NO RECOMMENDATION" in text
+    text = sa.render_text(advice, kb=kb, detail=True)
+    assert "RECOMMENDED" in text or "COST-EQUIVALENT" in text or "NO RECOMMENDATION" in text
     _lines_fit(text)
 
     assert main(["advise", str(profile), *AS_OF, "--format", "markdown"]) == 0
@@ -260,7 +260,16 @@ def test_kb_shows_one_record_and_refuses_an_unknown_id(
 
 
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("advise", "explain", "break-even", "validate", "schema", "kb"):
+    for command in (
+        "advise",
+        "explain",
+        "break-even",
+        "compare",
+        "sweep",
+        "validate",
+        "schema",
+        "kb",
+    ):
         with pytest.raises(SystemExit) as exit_:
             main([command, "--help"])
         assert exit_.value.code == 0
@@ -288,3 +297,52 @@ def test_explain_prices_an_excluded_architecture_without_the_policy(
     assert "if the policy allowed it (`open` preset, any venue) it would cost" in out
     assert "so the sovereignty policy costs" in out
     assert "us.usc18.2713 (binding): 18 U.S.C., § 2713" in out
+
+
+# --- kb audit -----------------------------------------------------------------------------------
+
+
+def test_kb_audit_counts_every_record_by_status_age_and_source_kind(
+    kb: sa.KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sovereign_advisor.views.kb import audit_records
+
+    assert main(["kb", "audit", "--as-of", "2026-12-01"]) == 0
+    out = capsys.readouterr().out
+    assert "as of 2026-12-01" in out
+    records = audit_records(kb, dt.date(2026, 12, 1))
+    assert f"{len(records)} record(s) with provenance" in out
+    # every fact is counted once in each table: its row sums to the number of facts
+    facts = [row for row in map(str.split, out.splitlines()) if row[:1] == ["facts"]][:3]
+    assert len(facts) == 3 and all(sum(map(int, row[1:])) == len(kb.facts) for row in facts)
+    # nothing in the packaged base is older than the audit day or rests on a seed alone
+    assert "0 seed-only)" in out
+
+
+def test_kb_audit_shows_a_stale_record_first(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A fact last checked on 2025-06-01 is 548 days old on 2026-12-01: more than a year.
+    edit_text(
+        copy / "jurisdictions" / "eu_gdpr.yaml",
+        "    checked_on: 2026-11-23\n    valid_from: 2023-01-16\n",
+        "    checked_on: 2025-06-01\n    valid_from: 2023-01-16\n",
+    )
+    assert main(["kb", "audit", "--kb", str(copy), "--as-of", "2026-12-01"]) == 0
+    out = capsys.readouterr().out
+    oldest = out.split("oldest ")[1].splitlines()[1]
+    assert oldest.startswith("  2025-06-01 (548 d)  fact eu.dora.application")
+    [ages] = [row for row in map(str.split, out.splitlines()) if row[:1] == ["facts"]][1:2]
+    assert ages[-1] == "1"  # the >365d column
+
+
+def test_kb_audit_defaults_to_today_read_by_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "audit"]) == 0
+    assert f"as of {dt.date.today()}" in capsys.readouterr().out
+
+
+def test_the_audit_view_needs_a_date_from_its_caller(kb: sa.KnowledgeBase) -> None:
+    from sovereign_advisor.views.kb import render_kb
+
+    with pytest.raises(sa.InputError, match="needs an as-of date"):
+        render_kb(kb, "audit")

@@ -24,6 +24,10 @@ def _venue(**overrides: object) -> Activation:
         "venue.data_locations": ["FR"],
         "venue.certifications": [],
         "venue.on_premises": False,
+        "venue.sub_processor_control": [],
+        "venue.sub_processor_locations": [],
+        "venue.optional_sub_processor_control": [],
+        "venue.present_in": [],
     }
     data.update(overrides)
     return Activation("venue", data)

@@ -53,19 +53,26 @@ def cents(value: Decimal) -> Decimal:
 
 # --- the records the scenarios rest on (a data change fails here first, by name) -----------
 
-USD_PER_EUR = D("1.1269")  # ecb.eur-usd.2026-10-06
-EUR_PER_USD = q6(1 / USD_PER_EUR)  # 0.887390 (inverted, rounded like every unit price)
+# every advice as of 2026-11-23 converts at the rates of ONE day, the latest with all of them
+USD_PER_EUR = D("1.1172")  # ecb.eur-usd.2026-10-30
+EUR_PER_USD = q6(1 / USD_PER_EUR)  # 0.895095 (inverted, rounded like every unit price)
 SMALL_IN, SMALL_OUT = D("0.15"), D("0.6")  # lp.mistral-small-4, USD per 1M tokens
 LARGE_IN, LARGE_OUT = D("0.5"), D("1.5")  # lp.mistral-large-3, USD per 1M tokens
 EMBED_IN = D("0.1")  # lp.mistral-embed, USD per 1M tokens
+# Mistral's EUR list (from 2026-08-11): a EUR report prices these, unconverted
+SMALL_IN_EUR, SMALL_OUT_EUR = D("0.12"), D("0.50")  # lp.mistral-small-4.eur
+LARGE_IN_EUR, LARGE_OUT_EUR = D("0.44"), D("1.30")  # lp.mistral-large-3.eur
+EMBED_IN_EUR = D("0.10")  # lp.mistral-embed.eur
 SCW_SMALL_IN, SCW_SMALL_OUT = D("0.15"), D("0.35")  # scaleway.mistral-small-3.2, EUR per 1M
 KOYEB_H100 = D("2.50")  # koyeb.h100-80gb-pcie, USD per GPU-hour
 A100_BUY, H100_BUY = D(15000), D(30000)  # premises.a100-80gb-sxm / premises.h100-80gb-sxm, USD
+H100_PCIE_BUY = D(25000)  # premises.h100-80gb-pcie, USD
 LIFE = 60  # gpu.life_months (typical)
 PUE = D("1.56")  # datacentre.pue
 KWH = D("0.1902")  # energy.price_per_kwh, EUR
 HOURS = 730  # hours_per_month
-FTE = D(5167)  # ops.monthly_cost_per_fte, EUR per FTE-month
+FTE = D("5558.33")  # ops.monthly_cost_per_fte@fr (the profiles' headquarters), EUR/FTE-month
+FTE_LOW = D("4638.33")  # its low end
 FTE_ROLE, FTE_GPU = D("0.25"), D("0.05")  # ops.fte_per_self_hosted_role, ops.fte_per_gpu
 OVH_A100 = D("2.75")  # ovhcloud.a100-80gb-sxm, EUR per GPU-hour
 OVH_B2_120 = D(358)  # ovhcloud.b2-120, EUR per host-month
@@ -73,8 +80,15 @@ PREMISES_HOST = D("1087.70")  # premises.vector-host-256gb, EUR per host-month
 
 
 def test_the_records_the_scenarios_rest_on(kb: sa.KnowledgeBase) -> None:
-    fx = next(f for f in kb.fx_rates if f.id == "ecb.eur-usd.2026-10-06")
+    fx = next(f for f in kb.fx_rates if f.id == "ecb.eur-usd.2026-10-30")
     assert fx.rate.typical == USD_PER_EUR
+    assert (
+        prices_eur := {
+            p.id: (p.input_per_mtok.typical, p.output_per_mtok.typical) for p in kb.token_prices
+        }
+    )["lp.mistral-small-4.eur"] == (SMALL_IN_EUR, SMALL_OUT_EUR)
+    assert prices_eur["lp.mistral-large-3.eur"] == (LARGE_IN_EUR, LARGE_OUT_EUR)
+    assert prices_eur["lp.mistral-embed.eur"][0] == EMBED_IN_EUR
     prices = {p.id: p for p in kb.token_prices}
     assert (
         prices["lp.mistral-small-4"].input_per_mtok.typical,
@@ -110,7 +124,10 @@ def test_the_records_the_scenarios_rest_on(kb: sa.KnowledgeBase) -> None:
         PUE,
         KWH,
     )
-    assert (a["hours_per_month"], a["ops.monthly_cost_per_fte"]) == (HOURS, FTE)
+    assert (a["hours_per_month"], a["ops.monthly_cost_per_fte@fr"]) == (HOURS, FTE)
+    assert next(x for x in kb.assumptions if x.id == "ops.monthly_cost_per_fte@fr").value.lo == (
+        FTE_LOW
+    )
     assert (a["ops.fte_per_self_hosted_role"], a["ops.fte_per_gpu"]) == (FTE_ROLE, FTE_GPU)
 
 
@@ -190,22 +207,21 @@ def test_tiered_cascade_with_corpus(kb: sa.KnowledgeBase) -> None:
     # 1,000,000 queries x 1,000 in / 200 out; 10% escalate; corpus 10M tokens refreshed monthly.
     profile = _profile(workload={"corpus_tokens": 10_000_000, "corpus_refreshes_per_month": 1})
     advice = sa.advise(profile, kb=kb, as_of=AS_OF)
-    # triage: Small 4 on La Plateforme (USD 0.15 / 0.60 = EUR 0.133108 / 0.532434) would cost
-    # 1,000 x 0.133108 + 200 x 0.532434 = EUR 239.59; Small 3.2 at Scaleway (EUR 0.15 / 0.35)
-    # 1,000 x 0.15 + 200 x 0.35 = EUR 220.00: the cheaper venue is chosen
-    assert D(1000) * SCW_SMALL_IN + D(200) * SCW_SMALL_OUT < D(1000) * q6(
-        SMALL_IN * EUR_PER_USD
-    ) + D(200) * q6(SMALL_OUT * EUR_PER_USD)
-    large_in = q6(LARGE_IN * EUR_PER_USD)  # 0.443695
-    large_out = q6(LARGE_OUT * EUR_PER_USD)  # 1.331085
-    embed = q6(EMBED_IN * EUR_PER_USD)  # 0.088739
+    # triage: Small 4 on La Plateforme at its EUR list (0.12 / 0.50) costs 1,000 x 0.12 +
+    # 200 x 0.50 = EUR 220.00; Small 3.2 at Scaleway (EUR 0.15 / 0.35) 1,000 x 0.15 + 200 x 0.35
+    # = EUR 220.00 too: on a tie the first venue in id order (mistral-la-plateforme) is chosen
+    assert (
+        D(1000) * SCW_SMALL_IN + D(200) * SCW_SMALL_OUT
+        == D(1000) * SMALL_IN_EUR + D(200) * SMALL_OUT_EUR
+    )
+    large_in, large_out, embed = LARGE_IN_EUR, LARGE_OUT_EUR, EMBED_IN_EUR
     # corpus: 10M refreshed once a month + the initial 10M load amortised over 12 months
     corpus_mtok = q6(Fraction(10_000_000 + Fraction(10_000_000, 12)) / 10**6)  # 10.833333
     # Qdrant: 10M / 512-token chunks x 1024 dims x 4 B x 1.5 = 0.12 GB: one b2-120 host
     assert 10_000_000 / 512 * 1024 * 4 * 1.5 / 1e9 < 120
     expected = {
-        "triage_model: input tokens": D(1000) * SCW_SMALL_IN,  # every query: 1,000 M tokens
-        "triage_model: output tokens": D(200) * SCW_SMALL_OUT,  # 200 M tokens
+        "triage_model: input tokens": D(1000) * SMALL_IN_EUR,  # every query: 1,000 M tokens
+        "triage_model: output tokens": D(200) * SMALL_OUT_EUR,  # 200 M tokens
         # the escalated 10% re-send their whole context: 100 M in, 20 M out
         "escalation_model: input tokens, context re-sent on escalation": D(100) * large_in,
         "escalation_model: output tokens": D(20) * large_out,
@@ -214,10 +230,10 @@ def test_tiered_cascade_with_corpus(kb: sa.KnowledgeBase) -> None:
         "vector_store: vector store hosts": D(1) * OVH_B2_120,
         "Operations staff: vector_store": FTE_ROLE * FTE,
     }
-    # 150 + 70 + 44.3695 + 26.6217 + 88.739 + 0.961339... + 358 + 1291.75
-    _check(_assessment(advice, "tiered_cost_pipeline"), expected, "2030.44")
+    # 120 + 100 + 44 + 26 + 100 + 1.0833333 + 358 + 1389.5825
+    _check(_assessment(advice, "tiered_cost_pipeline"), expected, "2138.67")
     # low end of the band: escalation share x 0.8 (routing.escalation_share_drift), staff
-    # 0.1 FTE at EUR 3,833 (ops.* low); the token and host prices have no range
+    # 0.1 FTE at EUR 4,638.33 (ops.* low); the token and host prices have no range
     low = (
         expected["triage_model: input tokens"]
         + expected["triage_model: output tokens"]
@@ -226,7 +242,7 @@ def test_tiered_cascade_with_corpus(kb: sa.KnowledgeBase) -> None:
         + expected["embedder: query embeddings"]
         + expected["embedder: corpus embeddings"]
         + OVH_B2_120
-        + D("0.1") * D(3833)
+        + D("0.1") * FTE_LOW
     )
     tiered = _assessment(advice, "tiered_cost_pipeline")
     assert tiered.cost is not None
@@ -262,31 +278,32 @@ def test_tiered_router_mode(tmp_path: Path) -> None:
     kb = sa.load_knowledge_base(overlays=[tmp_path])
     advice = sa.advise(_profile(), kb=kb, as_of=AS_OF)
     # each role takes its cheapest venue: the router reads much and writes little, so Small 4
-    # on La Plateforme (1,000 x 0.133108 + 2 x 0.532434 = EUR 134.17) beats Small 3.2 at
-    # Scaleway (1,000 x 0.15 + 2 x 0.35 = EUR 150.70); the small model answering 90% of queries
-    # is cheaper at Scaleway (900 x 0.15 + 180 x 0.35 = EUR 198.00 against EUR 215.64)
-    lp_in, lp_out = q6(SMALL_IN * EUR_PER_USD), q6(SMALL_OUT * EUR_PER_USD)
-    large_in, large_out = q6(LARGE_IN * EUR_PER_USD), q6(LARGE_OUT * EUR_PER_USD)
+    # on La Plateforme (1,000 x 0.12 + 2 x 0.50 = EUR 121.00) beats Small 3.2 at Scaleway
+    # (1,000 x 0.15 + 2 x 0.35 = EUR 150.70); for the small model answering 90% of queries the
+    # two tie (900 x 0.12 + 180 x 0.50 = 900 x 0.15 + 180 x 0.35 = EUR 198.00): the first venue
+    # in id order, La Plateforme, is kept
+    lp_in, lp_out = SMALL_IN_EUR, SMALL_OUT_EUR
+    large_in, large_out = LARGE_IN_EUR, LARGE_OUT_EUR
     expected = {
         # the router reads every query (1,000 M tokens) and writes a 2-token label
         # (routing.label_output_tokens): 2 M tokens
         "router: routing input tokens": D(1000) * lp_in,
         "router: routing label tokens": D(2) * lp_out,
         # 90% simple: 900 M in, 180 M out; 10% complex: 100 M in, 20 M out
-        "small_model: input tokens": D(900) * SCW_SMALL_IN,
-        "small_model: output tokens": D(180) * SCW_SMALL_OUT,
+        "small_model: input tokens": D(900) * lp_in,
+        "small_model: output tokens": D(180) * lp_out,
         "large_model: input tokens, context re-sent on escalation": D(100) * large_in,
         "large_model: output tokens": D(20) * large_out,
     }
-    # 133.108 + 1.064868 + 135 + 63 + 44.3695 + 26.6217
-    _check(_assessment(advice, "tiered_router_pipeline"), expected, "403.16")
+    # 120 + 1 + 108 + 90 + 44 + 26
+    _check(_assessment(advice, "tiered_router_pipeline"), expected, "389.00")
     cascade = _assessment(advice, "tiered_cost_pipeline")
     assert cascade.cost is not None
-    # cascade (Small 3.2 at Scaleway reads 1,000 M and writes 200 M, then Large): 150 + 70 +
-    # 70.9912 = EUR 290.99. With an LLM as the router, router mode pays the classifier on every
-    # query's full input: it pays off only when the classifier is much cheaper than the small
-    # model or many queries escalate
-    cascade_total = D(1000) * SCW_SMALL_IN + D(200) * SCW_SMALL_OUT + D(100) * large_in
+    # cascade (Small 4 reads 1,000 M and writes 200 M, then Large): 120 + 100 + 44 + 26 =
+    # EUR 290.00. With an LLM as the router, router mode pays the classifier on every query's
+    # full input: it pays off only when the classifier is much cheaper than the small model or
+    # many queries escalate
+    cascade_total = D(1000) * lp_in + D(200) * lp_out + D(100) * large_in
     cascade_total += D(20) * large_out
     assert cascade.cost.monthly_total.typical == cascade_total
     router = _assessment(advice, "tiered_router_pipeline")
@@ -317,7 +334,7 @@ def test_on_prem_owned_a100(kb: sa.KnowledgeBase) -> None:
         peak_qps=Fraction(1),
     )
     assert n == 1
-    purchase = q6(A100_BUY * EUR_PER_USD / LIFE)  # 221.847500 EUR per GPU-month
+    purchase = q6(A100_BUY * EUR_PER_USD / LIFE)  # 223.773750 EUR per GPU-month
     kwh = D("0.4") * HOURS * PUE  # 455.52 kWh per GPU-month
     expected = {
         "GPU purchase, amortised: NVIDIA A100 80GB SXM4": D(0) * purchase,  # 1 needed, 1 owned
@@ -326,8 +343,8 @@ def test_on_prem_owned_a100(kb: sa.KnowledgeBase) -> None:
         "Operations staff: local_model": FTE_ROLE * FTE,
     }
     on_prem = _assessment(advice, "on_prem_rag")
-    # 0 + 455.52 x 0.1902 (= 86.639904) + 258.35 + 1291.75
-    _check(on_prem, expected, "1636.74")
+    # 0 + 455.52 x 0.1902 (= 86.639904) + 0.05 x 5558.33 + 0.25 x 5558.33
+    _check(on_prem, expected, "1754.14")
     local = next(v for v in on_prem.venues if v.role == "local_model")
     assert (local.gpu_id, local.gpu_count) == ("a100-80gb-sxm", 1)
     # average load: 100,000 queries x 0.3129 GPU-s over 730 h
@@ -335,7 +352,7 @@ def test_on_prem_owned_a100(kb: sa.KnowledgeBase) -> None:
     assert local.utilisation_at_average_load == round(busy, 4)
 
 
-# --- scenario 4: at 10 queries/s two H100s beat four A100s -----------------------------------
+# --- scenario 4: at 10 queries/s two H100 PCIe cards beat two H100 SXM and four A100s -----------------------------------
 
 
 def test_on_prem_peak_sizes_the_gpus(kb: sa.KnowledgeBase) -> None:
@@ -363,22 +380,38 @@ def test_on_prem_peak_sizes_the_gpus(kb: sa.KnowledgeBase) -> None:
         tokens_out=200,
         peak_qps=Fraction(10),
     )
-    assert (a100, h100) == (4, 2)  # 3.13 and 1.32 GPU-seconds per second at peak
+    # the H100 PCIe card has no measured Nemo throughput: decode at the roofline, 756 TFLOP/s x
+    # serving.decode_efficiency 0.10 / (2 x 12.2e9 active parameters) = 3,098 tokens/s
+    pcie_decode = Fraction(756 * 10**12) / 10 / (2 * Fraction("12.2e9"))
+    pcie = nemo_gpus(
+        memory_gb=80,
+        tflops=756,
+        bandwidth_gb_s=2000,
+        measured=pcie_decode,
+        tokens_in=1000,
+        tokens_out=200,
+        peak_qps=Fraction(10),
+    )
+    assert (a100, h100, pcie) == (4, 2, 2)  # 3.13, 1.32 and 1.18 GPU-seconds a second at peak
     a100_month = 4 * (
         q6(A100_BUY * EUR_PER_USD / LIFE) + D("0.4") * HOURS * PUE * KWH + FTE_GPU * FTE
     )
     h100_month = 2 * (
         q6(H100_BUY * EUR_PER_USD / LIFE) + D("0.7") * HOURS * PUE * KWH + FTE_GPU * FTE
     )
-    assert h100_month < a100_month
+    pcie_month = 2 * (
+        q6(H100_PCIE_BUY * EUR_PER_USD / LIFE) + D("0.35") * HOURS * PUE * KWH + FTE_GPU * FTE
+    )
+    assert pcie_month < h100_month < a100_month
     expected = {
-        "GPU purchase, amortised: NVIDIA H100 80GB SXM5": 2 * q6(H100_BUY * EUR_PER_USD / LIFE),
-        "GPU power: NVIDIA H100 80GB SXM5": 2 * D("0.7") * HOURS * PUE * KWH,  # 1,594.32 kWh
+        "GPU purchase, amortised: NVIDIA H100 80GB PCIe": 2
+        * q6(H100_PCIE_BUY * EUR_PER_USD / LIFE),
+        "GPU power: NVIDIA H100 80GB PCIe": 2 * D("0.35") * HOURS * PUE * KWH,  # 797.16 kWh
         "Operations staff: GPU fleet at own-premises": 2 * FTE_GPU * FTE,
         "Operations staff: local_model": FTE_ROLE * FTE,
     }
-    # 2 x 443.695 + 1,594.32 x 0.1902 (= 303.239664) + 516.70 + 1291.75
-    _check(_assessment(advice, "on_prem_rag"), expected, "2999.08")
+    # 2 x 372.95625 + 797.16 x 0.1902 (= 151.619832) + 0.1 x 5558.33 + 0.25 x 5558.33
+    _check(_assessment(advice, "on_prem_rag"), expected, "2842.95")
 
 
 # --- scenario 5: rented A100 at OVHcloud, reported in US dollars -----------------------------
@@ -407,15 +440,15 @@ def test_rented_gpu_reported_in_usd(kb: sa.KnowledgeBase) -> None:
         )
         == 1
     )
-    staff = q6(FTE * USD_PER_EUR)  # 5822.692300 USD per FTE-month (EUR salary converted)
+    staff = q6(FTE * USD_PER_EUR)  # 6209.766276 USD per FTE-month (EUR cost converted)
     expected = {
         "GPU rental: NVIDIA H100 80GB PCIe": HOURS * KOYEB_H100,
         "Operations staff: GPU fleet at koyeb": FTE_GPU * staff,
         "Operations staff: local_model": FTE_ROLE * staff,
     }
     on_prem = _assessment(advice, "on_prem_rag")
-    # 730 x 2.50 (= 1825) + 0.05 x 5822.6923 + 0.25 x 5822.6923
-    _check(on_prem, expected, "3571.81")
+    # 730 x 2.50 (= 1825) + 0.05 x 6209.766276 + 0.25 x 6209.766276
+    _check(on_prem, expected, "3687.93")
     assert {r.id for r in on_prem.risks} == {"no_gpu_operations"}
 
 
@@ -444,7 +477,7 @@ def test_hybrid_routing_with_detector(kb: sa.KnowledgeBase) -> None:
         extra_weights=extra,
     )
     assert n == 1
-    large_in, large_out = q6(LARGE_IN * EUR_PER_USD), q6(LARGE_OUT * EUR_PER_USD)
+    large_in, large_out = LARGE_IN_EUR, LARGE_OUT_EUR
     label = "NVIDIA A100 80GB SXM4"
     expected = {
         f"GPU purchase, amortised: {label}": q6(A100_BUY * EUR_PER_USD / LIFE),
@@ -461,8 +494,8 @@ def test_hybrid_routing_with_detector(kb: sa.KnowledgeBase) -> None:
         "Operations staff: vector_store": FTE_ROLE * FTE,
     }
     hybrid = _assessment(advice, "hybrid_routing")
-    # 221.8475 + 86.639904 + 258.35 + 3 x 1291.75 + 221.8475 + 133.1085 + 1087.70
-    _check(hybrid, expected, "5884.74")
+    # 223.77375 + 86.639904 + 277.9165 + 3 x 1389.5825 + 500 x 0.44 + 100 x 1.30 + 1087.70
+    _check(hybrid, expected, "6194.78")
     # GPU-seconds a month on the A100 (312 TFLOP/s; prefill at 50% of it: 2 FLOP/parameter):
     #   detector: every query, 1,000 tokens x 2 x 0.184e9 / 156e12
     #   Nemo: half the queries, 1,000 tokens of prefill + 200 tokens at 1,277.85 tok/s
@@ -482,7 +515,7 @@ def test_hybrid_routing_with_detector(kb: sa.KnowledgeBase) -> None:
     assert shares["pii_detector"] == 0.0142  # what detecting personal data takes of the GPUs
     leak = next(r for r in hybrid.risks if r.id == "residual_leak_risk")
     # 1,000,000 x 50% personal x (1 - 0.95 recall) = 25,000 queries a month
-    assert "about 25,000 queries a month" in leak.summary
+    assert "about 25,000 personal queries a month" in leak.summary
 
 
 @pytest.mark.parametrize("factor", [D("0.5"), D(2)])
@@ -495,7 +528,7 @@ def test_budget_flag(kb: sa.KnowledgeBase, factor: Decimal) -> None:
     flagged = sa.advise(
         _profile(
             workload={"queries_per_month": 200_000},
-            finance={"currency": "USD", "monthly_budget": str(budget)},
+            finance={"currency": "USD", "monthly_budget": budget},
         ),
         kb=kb,
         as_of=AS_OF,
@@ -633,6 +666,10 @@ def cost_profiles(draw: st.DrawFn) -> dict[str, Any]:
     shares[classes[-1]] = 1 - sum(v for c, v in shares.items() if c != classes[-1])
     keep = draw(st.lists(st.sampled_from(CLASSES), max_size=2, unique=True))
     owned = draw(st.sampled_from([{}, {"a100-80gb-sxm": 1}, {"h100-80gb-sxm": 2}]))
+    volume = draw(st.integers(1_000, 20_000_000))
+    # the peak is at least the average load even after the volume is tripled (profiles refuse a
+    # peak below the average)
+    floor = math.ceil(volume * 3 / (730 * 3600) * 100) / 100
     return {
         "organisation": {"name": "generated", "headquarters": "FR", "sector": "retail"},
         "data": {"query_shares": shares},
@@ -641,10 +678,10 @@ def cost_profiles(draw: st.DrawFn) -> dict[str, Any]:
             "overrides": {c: {"leave_premises": False} for c in keep},
         },
         "workload": {
-            "queries_per_month": draw(st.integers(1_000, 20_000_000)),
+            "queries_per_month": volume,
             "input_tokens_per_query": draw(st.integers(50, 6_000)),
             "output_tokens_per_query": draw(st.integers(10, 1_000)),
-            "peak_queries_per_second": draw(st.integers(0, 80)) / 4,
+            "peak_queries_per_second": max(floor, draw(st.integers(0, 80)) / 4),
             "corpus_tokens": draw(st.sampled_from([0, 2_000_000, 300_000_000])),
             "corpus_refreshes_per_month": draw(st.sampled_from([0, 1, 4])),
             "complex_share": draw(st.integers(0, 10)) / 10,
@@ -934,18 +971,24 @@ def _scaled(kb: sa.KnowledgeBase, record_id: str, factor: Decimal) -> sa.Knowled
     return kb.__class__(**fields)
 
 
+def _cheapest(advice: sa.Advice) -> str:
+    return next(a.architecture_id for a in advice.assessments if a.rank == 1)
+
+
 def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> None:
     profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
     advice = sa.advise(profile, kb=kb, as_of=AS_OF)
     assert advice.recommended is not None
-    best = advice.recommended.architecture_id
+    best = _cheapest(advice)
     moves = [
         s
         for s in advice.sensitivity
-        # a token price, a GPU purchase price, and an FX rate (prices are divided by it)
-        if s.input_id in {"lp.mistral-large-3", "premises.h100-80gb-sxm", "ecb.eur-usd.2026-10-06"}
+        # a token price and an FX rate (prices are divided by it); the H100 PCIe price is left
+        # out: nearly doubled, it makes the engine buy SXM modules instead, which the factor
+        # (GPU types held as chosen) does not model
+        if s.input_id in {"lp.mistral-large-3.eur", "ecb.eur-usd.2026-10-30"}
     ]
-    assert len(moves) == 3
+    assert len(moves) == 2
     factors = [float(s.factor) for s in advice.sensitivity]
     # smallest change first
     assert [abs(math.log(f)) for f in factors] == sorted(abs(math.log(f)) for f in factors)
@@ -955,13 +998,17 @@ def test_sensitivity_names_how_far_a_price_can_move(kb: sa.KnowledgeBase) -> Non
         beyond = D(1) + (s.factor - 1) * D("1.1")
         kept = sa.advise(profile, kb=_scaled(kb, s.input_id, short), as_of=AS_OF)
         flipped = sa.advise(profile, kb=_scaled(kb, s.input_id, beyond), as_of=AS_OF)
-        assert kept.recommended is not None and flipped.recommended is not None
-        assert kept.recommended.architecture_id == best, s
-        assert flipped.recommended.architecture_id == s.flips_to, s
+        # the factor is where the cheapest changes (a cost-equivalent decision may still prefer
+        # the other on residual risk): read the cheapest, rank 1
+        assert _cheapest(kept) == best, s
+        assert _cheapest(flipped) == s.flips_to, s
 
 
 @pytest.mark.parametrize(
-    ("name", "direction"), [("insurer_hybrid", "more"), ("german_hospital", "fewer")]
+    # since Large 3 is priced at Mistral's EUR list, hybrid routing wins both at their volume
+    # and on-prem RAG below the crossing (no example profile now flips with more queries)
+    ("name", "direction"),
+    [("insurer_hybrid", "fewer"), ("german_hospital", "fewer")],
 )
 def test_the_query_volume_moves_the_recommendation_at_the_break_even(
     name: str, direction: str, kb: sa.KnowledgeBase
@@ -971,7 +1018,7 @@ def test_the_query_volume_moves_the_recommendation_at_the_break_even(
     profile = sa.load_profile(PROFILES / f"{name}.yaml")
     advice = sa.advise(profile, kb=kb, as_of=AS_OF)
     assert advice.recommended is not None
-    best = advice.recommended.architecture_id
+    best = _cheapest(advice)
     (volume,) = [s for s in advice.sensitivity if s.input_id == "workload.queries_per_month"]
     crossing = next(b for b in advice.break_even if best in b.architectures and b.queries_per_month)
     assert crossing.queries_per_month is not None

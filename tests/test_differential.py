@@ -42,11 +42,12 @@ def _org(profile: OrganisationProfile, kb: sa.KnowledgeBase) -> dict[str, Any]:
         "org.headquarters": o.headquarters,
         "org.operates_in": sorted(set(o.operates_in)),
         "org.premises_in": o.premises_in or o.headquarters,
-        "org.sector": o.sector,
+        "org.sectors": list(o.sector),
         "org.sme": o.sme,
-        "org.us_person": o.us_person,
+        "org.small_mid_cap": o.small_mid_cap is True,
+        "org.us_person": profile.us_person,
         "org.provides_models": o.provides_models,
-        "data.subjects_in": sorted(set(profile.data.subjects_in)),
+        "data.subjects_in": sorted(set(profile.subjects_in)),
         "data.classes": [c for c in DATA_CLASSES if profile.data.share(c) > 0],
     }
 
@@ -60,7 +61,7 @@ def _venue(profile: OrganisationProfile, kb: sa.KnowledgeBase, venue_id: str) ->
         "venue.kind": v.kind,
         "venue.operator": v.operator,
         "venue.seat": o.headquarters if mine else v.seat,
-        "venue.controlled_from": ("US" if o.us_person else o.headquarters)
+        "venue.controlled_from": ("US" if profile.us_person else o.headquarters)
         if mine
         else v.controlled_from,
         "venue.data_locations": [o.premises_in or o.headquarters]
@@ -68,6 +69,16 @@ def _venue(profile: OrganisationProfile, kb: sa.KnowledgeBase, venue_id: str) ->
         else list(v.data_locations),
         "venue.certifications": list(v.certifications),
         "venue.on_premises": mine,
+        "venue.sub_processor_control": sorted(
+            {s.controlled_from for s in v.sub_processors if not s.optional}
+        ),
+        "venue.sub_processor_locations": sorted(
+            {c for s in v.sub_processors if not s.optional for c in s.data_locations}
+        ),
+        "venue.optional_sub_processor_control": sorted(
+            {s.controlled_from for s in v.sub_processors if s.optional}
+        ),
+        "venue.present_in": sorted(set(v.present_in)),
     }
 
 
@@ -104,15 +115,24 @@ def _admits(
     profile: OrganisationProfile,
     kb: sa.KnowledgeBase,
     rules: list[Any],
+    misrouted: bool = False,
 ) -> bool:
-    """The policy lets the class go there and no flow rule excludes it."""
+    """The policy lets the class go there and no flow rule excludes it. `misrouted`: the class
+    arrives by a detector's misses, which the policy may accept outside the premises (never
+    against its reach or a law)."""
     leave, reach = _policy(profile, data_class)
-    if not leave and kb.venues[venue_id].kind != "premises":
+    override = profile.policy.overrides.get(data_class)
+    if misrouted and not (override and override.misrouting == "refuse"):
+        leave = True
+    at_premises = kb.venues[venue_id].kind == "premises"
+    if not leave and not at_premises:
         return False
+    explicit = override is not None and override.reachable_by is not None
     premises = profile.organisation.premises_in or profile.organisation.headquarters
     for j in exposure:
         in_bloc = any(j in kb.blocs[b].members for b in reach if b in kb.blocs)
-        if not ("*" in reach or j in reach or j == premises or in_bloc):
+        own = j == premises and at_premises and not explicit
+        if not ("*" in reach or j in reach or own or in_bloc):
             return False
     flow = Activation(
         "flow",
@@ -127,6 +147,17 @@ def _admits(
         r.rule.scope == "flow" and r.rule.effect == "excludes" and r.condition.evaluate(flow)
         for r in rules
     )
+
+
+def _missed(arch: Any, role: Any, present: list[str], kb: sa.KnowledgeBase) -> list[str]:
+    """Classes a detector of the architecture should keep from `role`, that reach it when it
+    misses them (none if it never misses)."""
+    out: list[str] = []
+    for d in arch.roles:
+        band = kb.assumption(d.recall).value if d.recall else None
+        if band is not None and d.misses_reach == role.id and (band.low or band.typical) < 1:
+            out += [c for c in d.data_classes if c in present and c not in role.data_classes]
+    return out
 
 
 def reference_eligibility(
@@ -146,6 +177,10 @@ def reference_eligibility(
                     _admits(c, venue_id, exposure[venue_id], profile, kb, rules)
                     for c in role.data_classes
                     if c in present
+                )
+                and all(
+                    _admits(c, venue_id, exposure[venue_id], profile, kb, rules, misrouted=True)
+                    for c in _missed(arch, role, present, kb)
                 )
             }
             for role in arch.roles

@@ -18,22 +18,20 @@ def _q6(value: Decimal) -> Decimal:
 def test_tiered_token_lines_are_worked_out_from_the_price_records(kb: sa.KnowledgeBase) -> None:
     # triage_high_volume: 10,000,000 queries x 800 input / 80 output tokens, EUR report.
     # Triage candidates (the role accepts Mistral Small 4 or Small 3.2):
-    #   Small 4 on La Plateforme, USD 0.15 in / 0.60 out per 1M (lp.mistral-small-4); with the
-    #   ECB rate of 2026-10-06 (1 EUR = 1.1269 USD, 1 USD = 0.887390 EUR) that is
-    #   8,000 M x 0.133108 + 800 M x 0.532434 = EUR 1,490.81 a month;
+    #   Small 4 on La Plateforme at Mistral's EUR list, EUR 0.12 in / 0.50 out per 1M
+    #   (lp.mistral-small-4.eur, from 2026-08-11; preferred to the USD list for a EUR report):
+    #   8,000 M x 0.12 + 800 M x 0.50 = EUR 1,360.00 a month, the cheaper one;
     #   Small 3.2 on Scaleway Generative APIs, EUR 0.15 / 0.35 (scaleway.mistral-small-3.2):
-    #   8,000 M x 0.15 + 800 M x 0.35 = EUR 1,480.00 a month, the cheaper one.
-    # Escalation: Mistral Large 3, USD 0.5 / 1.5 (lp.mistral-large-3), for the 5% complex share.
-    usd_in_eur = _q6(Decimal(1) / Decimal("1.1269"))
-    assert usd_in_eur == Decimal("0.887390")
-    large_in = _q6(Decimal("0.5") * usd_in_eur)  # 0.443695
-    large_out = _q6(Decimal("1.5") * usd_in_eur)  # 1.331085
+    #   8,000 M x 0.15 + 800 M x 0.35 = EUR 1,480.00 a month.
+    # Escalation: Mistral Large 3, EUR 0.44 / 1.30 (lp.mistral-large-3.eur), 5% complex share.
+    # No conversion at all: every line is priced in EUR as published.
     expected = {
-        "triage_model: input tokens": Decimal(8000) * Decimal("0.15"),  # 8,000 M tokens
-        "triage_model: output tokens": Decimal(800) * Decimal("0.35"),  # 800 M tokens
+        "triage_model: input tokens": Decimal(8000) * Decimal("0.12"),  # 8,000 M tokens
+        "triage_model: output tokens": Decimal(800) * Decimal("0.50"),  # 800 M tokens
         # the escalated 5% re-send their whole context to the large model: 5% of 8,000 M
-        "escalation_model: input tokens, context re-sent on escalation": Decimal(400) * large_in,
-        "escalation_model: output tokens": Decimal(40) * large_out,  # 5% of 800 M
+        "escalation_model: input tokens, context re-sent on escalation": Decimal(400)
+        * Decimal("0.44"),
+        "escalation_model: output tokens": Decimal(40) * Decimal("1.30"),  # 5% of 800 M
     }
     advice = sa.advise(
         sa.load_profile(PROFILES / "triage_high_volume.yaml"), kb=kb, as_of=dt.date(2026, 11, 23)
@@ -43,7 +41,8 @@ def test_tiered_token_lines_are_worked_out_from_the_price_records(kb: sa.Knowled
     got = {c.name.split(" (")[0]: c.monthly_cost for c in tiered.cost.components}
     assert got == expected
     assert tiered.cost.monthly_total.typical == sum(expected.values())
-    assert tiered.cost.monthly_total.typical.quantize(Decimal("0.01")) == Decimal("1710.72")
+    # 960 + 400 + 176 + 52
+    assert tiered.cost.monthly_total.typical.quantize(Decimal("0.01")) == Decimal("1588.00")
 
 
 def test_annex_iii_dates_follow_the_law_in_force_on_the_as_of_date(kb: sa.KnowledgeBase) -> None:
@@ -65,18 +64,19 @@ def test_annex_iii_dates_follow_the_law_in_force_on_the_as_of_date(kb: sa.Knowle
 def test_retired_apis_are_never_chosen(kb: sa.KnowledgeBase) -> None:
     # On La Plateforme, Mistral Large 2.1 (2411) is retired on 2026-05-31 and Large 3 is offered
     # from 2025-12-02; Small 3.2 is retired on 2026-07-31 and Small 4 starts on 2026-03-16.
-    # Scaleway still serves Small 3.2 (from 2026-06-01 at EUR 0.15 / 0.35), cheaper for this
-    # profile than Small 4 on La Plateforme (see the test above), so after 2026-06-01 the
-    # triage role moves there, and never to the retired La Plateforme record.
-    lp, scw = "mistral-la-plateforme", "scaleway-generative-apis"
+    # Scaleway serves Small 3.2 from 2026-06-01 at EUR 0.15 / 0.35 (EUR 1,480.00 a month here),
+    # but Small 4 on La Plateforme stays cheaper: on 2026-08-01 at its USD list converted at the
+    # ECB rate of 2026-07-01 (1.1383: 8,000 x 0.131775 + 800 x 0.527102 = EUR 1,475.88), from
+    # 2026-08-11 at its EUR list (EUR 1,360.00). The retired La Plateforme record is never used.
+    lp = "mistral-la-plateforme"
     profile = sa.load_profile(PROFILES / "triage_high_volume.yaml")
     expected = {
         dt.date(2025, 11, 1): ((lp, "mistral-small-3.2"), (lp, "mistral-large-2411")),
         dt.date(2026, 2, 1): ((lp, "mistral-small-3.2"), (lp, "mistral-large-3")),
         # deprecated on La Plateforme on 2026-04-30: no longer offered to new deployments
         dt.date(2026, 5, 1): ((lp, "mistral-small-4"), (lp, "mistral-large-3")),
-        dt.date(2026, 8, 1): ((scw, "mistral-small-3.2"), (lp, "mistral-large-3")),
-        dt.date(2026, 11, 23): ((scw, "mistral-small-3.2"), (lp, "mistral-large-3")),
+        dt.date(2026, 8, 1): ((lp, "mistral-small-4"), (lp, "mistral-large-3")),
+        dt.date(2026, 11, 23): ((lp, "mistral-small-4"), (lp, "mistral-large-3")),
     }
     for as_of, placed in expected.items():
         advice = sa.advise(profile, kb=kb, as_of=as_of)

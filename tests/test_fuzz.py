@@ -21,6 +21,7 @@ import copy
 import datetime as dt
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -370,3 +371,119 @@ def test_mutated_overlays_load_or_refuse(overlay_root: Path, overlay: tuple[str,
     except sa.InputError as error:
         assert isinstance(error, sa.KnowledgeBaseError)
         assert "Traceback" not in str(error)
+
+
+# --- knowledge-base and overlay directories: every entry read or refused by name (#18) --------
+
+ENTRY_NAMES = [
+    "prices",
+    "prices",
+    "prices",
+    "catalog",
+    "architectures",
+    "pricez",
+    "Prices",
+    ".hidden",
+    "README.md",
+]
+ENTRY_NAMES += ["schema", "tools", "notes", "x"]
+EXTENSIONS = [".yaml", ".yaml", ".yaml", ".yaml", ".yml", ".YAML", ".json", ".txt", "", ".yaml~"]
+VALID_OVERLAY = (
+    "fx_rates:\n  - id: fuzz.fx.{n}\n    base: EUR\n    quote: USD\n    date: 2031-01-0{n}\n"
+    "    rate: 1.1\n    source: {title: fuzz rate, publisher: fuzz}\n    checked_on: 2026-11-23\n"
+    "    status: provisional\n"
+)
+DIRECTORY_EXAMPLES = {"ci": 60, "dev": 5}.get(_PROFILE, 15)
+"""Each example loads a knowledge base (50-100 ms)."""
+
+
+@st.composite
+def directory_entries(draw: st.DrawFn) -> list[tuple[str, str]]:
+    """(relative path, what to put there): files, folders and symbolic links, nested or not."""
+    entries = []
+    for n in range(draw(st.sampled_from([1, 1, 1, 2, 3, 4]))):
+        parts = [draw(st.sampled_from(ENTRY_NAMES))]
+        if draw(st.integers(0, 5)):  # mostly inside a folder, sometimes deeper
+            parts.append(draw(st.sampled_from(["extra", "more", "sub"])))
+            if draw(st.integers(0, 5)) == 0:
+                parts.append("deeper")
+        parts[-1] += draw(st.sampled_from(EXTENSIONS))
+        kind = draw(st.sampled_from(["file"] * 5 + ["folder", "broken_link", "link"]))
+        entries.append(("/".join(parts), f"{kind}:{n}"))
+    return entries
+
+
+def _create(root: Path, entries: list[tuple[str, str]]) -> list[Path]:
+    made = []
+    for rel, what in entries:
+        kind, n = what.split(":")
+        path = root / rel
+        if path.exists() or path.is_symlink():
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a file already sits where a folder goes
+            continue
+        if kind == "file":
+            path.write_text(VALID_OVERLAY.replace("{n}", str(int(n) + 1)), encoding="utf-8")
+        elif kind == "folder":
+            path.mkdir()
+        elif kind == "broken_link":
+            path.symlink_to(root / "nowhere")
+        else:
+            path.symlink_to(NEGOTIATED_FILE)
+        made.append(path)
+    return made
+
+
+NEGOTIATED_FILE = PROFILES.parent / "overlays" / "negotiated" / "prices" / "negotiated.yaml"
+
+
+def _silently_skipped(root: Path, made: list[Path], kb: sa.KnowledgeBase, prefix: str) -> list[str]:
+    read = set(kb.files)
+    skipped = []
+    for path in made:
+        rel = path.relative_to(root).as_posix()
+        top = rel.split("/")[0]
+        allowed = top in ("README.md", "schema", "tools") and (
+            "/" in rel or (top == "README.md") == path.is_file()
+        )
+        if prefix + rel not in read and not allowed:
+            skipped.append(rel)
+    return skipped
+
+
+@pytest.fixture(scope="module")
+def fuzz_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("fuzzkb")
+    return base / "kb", base / "overlay"
+
+
+@settings(
+    max_examples=DIRECTORY_EXAMPLES,
+    deadline=dt.timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(entries=directory_entries(), into_overlay=st.booleans())
+def test_no_file_in_a_knowledge_base_or_overlay_is_skipped_silently(
+    fuzz_dirs: tuple[Path, Path], entries: list[tuple[str, str]], into_overlay: bool
+) -> None:
+    kb_dir, overlay_dir = fuzz_dirs
+    for directory in fuzz_dirs:
+        if directory.exists():
+            shutil.rmtree(directory)
+    shutil.copytree(default_patterns_path(), kb_dir)
+    overlay_dir.mkdir()
+    root = overlay_dir if into_overlay else kb_dir
+    made = _create(root, entries)
+    try:
+        kb = sa.load_knowledge_base(kb_dir, overlays=[overlay_dir] if into_overlay else [])
+    except sa.KnowledgeBaseError as error:
+        message = str(error)
+        assert "Traceback" not in message
+        named = [p for p in made if p.relative_to(root).parts[0] in message]
+        assert named or "holds no" in message or "changes nothing" in message, message
+        event("refused")
+        return
+    event("read")
+    assert _silently_skipped(root, made, kb, "overlay:" if into_overlay else "") == []

@@ -75,7 +75,7 @@ def test_a_duplicated_id_is_refused(copy: Path) -> None:
     extra.write_text(
         (copy / "prices" / "fx.yaml")
         .read_text(encoding="utf-8")
-        .replace("2026-10-06\n", "2026-10-07\n"),
+        .replace("2026-10-30,", "2026-10-31,"),
         encoding="utf-8",
     )
     with pytest.raises(sa.KnowledgeBaseError, match="duplicate fx rate id"):
@@ -89,9 +89,7 @@ def test_a_price_without_a_date_is_refused(copy: Path) -> None:
 
 
 def test_a_duplicate_yaml_key_is_refused_not_dropped(copy: Path) -> None:
-    edit_text(
-        copy / "prices" / "fx.yaml", "    rate: 1.1269\n", "    rate: 1.1269\n    rate: 1.2\n"
-    )
+    edit_text(copy / "prices" / "fx.yaml", "rate: 1.1172,", "rate: 1.1172, rate: 1.2,")
     with pytest.raises(
         sa.InputError, match=r"fx\.yaml: line \d+, column \d+: duplicate key `rate`"
     ):
@@ -110,24 +108,39 @@ def test_overlapping_prices_for_the_same_thing_are_refused(copy: Path) -> None:
 
 
 def test_cel_evaluation_errors_are_raised_not_read_as_false(copy: Path) -> None:
+    # fails only for one venue, so loading (which tries every rule once) cannot see it
+    edit_text(
+        copy / "jurisdictions" / "territorial.yaml",
+        'condition: "true"',
+        "condition: \"venue.id == 'scaleway' && 1 / (venue.data_locations.size() - 1) > 0\"",
+    )
+    kb = sa.load_knowledge_base(copy)
+    profile = sa.load_profile(Path(__file__).parents[1] / "examples/profiles/bank_strict.yaml")
+    with pytest.raises(
+        sa.RuleEvaluationError,
+        match=r"jurisdictions/territorial\.yaml: rule `territorial\.location_and_seat`",
+    ) as caught:
+        sa.advise(profile, kb=kb, as_of=__import__("datetime").date(2026, 11, 23))
+    assert isinstance(caught.value, sa.KnowledgeBaseError)  # bad input: the CLI exits 2
+
+
+def test_a_missing_bloc_is_refused_when_loading(copy: Path) -> None:
     edit_text(
         copy / "jurisdictions" / "territorial.yaml",
         'condition: "true"',
         "condition: \"blocs['XX'].size() > 0\"",
     )
-    kb = sa.load_knowledge_base(copy)
-    profile = sa.load_profile(Path(__file__).parents[1] / "examples/profiles/bank_strict.yaml")
-    with pytest.raises(sa.RuleEvaluationError, match=r"territorial\.location_and_seat"):
-        sa.advise(profile, kb=kb, as_of=__import__("datetime").date(2026, 11, 23))
+    with pytest.raises(sa.KnowledgeBaseError, match=r"reads blocs\['XX'\], which"):
+        sa.load_knowledge_base(copy)
 
 
 def test_an_overlay_replaces_a_price_by_id(tmp_path: Path, kb: sa.KnowledgeBase) -> None:
     (tmp_path / "prices").mkdir()
     source = (default_patterns_path() / "prices" / "fx.yaml").read_text(encoding="utf-8")
     (tmp_path / "prices" / "fx.yaml").write_text(
-        source.replace("rate: 1.1269", "rate: 1.2"), encoding="utf-8"
+        source.replace("rate: 1.1172,", "rate: 1.2,"), encoding="utf-8"
     )
     merged = sa.load_knowledge_base(overlays=[tmp_path])
-    rate = next(f for f in merged.fx_rates if f.id == "ecb.eur-usd.2026-10-06").rate.typical
+    rate = next(f for f in merged.fx_rates if f.id == "ecb.eur-usd.2026-10-30").rate.typical
     assert str(rate) == "1.2"
     assert merged.version != kb.version

@@ -29,13 +29,13 @@ def _text(**changes: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("sector: banking", "sector: banks", "organisation.sector: Input should be"),
+        ("sector: banking", "sector: banks", "organisation.sector[0]: Input should be"),
         ("headquarters: FR", "headquarters: France", "organisation.headquarters"),
         ("public: 0.1,", "public: 0.2,", "shares must sum to 1, they sum to 1.1"),
         ("peak_queries_per_second: 3", "peak_queries_per_second: -3", "greater than or equal"),
         ("peak_queries_per_second: 3", "peak_queries_per_second: .nan", "(got nan)"),
         ("preset: strict", "preset: sovereign", "policy.preset"),
-        ("currency: EUR", "currency: GBP", "finance.currency"),
+        ("currency: EUR", "currency: AUD", "finance.currency"),
     ],
 )
 def test_bad_values_are_named(old: str, new: str, expected: str) -> None:
@@ -91,7 +91,14 @@ workload:
 """
 
 LEFT_OUT = {
-    "default.organisation": ["operates_in", "sme", "us_person", "premises_in", "provides_models"],
+    "default.organisation": [
+        "operates_in",
+        "sme",
+        "small_mid_cap",
+        "us_person",
+        "premises_in",
+        "provides_models",
+    ],
     "default.data": ["subjects_in"],
     "default.policy": ["overrides"],
     "default.use_cases": ["use_cases"],
@@ -132,7 +139,9 @@ def test_every_default_a_profile_leaves_out_is_listed_in_the_advice(kb: sa.Knowl
 def test_nothing_is_listed_as_a_default_when_everything_is_given(kb: sa.KnowledgeBase) -> None:
     text = (PROFILES / "bank_strict.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    data["organisation"].update(sme=False, us_person=False, premises_in="FR", provides_models=False)
+    data["organisation"].update(
+        sme=False, small_mid_cap=False, us_person=False, premises_in="FR", provides_models=False
+    )
     data["data"]["query_shares"] = {c: 1 / 6 for c in DATA_CLASSES}
     data["policy"]["overrides"] = {}
     data["use_cases"] = []

@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 
 import sovereign_advisor as sa
-from sovereign_advisor import chart, reports
 from sovereign_advisor.cli import main as cli_main
-from sovereign_advisor.curves import cost_curves, table_volumes
-from sovereign_advisor.report import money, render_markdown, unit_price
+from sovereign_advisor.views import chart
+from sovereign_advisor.views import regenerate as reports
+from sovereign_advisor.views.curves import cost_curves, table_volumes
+from sovereign_advisor.views.markdown import money, render_markdown, unit_price
 
 from .conftest import AS_OF, PROFILES, ROOT
 
 DOCS = ROOT / "docs" / "reports"
 EXAMPLES = sorted(PROFILES.glob("*.yaml"))
-REGENERATE = "run `python -m sovereign_advisor.reports` from the repository root"
+REGENERATE = "run `python -m sovereign_advisor.views.regenerate` from the repository root"
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +199,8 @@ def test_number_formats() -> None:
 def test_matplotlib_is_imported_only_to_draw() -> None:
     code = (
         "import sys\n"
-        "from sovereign_advisor import chart, cli, curves, explain, kbview, report, reports\n"
+        "from sovereign_advisor import cli\n"
+        "from sovereign_advisor.views import chart, curves, explain, kb, markdown, regenerate\n"
         "assert cli.main(['advise', sys.argv[1], '--as-of', '2026-11-23', '--format', 'markdown']) == 0\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported without a chart'\n"
     )
@@ -209,3 +211,23 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_summary_comes_first_with_grouped_exclusions(built: list[reports.Report]) -> None:
+    for report in built:
+        text = report.markdown
+        summary = text[text.index("## Summary") : text.index("## Recommendation")]
+        assert "| rank | architecture | low | typical |" in summary
+        assert "**Nearest change:**" in summary and "*The detail follows" in summary
+        flat = " ".join(summary.split())
+        for a in report.advice.assessments:
+            if not a.eligible:
+                assert a.decisive_reason is not None
+                assert " ".join(a.decisive_reason.split()) in flat, (report.name, a.architecture_id)
+        if any(not a.eligible for a in report.advice.assessments):
+            assert "**Excluded, by cause:**" in summary
+        # the board reads primary sources, never a seed note or a fact id as the citation
+        assert "seed" not in text.lower(), report.name
+        for line in text.splitlines():
+            if line.startswith("- ") and "(fact `" in line:
+                assert not line.startswith("- `"), line

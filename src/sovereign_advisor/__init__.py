@@ -10,16 +10,24 @@ which laws reach you, and what each option costs.
 import typing
 
 from sovereign_advisor.advice import Advice
-from sovereign_advisor.engine.advise import advise, advise_many
+from sovereign_advisor.engine.advise import advise, advise_many, iter_advise_many
 from sovereign_advisor.engine.costing import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile, load_profile
 
 if typing.TYPE_CHECKING:
-    from sovereign_advisor.render import render_json, render_text
+    from sovereign_advisor.views.html import render_html
+    from sovereign_advisor.views.json import render_json
+    from sovereign_advisor.views.markdown import render_markdown
+    from sovereign_advisor.views.text import render_text
 
-_LAZY = {"render_json": "sovereign_advisor.render", "render_text": "sovereign_advisor.render"}
+_LAZY = {
+    "render_html": "sovereign_advisor.views.html",
+    "render_json": "sovereign_advisor.views.json",
+    "render_markdown": "sovereign_advisor.views.markdown",
+    "render_text": "sovereign_advisor.views.text",
+}
 """Public names imported on first use (PEP 562): advising does not need them."""
 
 
@@ -48,9 +56,12 @@ __all__ = [
     "ServingCost",
     "advise",
     "advise_many",
+    "iter_advise_many",
     "load_knowledge_base",
     "load_profile",
+    "render_html",
     "render_json",
+    "render_markdown",
     "render_text",
     "serving_cost",
 ]

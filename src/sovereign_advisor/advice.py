@@ -18,15 +18,19 @@ class Recommendation(Model):
     """Id of the recommended architecture."""
     reason: str
     """Why it wins, in a sentence."""
+    equivalent_to: tuple[str, ...] = ()
+    """Architectures cost-equivalent to it (the decision then rests on other criteria)."""
 
 
 class BlockedUseCase(Model):
-    """A use case that may not be run at all."""
+    """A use case that may not be run at all (or, when coming, may not from `applies_from`)."""
 
     use_case: str
     rule_id: str
     fact_ids: tuple[str, ...]
     reason: str
+    applies_from: dt.date | None = None
+    """The day the prohibition starts to apply, when it is coming (after the as-of date)."""
 
 
 class Exclusion(Model):
@@ -44,6 +48,19 @@ class Exclusion(Model):
     """The venue concerned, when there is one."""
     reason: str
     """One sentence."""
+    jurisdiction: str | None = None
+    """For `policy.reachable_by`: the jurisdiction that can compel access at the venue."""
+
+
+class Remedy(Model):
+    """The smallest change of capability or policy that would make an architecture eligible."""
+
+    changes: tuple[str, ...]
+    """The profile fields that would change."""
+    sentence: str
+    """The change, in words (`with capabilities.operates_gpus: true, it would be eligible`)."""
+    monthly_total: Decimal
+    """What it would then cost a month (typical), in the advice's currency."""
 
 
 class RoleVenue(Model):
@@ -109,6 +126,40 @@ class Risk(Model):
     summary: str
 
 
+class MisroutedFlow(Model):
+    """Queries of a class a detector should keep on the premises that reach a cloud venue all
+    the same, because the detector misses what they carry."""
+
+    data_class: DataClass
+    from_role: str
+    """The role the class is routed to (the local model)."""
+    to_role: str
+    """The role its missed queries reach (the cloud model)."""
+    venue_id: str
+    """Where they go."""
+    exposure: tuple[str, ...]
+    """Jurisdictions that can compel access to data there."""
+    queries_per_month: Decimal
+    """Expected missed queries a month, at the detector's typical recall."""
+    recall: Decimal
+    """The detector's typical recall (share of such queries it catches)."""
+    recall_source: str
+    """Assumption id of the recall."""
+    accepted_by: str
+    """Why the policy lets them go: the default or the profile's own `misrouting: accept`."""
+
+
+class OwnedGpuUse(Model):
+    """What an architecture does with GPUs the organisation already owns."""
+
+    gpu_id: str
+    owned: int
+    used: int
+    """How many of them the architecture's pools use at the profile's volume."""
+    reason: str | None = None
+    """Why not all of them are used (nothing to run, premises not usable, fewer needed)."""
+
+
 class Assessment(Model):
     """One architecture, assessed."""
 
@@ -121,6 +172,18 @@ class Assessment(Model):
     venues: tuple[RoleVenue, ...]
     cost: Cost | None
     risks: tuple[Risk, ...] = ()
+    decisive_reason: str | None = None
+    """For an excluded architecture: the one cause that sank it, in a sentence (the rule
+    refusing most of the venues a role could use; a law before a policy)."""
+    remedy: Remedy | None = None
+    """For an excluded architecture: the smallest change of capability or policy that would
+    make it eligible, and its cost then; null when no such change exists (a law excludes it)."""
+    owned_gpus: tuple[OwnedGpuUse, ...] = ()
+    """For an eligible architecture: each GPU type the organisation owns, used or why not."""
+    misrouted: tuple[MisroutedFlow, ...] = ()
+    """Flows a detector's misses create (hybrid routing): per class, how many queries a month
+    reach which venue. Only flows the policy accepts and no law forbids reach an eligible
+    architecture."""
 
 
 class BreakEven(Model):
@@ -191,9 +254,17 @@ class Advice(Model):
     as_of: dt.date
     knowledge_base_version: str
     organisation: str
+    decision: Literal["recommended", "cost_equivalent", "none"] = "none"
+    """`recommended`: one architecture is clearly the cheapest eligible one; `cost_equivalent`:
+    the cheapest lie within the cost model's uncertainty and `recommended` names the one
+    preferred on residual risk, sovereignty and operations; `none`: nothing can be recommended
+    (`no_recommendation_reason` says why and what would change it)."""
     recommended: Recommendation | None
     no_recommendation_reason: str | None = None
     blocked_use_cases: tuple[BlockedUseCase, ...]
+    coming_blocked_use_cases: tuple[BlockedUseCase, ...] = ()
+    """Use cases a prohibition already enacted will block from a later day (`applies_from`):
+    they are not blocked on the as-of date, but must stop by then."""
     assessments: tuple[Assessment, ...]
     break_even: tuple[BreakEven, ...]
     sensitivity: tuple[Sensitivity, ...] = ()
@@ -203,3 +274,11 @@ class Advice(Model):
     findings: tuple[Finding, ...]
     assumptions: tuple[AssumptionUsed, ...]
     currency: Currency = Field(description="Currency of every amount in the advice.")
+    fx_rate_date: dt.date | None = None
+    """The one day whose exchange rates every converted price of this advice uses (the latest
+    on or before `as_of` with a rate for every currency priced in); None when nothing needed
+    converting."""
+    warnings: tuple[str, ...] = ()
+    """What the reader must know, each in a sentence: contradictions in the profile (owned GPUs
+    nobody operates) and doubts about the data behind the numbers (exchange rates more than 90
+    days older than the as-of date)."""

@@ -29,8 +29,9 @@ _ORGANISATION: dict[str, Any] = {
     "org.headquarters": _STR,
     "org.operates_in": _LIST_STR,
     "org.premises_in": _STR,
-    "org.sector": _STR,
+    "org.sectors": _LIST_STR,
     "org.sme": _BOOL,
+    "org.small_mid_cap": _BOOL,
     "org.us_person": _BOOL,
     "org.provides_models": _BOOL,
     "data.subjects_in": _LIST_STR,
@@ -56,6 +57,10 @@ _VENUE: dict[str, Any] = {
     "venue.data_locations": _LIST_STR,
     "venue.certifications": _LIST_STR,
     "venue.on_premises": _BOOL,
+    "venue.sub_processor_control": _LIST_STR,
+    "venue.sub_processor_locations": _LIST_STR,
+    "venue.optional_sub_processor_control": _LIST_STR,
+    "venue.present_in": _LIST_STR,
 }
 _FLOW: dict[str, Any] = {
     "flow.data_class": _STR,
@@ -94,8 +99,12 @@ class Compiled:
     _expression: Any
 
     def evaluate(self, activation: Activation) -> Any:
-        """Evaluate; raise `EvaluationError` when the runtime returns an error value."""
-        value = self._expression.eval(activation.cel)
+        """Evaluate; raise `EvaluationError` when the runtime returns an error value or fails
+        (the iteration budget of nested comprehensions is an exception, not a value)."""
+        try:
+            value = self._expression.eval(activation.cel)
+        except RuntimeError as error:
+            raise EvaluationError(f"`{self.source}`: {error}") from None
         result = value.value()
         if value.type() == cel.Type.ERROR:
             raise EvaluationError(f"`{self.source}`: {result}")
@@ -146,3 +155,28 @@ def compile_expression(source: str, scope: Scope, *, returns: Literal["bool", "l
     if not ok:
         raise ConditionError(f"has type {kind.name().lower()}, needs {wanted}")
     return Compiled(source, scope, expression)
+
+
+_BLOC_KEY = re.compile(r"""blocs\s*\[\s*(?:'([^']*)'|"([^"]*)")\s*\]""")
+
+
+def bloc_keys(source: str) -> tuple[str, ...]:
+    """The bloc codes an expression looks up literally (`blocs['EU']`): the loader checks them
+    against the catalogue, since a missing key is an evaluation error, not `false`."""
+    return tuple(a or b for a, b in _BLOC_KEY.findall(source))
+
+
+def trial_activation(scope: Scope, blocs: Mapping[str, list[str]]) -> Activation:
+    """Bindings of the right type for every variable of a scope (`FR`, `[FR]`, `false`): an
+    expression that fails on them fails on every subject, and is refused when loading."""
+    data: dict[str, Any] = {}
+    for name, kind in VARIABLES[scope].items():
+        if name == "blocs":
+            data[name] = {k: list(v) for k, v in blocs.items()}
+        elif kind == _STR:
+            data[name] = "FR"
+        elif kind == _BOOL:
+            data[name] = False
+        else:
+            data[name] = ["FR"]
+    return Activation(scope, data)

@@ -25,5 +25,6 @@ class KnowledgeBaseError(InputError):
     """The knowledge base (packaged, user-supplied or an overlay) is inconsistent."""
 
 
-class RuleEvaluationError(RuntimeError):
-    """A CEL condition failed at evaluation time (it is never read as `false`)."""
+class RuleEvaluationError(KnowledgeBaseError, RuntimeError):
+    """A CEL condition failed at evaluation time (it is never read as `false`). The rule, not the
+    profile, is wrong: the message names its file and id, and the command line exits 2."""

@@ -5,12 +5,21 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import unicodedata
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.types import (
@@ -29,9 +38,11 @@ from sovereign_advisor.types import (
     ProhibitedPractice,
     Sector,
     Share,
+    frozen_dict,
     numbers_only,
+    shown_value,
 )
-from sovereign_advisor.yamlio import Document, describe_validation_error, load, parse
+from sovereign_advisor.yamlio import MAX_DEPTH, Document, describe_validation_error, load, parse
 
 if TYPE_CHECKING:
     from sovereign_advisor.knowledge.loader import KnowledgeBase
@@ -40,30 +51,74 @@ if TYPE_CHECKING:
 def _reachable(value: object) -> object:
     if isinstance(value, str) and value not in ("EU", "*") and value not in ISO_3166_ALPHA_2:
         raise ValueError(
-            f"`{value}` is not `EU`, `*` (anyone) or an ISO 3166-1 alpha-2 country code"
+            f"`{shown_value(value)}` is not `EU`, `*` (anyone) or an ISO 3166-1 alpha-2 country "
+            "code"
         )
     return value
+
+
+def _one_or_many(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+def _not_empty(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("name at least one sector")
+    return value
+
+
+Sectors = Annotated[tuple[Sector, ...], BeforeValidator(_one_or_many), AfterValidator(_not_empty)]
+"""One sector, or a list of them (a public hospital is `[healthcare, public_sector]`)."""
 
 
 Reachable = Annotated[str, Field(pattern=r"^([A-Z]{2}|EU|\*)$"), BeforeValidator(_reachable)]
 """A jurisdiction allowed to be able to compel access: a country code, `EU`, or `*` (any)."""
 
 
+MAX_NAME_LENGTH = 200
+"""Longest organisation or use-case name accepted, in characters."""
+
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _one_line(name: str) -> str:
+    """Names are shown in terminals, reports and charts: a newline or an ANSI escape in one
+    could fake an error line or repaint the screen, a bidi override could reverse the text."""
+    bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI), None)
+    if bad is not None:
+        raise ValueError(
+            f"a name is one line of printable text; remove the control character U+{ord(bad):04X}"
+        )
+    return name
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_one_line)]
+"""A name shown in outputs: 1 to 200 characters of one line, without control characters."""
+
+MAX_USE_CASES = 500
+"""Most use cases a profile may list (each is classified against every use-case rule)."""
+
+
 class Organisation(Model):
     """Who the organisation is."""
 
-    name: str = Field(min_length=1)
+    name: Name
     """Name, for the report."""
     headquarters: CountryCode
     """Country of the head office (ISO 3166-1 alpha-2)."""
     operates_in: tuple[CountryCode, ...] = ()
     """Countries where it operates or where its AI output is used."""
-    sector: Sector
-    """Sector, which decides sector rules (health-data hosting, DORA, ...)."""
+    sector: Sectors
+    """Sector, or a list of every sector it belongs to; each brings its sector rules
+    (health-data hosting, SecNumCloud for public bodies, DORA, ...)."""
     sme: Flag = False
     """Whether it is a small or medium-sized enterprise (EU AI Act fines differ, Art. 99(6))."""
-    us_person: Flag = False
-    """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly)."""
+    small_mid_cap: Flag | None = None
+    """Whether it is a small mid-cap enterprise (larger than an SME; EU AI Act Art. 99(6a), from
+    27 July 2026, caps its Art. 99(4)-(5) fines at the lower amount). Unknown counts as not one."""
+    us_person: Flag | None = None
+    """Whether it is a US person, e.g. has a US parent (CLOUD Act reaches it directly); defaults
+    to whether the headquarters are in the US (listed in the assumptions)."""
     premises_in: CountryCode | None = None
     """Country of its own data centre; defaults to `headquarters` (listed in the assumptions)."""
     provides_models: Flag = False
@@ -73,11 +128,13 @@ class Organisation(Model):
 class Data(Model):
     """What data the queries carry."""
 
-    query_shares: dict[DataClass, Share]
+    query_shares: Annotated[dict[DataClass, Share], AfterValidator(frozen_dict)]
     """Share of queries whose most sensitive content is each data class; shares sum to 1.
     Classes left out have share 0."""
-    subjects_in: tuple[CountryCode, ...] = ()
-    """Countries where the data subjects are."""
+    subjects_in: tuple[CountryCode, ...] | None = None
+    """Countries where the data subjects are; defaults to the headquarters and `operates_in`
+    countries (listed in the assumptions), so that no data-protection rule is switched off by
+    leaving it out."""
 
     @field_validator("query_shares")
     @classmethod
@@ -104,6 +161,11 @@ class ClassPolicy(Model):
     """Whether this class may leave the organisation's premises."""
     reachable_by: tuple[Reachable, ...] | None = None
     """Jurisdictions that may be able to compel access to it: country codes, `EU`, or `*`."""
+    misrouting: Literal["accept", "refuse"] | None = None
+    """For a class kept on the premises: whether queries a detector fails to recognise may
+    still reach a cloud venue (`accept`: the residual risk is stated with its monthly volume;
+    `refuse`: detector-based routing is excluded for this class). Default `accept`; a class a
+    law confines is never sent to a venue that law forbids, whatever this says."""
 
 
 class Policy(Model):
@@ -112,7 +174,9 @@ class Policy(Model):
     preset: Preset
     """`strict` (nothing leaves the premises), `eu_only` (only venues no non-EU authority can
     compel), `jp_only` (likewise for Japan) or `open` (anything)."""
-    overrides: dict[DataClass, ClassPolicy] = Field(default_factory=dict)
+    overrides: Annotated[dict[DataClass, ClassPolicy], AfterValidator(frozen_dict)] = Field(
+        default_factory=dict
+    )
     """Per-class adjustments of the preset."""
 
     def resolve(self) -> dict[DataClass, tuple[bool, frozenset[str]]]:
@@ -127,6 +191,17 @@ class Policy(Model):
             )
         return out
 
+    def accepts_misrouting(self, data_class: DataClass) -> bool:
+        """Whether detector misses of this class may leave the premises (default: yes)."""
+        override = self.overrides.get(data_class)
+        return override is None or override.misrouting != "refuse"
+
+    def explicit_reach(self, data_class: DataClass) -> bool:
+        """Whether the profile states `reachable_by` for this class itself (not from the preset):
+        then it is honoured exactly, at the organisation's own premises too."""
+        override = self.overrides.get(data_class)
+        return override is not None and override.reachable_by is not None
+
 
 PRESETS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "strict": (False, ()),
@@ -135,25 +210,32 @@ PRESETS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "open": (True, ("*",)),
 }
 """What each preset means: (may leave the premises, jurisdictions that may compel access).
-The jurisdiction of the organisation's own premises is always acceptable: no architecture
-avoids it."""
+Under a preset, the jurisdiction of the organisation's own premises is acceptable at those
+premises (and only there): no on-premises architecture avoids it. A `reachable_by` the profile
+states for a class is honoured exactly, at the premises too."""
 
+
+SECONDS_PER_MONTH = 730 * 3600
+"""Seconds in a billing month of 730 hours, for the monthly average rate of queries."""
 
 MAX_QUERIES_PER_MONTH = 10**10
 MAX_TOKENS_PER_QUERY = 10**7
 MAX_PEAK_QUERIES_PER_SECOND = 10**5
 MAX_CORPUS_TOKENS = 10**13
 MAX_REFRESHES_PER_MONTH = 10**4
-MAX_OWNED_GPUS = 10**5
+MAX_OWNED_GPUS = 10**4
+"""Most GPUs a profile may own, all types together: break-even volumes are found exactly across
+every step of the owned fleet, which costs time in proportion (10^4 keeps the slowest command
+near 10 s on a small machine; see the README's limits)."""
 
 GpuCount = Annotated[int, Field(ge=0, le=MAX_OWNED_GPUS), BeforeValidator(numbers_only)]
-"""A number of GPUs, 0 to 10^5."""
+"""A number of GPUs, 0 to 10^4."""
 
 
 class UseCase(Model):
     """One AI use case, described the way the EU AI Act classifies it."""
 
-    name: str = Field(min_length=1)
+    name: Name
     """Name."""
     annex_iii_area: AnnexIIIArea = "none"
     """The EU AI Act Annex III high-risk area it falls in, or `none`."""
@@ -197,13 +279,40 @@ class Workload(Model):
     complex_share: Share = 0.0
     """Share of queries that need the large model's deep reasoning."""
 
+    @field_validator("peak_queries_per_second")
+    @classmethod
+    def _not_below_average(cls, peak: float, info: ValidationInfo) -> float:
+        volume = info.data.get("queries_per_month")
+        if volume is None:
+            return peak
+        average = volume / SECONDS_PER_MONTH
+        if peak < average * (1 - 1e-9):
+            raise ValueError(
+                f"{peak:g} is below the monthly average of {average:.4g} queries a second "
+                f"({volume:,.0f} queries a month over 730 hours): the busiest second cannot be "
+                "quieter than the average"
+            )
+        return peak
+
 
 class Capabilities(Model):
     """What the organisation can run itself."""
 
     operates_gpus: Flag = False
     """Whether it can run GPU servers in its own facility."""
-    owned_gpus: dict[Id, GpuCount] = Field(default_factory=dict)
+    owned_gpus: Annotated[dict[Id, GpuCount], AfterValidator(frozen_dict)] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("owned_gpus")
+    @classmethod
+    def _fleet_within_limit(cls, owned: dict[str, int]) -> dict[str, int]:
+        if sum(owned.values()) > MAX_OWNED_GPUS:
+            raise ValueError(
+                f"{sum(owned.values()):,} GPUs owned in total; the limit is {MAX_OWNED_GPUS:,}"
+            )
+        return owned
+
     """GPUs it already owns on its premises, by GPU id (see the catalogue)."""
 
 
@@ -222,7 +331,7 @@ class OrganisationProfile(Model):
     organisation: Organisation
     data: Data
     policy: Policy
-    use_cases: tuple[UseCase, ...] = ()
+    use_cases: tuple[UseCase, ...] = Field(default=(), max_length=MAX_USE_CASES)
     workload: Workload
     capabilities: Capabilities = Field(default_factory=Capabilities)
     finance: Finance = Field(default_factory=Finance)
@@ -232,17 +341,38 @@ class OrganisationProfile(Model):
     def _distinct_names(cls, use_cases: tuple[UseCase, ...]) -> tuple[UseCase, ...]:
         seen: set[str] = set()
         for use_case in use_cases:
-            if use_case.name in seen:
+            # "café" typed two ways (é, or e + combining accent) is one name
+            key = unicodedata.normalize("NFC", use_case.name)
+            if key in seen:
                 raise ValueError(
-                    f"two use cases are named `{use_case.name}`; names identify use cases in "
-                    "the advice, so make them distinct"
+                    f"two use cases are named `{shown_value(key)}`; names identify "
+                    "use cases in the advice, so make them distinct"
                 )
-            seen.add(use_case.name)
+            seen.add(key)
         return use_cases
 
     @property
     def premises_country(self) -> str:
         return self.organisation.premises_in or self.organisation.headquarters
+
+    @property
+    def sectors(self) -> tuple[str, ...]:
+        return self.organisation.sector
+
+    @property
+    def us_person(self) -> bool:
+        """Stated, or whether the headquarters are in the US."""
+        stated = self.organisation.us_person
+        return self.organisation.headquarters == "US" if stated is None else stated
+
+    @property
+    def subjects_in(self) -> tuple[str, ...]:
+        """Stated, or the headquarters and `operates_in` countries (the conservative default:
+        the data subjects are at least where the organisation is)."""
+        if self.data.subjects_in is not None:
+            return self.data.subjects_in
+        org = self.organisation
+        return tuple(sorted({org.headquarters, *org.operates_in}))
 
 
 _SOURCES: dict[int, tuple[str | None, Document | None]] = {}
@@ -277,6 +407,9 @@ def load_profile(path: str | Path) -> OrganisationProfile:
     """
     if not isinstance(path, str | os.PathLike):
         raise InputError(f"load_profile() needs a file path, got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise InputError(f"load_profile(): {text!r} is not a usable file path")
     document = load(Path(path))
     return _validate(document.data, str(path), document)
 
@@ -294,7 +427,25 @@ def profile_from_dict(data: Mapping[str, Any], name: str = "<profile>") -> Organ
     field path and the offending value."""
     if not isinstance(data, Mapping):
         raise InputError(f"a profile is a mapping, got {type(data).__name__}", file=name)
+    _check_depth(data, name)
     return _validate(dict(data), name, None)
+
+
+def _check_depth(data: object, name: str) -> None:
+    """Refuse nesting deeper than files may have (`yamlio.MAX_DEPTH`), without recursion: a
+    dict nested 100,000 deep would otherwise exhaust Python's stack in the validator."""
+    level: list[object] = [data]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, Mapping | list | tuple)
+            for child in (item.values() if isinstance(item, Mapping) else item)
+            if isinstance(child, Mapping | list | tuple)
+        ]
+        if not level:
+            return
+    raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=name)
 
 
 def check_against_knowledge_base(profile: OrganisationProfile, kb: KnowledgeBase) -> None:
@@ -317,7 +468,6 @@ def check_against_knowledge_base(profile: OrganisationProfile, kb: KnowledgeBase
 _MEANING: dict[str, str] = {
     "organisation.premises_in": "the headquarters country",
     "organisation.operates_in": "no other country",
-    "data.subjects_in": "no country given",
     "policy.overrides": "the preset applies to every data class",
     "use_cases": "no use case: no EU AI Act classification",
     "capabilities.owned_gpus": "none owned",
@@ -332,6 +482,8 @@ def _shown(path: str, value: Any) -> str:
     meaning = _MEANING.get(generic)
     if meaning is None and field in ("leave_premises", "reachable_by"):
         meaning = "from the preset"
+    if meaning is None and field == "misrouting":
+        meaning = "accept (detector misses stated as a residual risk)"
     if meaning is not None and (value is None or value in ((), {})):
         return f"{field}={meaning}"
     if isinstance(value, bool):
@@ -359,6 +511,22 @@ def _unset(model: BaseModel, path: str, all_unset: bool) -> Iterator[tuple[str, 
                     yield from _unset(item, f"{here}.{key}", False)
 
 
+_DERIVED: dict[str, Any] = {
+    "organisation.premises_in": lambda p: (
+        f"premises_in={p.premises_country} (the headquarters country)"
+    ),
+    "organisation.us_person": lambda p: (
+        f"us_person={str(p.us_person).lower()} (headquarters "
+        f"{'in' if p.us_person else 'outside'} the US)"
+    ),
+    "data.subjects_in": lambda p: (
+        f"subjects_in={', '.join(p.subjects_in)} (the headquarters and operates_in countries: "
+        "data-protection rules of each apply)"
+    ),
+}
+"""Defaults derived from other fields, and how each reads in the assumptions."""
+
+
 def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
     """Every field the profile leaves out, grouped by section: (section path, `field=value, ...`).
 
@@ -366,9 +534,14 @@ def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
     """
     groups: dict[str, list[str]] = {}
     for parent, path, value in _unset(profile, "", False):
-        if path == "organisation.premises_in":
-            value = profile.organisation.headquarters
-            groups.setdefault(parent, []).append(f"premises_in={value} (the headquarters country)")
+        derived = _DERIVED.get(path)
+        if derived is not None:
+            groups.setdefault(parent, []).append(derived(profile))
+            continue
+        if path == "organisation.small_mid_cap":
+            groups.setdefault(parent, []).append(
+                "small_mid_cap=unknown (read as not one: the higher AI Act fine ceilings)"
+            )
             continue
         groups.setdefault(parent or path, []).append(_shown(path, value))
     return [(parent, ", ".join(items)) for parent, items in groups.items()]

@@ -11,7 +11,15 @@ import sys
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -141,6 +149,42 @@ def attribute_docstrings(cls: type) -> dict[str, str]:
     return dict(found[0]) if len(found) == 1 else {}
 
 
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes: the mappings inside a frozen profile stay as validated (a
+    share edited to 7 after validation would otherwise be priced). A `dict` subclass, so
+    pydantic serialises it and `isinstance(x, dict)` holds."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("this mapping belongs to a validated (frozen) profile; use model_copy")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[Any, Any]]]:
+        return (FrozenDict, (dict(self),))  # pickle and deepcopy without __setitem__
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        import copy
+
+        return FrozenDict({copy.deepcopy(k, memo): copy.deepcopy(v, memo) for k, v in self.items()})
+
+
+def frozen_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    """`AfterValidator` for a mapping field of a frozen model."""
+    return FrozenDict(value)
+
+
+def shown_value(value: object, limit: int = 60) -> str:
+    """A value for an error message: escaped (no newline or terminal escape reaches the
+    terminal) and cut to `limit` characters (a 5 MB value is not echoed whole)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number (not .nan or .inf)")
@@ -152,15 +196,56 @@ def numbers_only(value: object) -> object:
     if isinstance(value, bool):
         raise PydanticCustomError("number_type", "must be a number, not true/false")
     if isinstance(value, str):
-        raise PydanticCustomError("number_type", "must be a number, not text (remove the quotes)")
+        if _NUMBER.match(value.strip()):
+            raise PydanticCustomError(
+                "number_type", "must be a number, not text (remove the quotes)"
+            )
+        raise PydanticCustomError(
+            "number_type",
+            "must be a number, not text (write digits such as 90, 0.5 or 1e-05; YAML 1.1 forms "
+            "such as 1:30, 0b11 or 1_000 are not numbers)",
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise PydanticCustomError("finite_number", "must be a finite number (not .nan or .inf)")
+    return value
+
+
+_NUMBER = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+MAX_DECIMAL_EXPONENT = 24
+"""Exact amounts lie within 10^-24 .. 10^24: beyond, exact arithmetic on the value costs time
+without bound (`1E-999990` has a denominator of a million digits) and no price or assumption
+needs it."""
+
+MAX_DECIMAL_DIGITS = 34
+"""Most significant digits of an exact amount (IEEE decimal128's precision)."""
+
+
+def bounded_decimal(value: Decimal) -> Decimal:
+    """Refuse a decimal too large, too small or too precise to be a real amount."""
+    if not value.is_finite() or value.is_zero():
+        return value
+    digits = len(value.as_tuple().digits)
+    if abs(value.adjusted()) > MAX_DECIMAL_EXPONENT or digits > MAX_DECIMAL_DIGITS:
+        raise PydanticCustomError(
+            "decimal_precision",
+            "must lie between 1e-{limit} and 1e{limit} with at most {digits} significant "
+            "digits (got about 1e{exponent}, {n} digits)",
+            {
+                "limit": MAX_DECIMAL_EXPONENT,
+                "digits": MAX_DECIMAL_DIGITS,
+                "exponent": value.adjusted(),
+                "n": digits,
+            },
+        )
     return value
 
 
 def _not_bool(value: object) -> object:
     if isinstance(value, bool):
         raise PydanticCustomError("decimal_type", "must be an amount, not true/false")
+    if isinstance(value, str) and len(value) > 100:  # refused before Decimal() reads it
+        raise PydanticCustomError("decimal_type", "must be an amount of at most 100 characters")
     return value
 
 
@@ -204,7 +289,8 @@ def _country(value: object) -> object:
         hint = value.upper()
     did = f"; did you mean `{hint}`?" if hint else ""
     raise ValueError(
-        f"`{value}` is not an ISO 3166-1 alpha-2 country code (two upper-case letters such as "
+        f"`{shown_value(value)}` is not an ISO 3166-1 alpha-2 country code (two upper-case "
+        "letters such as "
         f"FR, DE, JP, US){did}"
     )
 
@@ -244,13 +330,30 @@ PositiveFloat = Annotated[
 Flag = StrictBool
 """`true` or `false` (not `yes`, `1` or `"true"`)."""
 
-Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
-"""A non-negative, finite amount of money (a number, or a decimal string for exactness)."""
 
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+def _as_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(numbers_only),
+    AfterValidator(bounded_decimal),
+    PlainSerializer(_as_number, when_used="json"),
+]
+"""A non-negative, finite amount of money: a number, like every other number of a profile
+(written back to JSON as a number, so that a profile round-trips)."""
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False),
+    BeforeValidator(_not_bool),
+    AfterValidator(bounded_decimal),
+]
 """An exact, non-negative amount of money in the currency named next to it."""
 
-Currency = Literal["EUR", "USD", "JPY"]
+Currency = Literal["EUR", "USD", "JPY", "GBP", "CHF", "SEK", "DKK", "PLN", "CZK", "HUF"]
 """A currency the advisor can report in."""
 
 DataClass = Literal[

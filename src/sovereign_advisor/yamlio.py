@@ -12,6 +12,7 @@ errors at any depth, and booleans follow YAML 1.2 (`true`/`false` only), so the 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import types
 import typing
@@ -53,13 +54,62 @@ class _StrictLoader(_Base):
     only `true`/`false` as booleans (YAML 1.1 also reads `yes`, `no`, `on`, `off`)."""
 
 
+_INT, _FLOAT = _YAML + "int", _YAML + "float"
+
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _StrictLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+# Numbers follow the YAML 1.2 core schema, which JSON's numbers are a subset of: `1e-05` and
+# `4e6` are floats, `0350` is 350, and YAML 1.1's `1:30` (90), `0b11001` (25), `0350` (octal
+# 232) and `1_000` are text (refused where a number is expected) instead of numbers read
+# silently another way.
+_INT_12 = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_12 = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_StrictLoader.add_implicit_resolver(_INT, _INT_12, list("-+0123456789"))
+_StrictLoader.add_implicit_resolver(_FLOAT, _FLOAT_12, list("-+.0123456789"))
+
+MAX_DIGITS = 30
+"""Most digits an integer may have (a larger one is a typo, and exact arithmetic on it costs)."""
+
+
+def _int_12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(node.value)
+    if not _INT_12.match(text):
+        raise ValueError(text)
+    if len(text) > MAX_DIGITS + 2:
+        raise ValueError(f"more than {MAX_DIGITS} digits")
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _float_12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(node.value)
+    if not _FLOAT_12.match(text) and not _INT_12.match(text):
+        raise ValueError(text)
+    if text.lstrip("+-").lower() in (".inf", ".nan"):
+        return float(text.replace(".", ""))
+    if text.startswith(("0o", "0x")):
+        return float(_int_12(loader, node))
+    value = float(text)
+    mantissa = text.lstrip("+-").split("e")[0].split("E")[0]
+    if (value == 0 and mantissa.strip("0.")) or math.isinf(value):
+        # 1e-999990 would silently become 0 and 1e999 infinity: refuse, do not round
+        raise ValueError(f"{text} is beyond what a number can hold here (about 1e-308 to 1e308)")
+    return value
+
+
+def _null(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> None:
+    if node.value not in ("", "~", "null", "Null", "NULL"):
+        raise ValueError(node.value)
 
 
 _STR = _YAML + "str"
@@ -90,7 +140,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"duplicate key `{key}` (first at line {first_line[key]}); "
+                f"duplicate key `{_short_text(str(key))}` (first at line {first_line[key]}); "
                 "keep one: YAML would silently drop the first value",
                 key_node.start_mark,
             )
@@ -99,34 +149,64 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return mapping
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
 def _guarded(kind: str, construct: Any) -> Any:
     """A scalar constructor whose failures (`!!int x`, `2026-02-30`) are located YAML errors."""
 
-    def guarded(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    def guarded(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):  # `!!int [1]`: a tag on the wrong kind of node
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the tag !!{kind_tag} needs a plain value here", node.start_mark
+            )
         try:
             return construct(loader, node)
-        except (ValueError, TypeError, OverflowError, KeyError):
+        # PyYAML's constructors fail in many ways on odd text (`!!int ''`, `!!timestamp soon`)
+        except (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError):
             raise yaml.constructor.ConstructorError(
-                None, None, f"`{node.value}` is not a valid {kind}", node.start_mark
+                None, None, f"`{_short_text(node.value)}` is not a valid {kind}", node.start_mark
             ) from None
 
+    kind_tag = {"date": "timestamp"}.get(kind, kind)
     return guarded
 
 
-for _kind_name in ("int", "float", "bool", "timestamp"):
+def _short_text(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_CONSTRUCTORS = {
+    "int": _int_12,
+    "float": _float_12,
+    "null": _null,
+    "bool": yaml.SafeLoader.yaml_constructors[_BOOL],
+    "timestamp": yaml.SafeLoader.yaml_constructors[_YAML + "timestamp"],
+}
+for _kind_name, _constructor in _CONSTRUCTORS.items():
     _StrictLoader.add_constructor(
         _YAML + _kind_name,
-        _guarded(
-            "date" if _kind_name == "timestamp" else _kind_name,
-            yaml.SafeLoader.yaml_constructors[_YAML + _kind_name],
-        ),
+        _guarded("date" if _kind_name == "timestamp" else _kind_name, _constructor),
     )
+
+
+def _collection(kind: str, construct: Any) -> Any:
+    """A collection constructor that refuses a tag on the wrong node (`!!map [1]`) by line."""
+    wanted = yaml.MappingNode if kind == "map" else yaml.SequenceNode
+
+    def checked(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if not isinstance(node, wanted):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the tag !!{kind} is on a node that is not a {kind}", node.start_mark
+            )
+        return construct(loader, node)
+
+    return checked
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _collection("map", _construct_mapping)
+)
+_StrictLoader.add_constructor(
+    _YAML + "seq", _collection("seq", yaml.SafeLoader.yaml_constructors[_YAML + "seq"])
+)
 
 
 class Document:
@@ -449,12 +529,31 @@ def describe_validation_error(
             line = document.line_of(loc)
             if line is not None:
                 where = f"line {line}: "
+            record = _record_id(document.data, loc)
+            if record is not None:
+                field += f" (record `{record}`)"
         shown = "" if item["type"] == "missing" else f" (got {_short(item.get('input'))})"
         lines.append(f"{where}{field}: {message}{shown}" + (f"; {hint}" if hint else ""))
     if len(errors) > limit:
         lines.append(f"... and {len(errors) - limit} more problem(s)")
     prefix = f"{file}: " if file else ""
     return prefix + ("\n  ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines))
+
+
+def _record_id(data: Any, loc: tuple[int | str, ...]) -> str | None:
+    """The `id` of the innermost list item holding the value at `loc` (knowledge-base records
+    have one), so a message names the record as well as the field."""
+    found = None
+    for part in loc:
+        if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+            if isinstance(data, dict) and isinstance(data.get("id"), str):
+                found = data["id"]
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            break
+    return None if found is None else _short(found)[1:-1]
 
 
 def _short(value: Any) -> str:

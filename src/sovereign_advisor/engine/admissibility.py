@@ -23,6 +23,8 @@ class Refusal:
     data_class: DataClass
     venue_id: str
     reason: str
+    jurisdiction: str | None = None
+    """For `policy.reachable_by`: the jurisdiction the policy does not accept."""
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,27 @@ class FlowNote:
 
 
 def acceptable(
-    jurisdiction: str, allowed: frozenset[str], premises_country: str, kb: KnowledgeBase
+    jurisdiction: str,
+    allowed: frozenset[str],
+    kb: KnowledgeBase,
+    *,
+    premises_country: str | None = None,
 ) -> bool:
-    """Whether a policy allows a jurisdiction to be able to compel access."""
+    """Whether a policy allows a jurisdiction to be able to compel access. `premises_country` is
+    given only for the organisation's own premises under a preset (no explicit `reachable_by`):
+    that jurisdiction is then acceptable there, because no on-premises architecture avoids it."""
     if "*" in allowed or jurisdiction in allowed or jurisdiction == premises_country:
         return True
     return any(b in kb.blocs and jurisdiction in kb.blocs[b].members for b in allowed)
 
 
-def _describe(allowed: frozenset[str], data_class: str) -> str:
+def _describe(allowed: frozenset[str], data_class: str, explicit: bool) -> str:
     if not allowed:
+        if explicit:
+            return f"the policy lets no jurisdiction reach {data_class} data"
         return f"the policy lets no jurisdiction but the premises' reach {data_class} data"
-    return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data"
+    stated = " (stated for this class, so honoured at the premises too)" if explicit else ""
+    return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data{stated}"
 
 
 def admissibility(
@@ -54,18 +65,23 @@ def admissibility(
     kb: KnowledgeBase,
     as_of: dt.date,
     exposures: dict[str, VenueExposure],
+    classes: tuple[DataClass, ...] | None = None,
 ) -> tuple[dict[tuple[DataClass, str], tuple[Refusal, ...]], tuple[FlowNote, ...]]:
-    """Refusals for every present data class x venue (empty tuple: admissible), and flow notes."""
+    """Refusals for every present data class x venue (empty tuple: admissible), and flow notes;
+    `classes` limits the table to some of the present classes."""
     policy = profile.policy.resolve()
     premises = profile.premises_country
     rules = [r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of)]
     org = organisation_vars(profile, kb)
+    org_key = tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(org.items()) if k != "blocs"
+    )
     table: dict[tuple[DataClass, str], tuple[Refusal, ...]] = {}
     notes: list[FlowNote] = []
     for venue_id, exposure in exposures.items():
         venue = exposure.venue
         base = {**org, **venue_vars(venue, kb), "venue.exposure": list(exposure.jurisdictions)}
-        for data_class in profile.data.present:
+        for data_class in profile.data.present if classes is None else classes:
             leave, allowed = policy[data_class]
             refusals: list[Refusal] = []
             if not leave and venue.kind != "premises":
@@ -79,8 +95,11 @@ def admissibility(
                         f"{venue.name} is outside them",
                     )
                 )
+            explicit = profile.policy.explicit_reach(data_class)
+            at_premises = venue.kind == "premises"
+            own = premises if at_premises and not explicit else None
             for reach in exposure.reaches:
-                if not acceptable(reach.jurisdiction, allowed, premises, kb):
+                if not acceptable(reach.jurisdiction, allowed, kb, premises_country=own):
                     refusals.append(
                         Refusal(
                             "policy.reachable_by",
@@ -88,14 +107,34 @@ def admissibility(
                             data_class,
                             venue_id,
                             f"{reach.jurisdiction} can compel access at {venue.name} "
-                            f"(rule {reach.rule_id}); {_describe(allowed, data_class)}",
+                            f"(rule {reach.rule_id}); "
+                            f"{_describe(allowed, data_class, explicit and at_premises)}",
+                            reach.jurisdiction,
                         )
                     )
-            activation = Activation("flow", {**base, "flow.data_class": data_class})
-            for compiled in rules:
-                rule = compiled.rule
-                if not evaluate(rule.id, compiled.condition, activation):
-                    continue
+            key = (
+                "flow_rules",
+                as_of,
+                org_key,
+                venue_id,
+                venue.seat,
+                venue.controlled_from,
+                venue.data_locations,
+                exposure.jurisdictions,
+                data_class,
+            )
+            fired: tuple[int, ...] | None = kb.derived.get(key)
+            if fired is None:
+                # a condition is a pure function of its variables: the rules that fire for one
+                # (organisation, venue, class) are evaluated once per knowledge base and date
+                activation = Activation("flow", {**base, "flow.data_class": data_class})
+                fired = kb.derived[key] = tuple(
+                    i
+                    for i, compiled in enumerate(rules)
+                    if evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)
+                )
+            for i in fired:
+                rule = rules[i].rule
                 if rule.effect == "excludes":
                     refusals.append(
                         Refusal(rule.id, rule.rests_on, data_class, venue_id, rule.summary)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import Any
 
 from sovereign_advisor.advice import (
     Advice,
@@ -17,6 +19,7 @@ from sovereign_advisor.advice import (
     CostComponent,
     Finding,
     MonthlyTotal,
+    OwnedGpuUse,
     Recommendation,
     RoleVenue,
 )
@@ -31,9 +34,18 @@ from sovereign_advisor.profile import (
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import FlowNote, Refusal, admissibility
-from .costing import Choice, Pricing, Workload, choose, is_active, workload_of
+from .costing import (
+    FX_STALE_AFTER_DAYS,
+    Choice,
+    Pricing,
+    Workload,
+    choose,
+    is_active,
+    workload_of,
+)
 from .costmodel import BANDS, BandName, q6
-from .eligibility import Eligibility, eligibility
+from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
+from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
 from .ranking import break_even, obligations_and_blockers, risks, sensitivity
 
@@ -87,10 +99,16 @@ def advise(
         _assessment(r, choices.get(r.architecture.id), bands, ranked, exposures, profile, kb, w)
         for r in results
     ]
+    memo: dict[Any, Any] = {}  # admissibility of each changed profile, shared by architectures
+    assessments = [
+        _explained(a, r, profile, kb, as_of, memo, refusals)
+        for a, r in zip(assessments, results, strict=True)
+    ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
-    obligations, blocked, findings = obligations_and_blockers(profile, kb, as_of)
+    obligations, blocked, coming, findings = obligations_and_blockers(profile, kb, as_of)
     findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
-    recommended, why_not = _recommend(ranked, totals, blocked, profile, results)
+    margin = Decimal(kb.assumption("decision.cost_equivalence_margin").value.typical)
+    decision, recommended, why_not = _recommend(assessments, margin, blocked, profile)
     used = {
         part.strip()
         for c in choices.values()
@@ -111,13 +129,16 @@ def advise(
     ]
     ranked_choices = [(aid, choices[aid]) for aid in ranked]
     crossings = break_even(ranked_choices, w)
+    fx_date = pricing.rate_date if pricing.used else None
     return Advice(
         as_of=as_of,
         knowledge_base_version=kb.version,
         organisation=profile.organisation.name,
+        decision=decision,
         recommended=recommended,
         no_recommendation_reason=why_not,
         blocked_use_cases=tuple(blocked),
+        coming_blocked_use_cases=tuple(coming),
         assessments=tuple(assessments),
         break_even=tuple(crossings),
         sensitivity=tuple(sensitivity(ranked_choices, w, crossings)),
@@ -125,7 +146,21 @@ def advise(
         findings=tuple(findings),
         assumptions=tuple(assumptions),
         currency=profile.finance.currency,
+        fx_rate_date=fx_date,
+        warnings=(*_warnings(profile), *_fx_warnings(fx_date, as_of)),
     )
+
+
+def _fx_warnings(fx_date: dt.date | None, as_of: dt.date) -> tuple[str, ...]:
+    """A warning when the exchange rates used are stale."""
+    if fx_date is None or (as_of - fx_date).days <= FX_STALE_AFTER_DAYS:
+        return ()
+    warning = (
+        f"exchange rates of {fx_date} are {(as_of - fx_date).days} days older than the as-of "
+        f"date (more than {FX_STALE_AFTER_DAYS}): converted prices may be off; add newer rates "
+        "to prices/fx.yaml (tools/refresh_fx.py)"
+    )
+    return (warning,)
 
 
 def advise_many(
@@ -143,7 +178,16 @@ def advise_many(
     (they inherit the loaded knowledge base and its caches); where the platform cannot fork, the
     profiles are advised in this process.
     """
+    if isinstance(profiles, OrganisationProfile) or not isinstance(profiles, Iterable):
+        raise InputError(
+            f"advise_many() needs an iterable of OrganisationProfile, got {type(profiles).__name__}"
+        )
     batch = list(profiles)
+    for i, item in enumerate(batch):
+        if not isinstance(item, OrganisationProfile):
+            raise InputError(
+                f"advise_many() needs OrganisationProfile items; item {i} is {type(item).__name__}"
+            )
     if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
         raise InputError(
             f"advise_many() needs processes to be a positive integer, got {processes!r}"
@@ -170,6 +214,42 @@ def advise_many(
     finally:
         _BATCH = None
     return [first] + [advice for part in parts for advice in part]
+
+
+def iter_advise_many(
+    profiles: Iterable[OrganisationProfile],
+    *,
+    kb: KnowledgeBase | None = None,
+    as_of: dt.date | None = None,
+    processes: int = 1,
+    chunk: int = 256,
+) -> Iterator[Advice]:
+    """`advise_many`, streamed: advice is yielded in order as it is ready, and profiles are read
+    from the iterable `chunk` at a time, so memory stays bounded by one chunk whatever the number
+    of profiles (`advise_many` returns a list, which holds every advice at once)."""
+    if isinstance(profiles, OrganisationProfile) or not isinstance(profiles, Iterable):
+        raise InputError(
+            "iter_advise_many() needs an iterable of OrganisationProfile, got "
+            f"{type(profiles).__name__}"
+        )
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        raise InputError(f"iter_advise_many() needs chunk to be a positive integer, got {chunk!r}")
+    if kb is not None and not isinstance(kb, KnowledgeBase):
+        raise InputError(
+            f"iter_advise_many() needs kb from load_knowledge_base(), got {type(kb).__name__}"
+        )
+    return _stream(iter(profiles), kb or default_knowledge_base(), as_of, processes, chunk)
+
+
+def _stream(
+    profiles: Iterator[OrganisationProfile],
+    kb: KnowledgeBase,
+    as_of: dt.date | None,
+    processes: int,
+    chunk: int,
+) -> Iterator[Advice]:
+    while block := list(itertools.islice(profiles, chunk)):
+        yield from advise_many(block, kb=kb, as_of=as_of, processes=processes)
 
 
 _BATCH: tuple[list[OrganisationProfile], KnowledgeBase, dt.date | None] | None = None
@@ -248,8 +328,9 @@ def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
         AssumptionUsed(
             id="policy.premises_jurisdiction",
             value=profile.premises_country,
-            summary="the jurisdiction of the organisation's own premises is always acceptable in "
-            "the policy: no architecture avoids it",
+            summary="under a preset, the jurisdiction of the organisation's own premises is "
+            "acceptable at those premises only (no on-premises architecture avoids it); a "
+            "reachable_by stated for a data class is honoured there too",
             source="sovereign-advisor policy semantics",
         )
     )
@@ -309,31 +390,76 @@ def _flow_findings(
 
 
 def _recommend(
-    ranked: list[str],
-    totals: dict[str, Decimal],
+    assessments: list[Assessment],
+    margin: Decimal,
     blocked: list[BlockedUseCase],
     profile: OrganisationProfile,
-    results: list[Eligibility],
-) -> tuple[Recommendation | None, str | None]:
+) -> tuple[Decision, Recommendation | None, str | None]:
     blocked_names = {b.use_case for b in blocked}
     if profile.use_cases and all(u.name in blocked_names for u in profile.use_cases):
-        return None, "every use case is blocked (see blocked_use_cases)"
-    if not ranked:
-        return None, "no architecture is eligible: " + "; ".join(
-            f"{r.architecture.id}: {r.exclusions[0].reason}"
-            if r.exclusions
-            else f"{r.architecture.id}: ineligible"
-            for r in results
-        )
-    best = ranked[0]
-    if len(ranked) == 1:
-        reason = f"{best} is the only eligible architecture"
+        return "none", None, "every use case is blocked (see blocked_use_cases)"
+    currency = profile.finance.currency
+    decision, recommended = decide(assessments, margin, currency)
+    if recommended is not None:
+        return decision, recommended, None
+    parts = []
+    for a in assessments:
+        part = f"{a.architecture_id}: {a.decisive_reason or 'ineligible'}"
+        if a.remedy is not None:
+            part += f"; {a.remedy.sentence} at {a.remedy.monthly_total:,.0f} {currency} a month"
+        parts.append(part)
+    if any(a.remedy is not None for a in assessments):
+        head = "the policy cannot be met as stated: no architecture is eligible"
     else:
-        reason = (
-            f"{best} is the cheapest of {len(ranked)} eligible architectures "
-            f"({totals[best]:.2f} {profile.finance.currency} a month, typical)"
+        head = (
+            "no architecture is eligible, and no change of GPU capability or of the policy "
+            "(one or two fields) would make one eligible"
         )
-    return Recommendation(architecture_id=best, reason=reason), None
+    return "none", None, head + ". " + ". ".join(parts)
+
+
+def _explained(
+    assessment: Assessment,
+    result: Eligibility,
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    memo: dict[Any, Any],
+    base: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+) -> Assessment:
+    """An excluded architecture with its decisive cause and the change that would lift it.
+    A change of policy for a class only changes that class's refusals (`base` holds the
+    profile's own), and a change of capability none: only those rows are evaluated again."""
+    if result.eligible:
+        return assessment
+    cause = decisive_cause(result)
+    arch = result.architecture
+    currency = profile.finance.currency
+
+    def evaluate(changes: Any, changed: OrganisationProfile) -> tuple[bool, Decimal | None]:
+        if changes not in memo:
+            touched = tuple(
+                sorted({path.split(".")[2] for path, _ in changes if path.startswith("policy.")})
+            )
+            refusals = dict(base)
+            if touched:
+                exposures = venue_exposures(changed, kb, as_of)
+                refusals.update(admissibility(changed, kb, as_of, exposures, touched)[0])
+            memo[changes] = refusals
+        refusals = memo[changes]
+        again = eligibility(arch, changed, kb, as_of, refusals)
+        if not again.eligible:
+            return False, None
+        w = workload_of(changed, kb)
+        choice = choose(again, changed, kb, w, Pricing(kb, currency, as_of))
+        return True, _band_totals(choice, w)["typical"]
+
+    return assessment.model_copy(
+        update={
+            "decisive_reason": cause_sentence(cause, result, profile) if cause else None,
+            "remedy": remedy(profile, result, kb, evaluate),
+        }
+    )
 
 
 def _assessment(
@@ -394,6 +520,9 @@ def _assessment(
             )
         )
     totals = bands[arch.id]
+    exposure_of = {v: e.jurisdictions for v, e in exposures.items()}
+    owned = _owned_gpu_use(choice, profile, kb, w)
+    flows = misrouted_flows(result, choice.venue_of, exposure_of, profile, kb, w.volume)
     cost = Cost(
         currency=profile.finance.currency,
         monthly_total=MonthlyTotal(**totals),
@@ -407,5 +536,55 @@ def _assessment(
         exclusions=(),
         venues=tuple(venues),
         cost=cost,
-        risks=tuple(risks(result, choice, totals["typical"], profile, kb, w)),
+        risks=tuple(risks(result, choice, totals["typical"], profile, kb, w, flows)),
+        owned_gpus=owned,
+        misrouted=flows,
     )
+
+
+def _owned_gpu_use(
+    choice: Choice, profile: OrganisationProfile, kb: KnowledgeBase, w: Workload
+) -> tuple[OwnedGpuUse, ...]:
+    """Each owned GPU type: how many the architecture's premises pools use, and why not more."""
+    out = []
+    for gpu_id, owned in sorted(profile.capabilities.owned_gpus.items()):
+        if owned <= 0:
+            continue
+        at_premises = [p for p in choice.pools if kb.venues[p.venue_id].kind == "premises"]
+        used = min(owned, sum(p.count.at(w.volume) for p in at_premises if p.gpu_id == gpu_id))
+        reason = None
+        if not choice.pools:
+            reason = "the architecture runs no model on GPUs of the organisation's"
+        elif not profile.capabilities.operates_gpus:
+            reason = (
+                "the organisation does not operate GPUs (capabilities.operates_gpus is false), "
+                "so its own are not used"
+            )
+        elif not at_premises:
+            reason = (
+                "no self-hosted role may run on the premises (see the venues refused): the "
+                "pools run at a GPU cloud"
+            )
+        elif used == 0:
+            other = sorted({p.gpu_id for p in at_premises})
+            reason = (
+                f"the premises pools run on {', '.join(other)}: another owned type, or no "
+                f"purchase record for {gpu_id} on the as-of date to size a pool on it"
+            )
+        elif used < owned:
+            reason = f"{owned - used} of them idle: the pools need only {used} at this volume"
+        out.append(OwnedGpuUse(gpu_id=gpu_id, owned=owned, used=used, reason=reason))
+    return tuple(out)
+
+
+def _warnings(profile: OrganisationProfile) -> list[str]:
+    out = []
+    owned = {g: n for g, n in profile.capabilities.owned_gpus.items() if n > 0}
+    if owned and not profile.capabilities.operates_gpus:
+        listed = ", ".join(f"{n} x {g}" for g, n in sorted(owned.items()))
+        out.append(
+            f"capabilities.owned_gpus lists {listed}, but capabilities.operates_gpus is false: "
+            "GPUs nobody operates cannot serve, so they are not used; set operates_gpus: true if "
+            "the organisation runs them"
+        )
+    return out

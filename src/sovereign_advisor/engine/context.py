@@ -21,11 +21,13 @@ def organisation_vars(profile: OrganisationProfile, kb: KnowledgeBase) -> dict[s
         "org.headquarters": org.headquarters,
         "org.operates_in": sorted(set(org.operates_in)),
         "org.premises_in": profile.premises_country,
-        "org.sector": org.sector,
+        "org.sectors": list(org.sector),
         "org.sme": org.sme,
-        "org.us_person": org.us_person,
+        # unknown reads as not a small mid-cap: the higher fine ceiling is the one that warns
+        "org.small_mid_cap": bool(org.small_mid_cap),
+        "org.us_person": profile.us_person,
         "org.provides_models": org.provides_models,
-        "data.subjects_in": sorted(set(profile.data.subjects_in)),
+        "data.subjects_in": sorted(set(profile.subjects_in)),
         "data.classes": list(profile.data.present),
     }
 
@@ -53,13 +55,14 @@ def resolve_venue(venue: Venue, profile: OrganisationProfile) -> Venue:
     return venue.model_copy(
         update={
             "seat": org.headquarters,
-            "controlled_from": "US" if org.us_person else org.headquarters,
+            "controlled_from": "US" if profile.us_person else org.headquarters,
             "data_locations": (profile.premises_country,),
         }
     )
 
 
 def venue_vars(venue: Venue, kb: KnowledgeBase) -> dict[str, Any]:
+    default_subs = [s for s in venue.sub_processors if not s.optional]
     return {
         "blocs": blocs(kb),
         "venue.id": venue.id,
@@ -70,4 +73,12 @@ def venue_vars(venue: Venue, kb: KnowledgeBase) -> dict[str, Any]:
         "venue.data_locations": list(venue.data_locations),
         "venue.certifications": list(venue.certifications),
         "venue.on_premises": venue.kind == "premises",
+        "venue.sub_processor_control": sorted({s.controlled_from for s in default_subs}),
+        "venue.sub_processor_locations": sorted(
+            {c for s in default_subs for c in s.data_locations}
+        ),
+        "venue.optional_sub_processor_control": sorted(
+            {s.controlled_from for s in venue.sub_processors if s.optional}
+        ),
+        "venue.present_in": sorted(set(venue.present_in)),
     }

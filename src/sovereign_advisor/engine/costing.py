@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.knowledge.models import Band, GpuPrice, LanguageModel, Role
+from sovereign_advisor.knowledge.models import Band, FxRate, GpuPrice, LanguageModel, Role
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Currency
 
@@ -33,72 +33,69 @@ def frac(x: float | Decimal) -> Fraction:
     return Fraction(x)
 
 
+FX_STALE_AFTER_DAYS = 90
+"""An advice warns when its rate date is more than this many days before its as-of date."""
+
+
 class Pricing:
-    """Unit prices in the report currency, on the as-of date, through dated FX records."""
+    """Unit prices in the report currency, on the as-of date, through dated FX records.
+
+    Every conversion of one advice uses the rates of ONE day (`rate_date`): the latest day on
+    or before the as-of date on which every currency the knowledge base prices in can be
+    converted to the report currency. Mixing days would compare prices at different rates.
+    """
 
     def __init__(self, kb: KnowledgeBase, currency: Currency, as_of: dt.date) -> None:
         self.kb = kb
         self.currency = currency
         self.as_of = as_of
+        self.rate_date = fx_rate_date(kb, currency, as_of)
         self._rates: dict[str, tuple[dict[BandName, Decimal], str | None]] = {}
         self.inverted: set[str] = set()
         """FX record ids used inverted: raising such a rate lowers the converted prices."""
+        self.used: set[str] = set()
+        """FX record ids this advice converted with (all dated `rate_date`)."""
 
     def rate(self, source: Currency) -> tuple[dict[BandName, Decimal], str | None]:
         """Units of the report currency per unit of `source`, with the FX record id(s).
 
-        Uses the latest rate dated on or before the as-of date, directly, inverted, or crossed
-        through a third currency when no direct rate exists.
+        Uses the rates dated `rate_date`, directly, inverted, or crossed through a third
+        currency when no direct rate exists.
         """
         if source == self.currency:
             return {b: Decimal(1) for b in BANDS}, None
         if source not in self._rates:
-            found = self._direct(source, self.currency)
+            on_day = _rates_on(self.kb, self.rate_date)
+            found = _direct(on_day, source, self.currency, self.inverted)
             if found is None:
-                for via in ("EUR", "USD", "JPY"):
-                    first = self._direct(source, via)
-                    second = self._direct(via, self.currency)
-                    if via not in (source, self.currency) and first and second:
+                # through EUR first (the ECB quotes every rate against it), then by code
+                currencies = {c for pair in on_day for c in pair}
+                for via in sorted(currencies, key=lambda c: (c != "EUR", c)):
+                    if via in (source, self.currency):
+                        continue
+                    first = _direct(on_day, source, via)
+                    second = _direct(on_day, via, self.currency)
+                    if first and second:
+                        _direct(on_day, source, via, self.inverted)
+                        _direct(on_day, via, self.currency, self.inverted)
                         found = (
                             {b: q6(first[0][b] * second[0][b]) for b in BANDS},
                             f"{first[1]} + {second[1]}",
                         )
                         break
             if found is None:
+                when = f"dated {self.rate_date}" if self.rate_date else "dated"
                 raise InputError(
-                    f"no exchange rate {source}->{self.currency} dated on or before {self.as_of} "
-                    "in the knowledge base; add one to prices/fx.yaml or report in another "
-                    "currency",
+                    f"no exchange rate {source}->{self.currency} {when} on or before "
+                    f"{self.as_of} in the knowledge base; add one to prices/fx.yaml or report "
+                    "in another currency",
                     field="finance.currency",
                 )
             self._rates[source] = found
-        return self._rates[source]
-
-    def _direct(
-        self, source: Currency, target: Currency
-    ) -> tuple[dict[BandName, Decimal], str] | None:
-        best = None
-        for fx in self.kb.fx_rates:
-            if fx.date > self.as_of:
-                continue
-            if (fx.base, fx.quote) == (source, target):
-                rates = {b: fx.rate.pick(b) for b in BANDS}
-            elif (fx.base, fx.quote) == (target, source):
-                # inverting swaps the ends of the band: a high rate gives a low conversion
-                rates = {
-                    "low": q6(1 / fx.rate.hi),
-                    "typical": q6(1 / fx.rate.typical),
-                    "high": q6(1 / fx.rate.lo),
-                }
-            else:
-                continue
-            if best is None or fx.date > best[2]:
-                best = (rates, fx.id, fx.date, (fx.base, fx.quote) == (target, source))
-        if best is None:
-            return None
-        if best[3]:
-            self.inverted.add(best[1])
-        return best[0], best[1]
+        rates, fx_id = self._rates[source]
+        if fx_id:
+            self.used.update(_ids(fx_id))
+        return rates, fx_id
 
     def convert(
         self,
@@ -123,6 +120,83 @@ def _source(*ids: str | None) -> str:
 def _ids(*ids: str | None) -> tuple[str, ...]:
     """Input ids for sensitivity (an FX source crossed through a third currency is two ids)."""
     return tuple(part.strip() for i in ids if i for part in i.split("+"))
+
+
+def priced_currencies(kb: KnowledgeBase) -> frozenset[str]:
+    """Every currency a price or a money assumption of the knowledge base is stated in."""
+    found: set[str] = {p.currency for p in kb.token_prices}
+    found.update(g.currency for g in kb.gpu_prices)
+    found.update(h.currency for h in kb.host_prices)
+    found.update(a.currency for a in kb.assumptions if a.currency is not None)
+    return frozenset(found)
+
+
+def _rates_on(kb: KnowledgeBase, day: dt.date | None) -> dict[tuple[str, str], FxRate]:
+    """The FX records dated `day`, by (base, quote)."""
+    key = ("fx_rates_on", day)
+    if key not in kb.derived:
+        kb.derived[key] = {(f.base, f.quote): f for f in kb.fx_rates if f.date == day}
+    on_day: dict[tuple[str, str], FxRate] = kb.derived[key]
+    return on_day
+
+
+def _direct(
+    on_day: dict[tuple[str, str], FxRate],
+    source: str,
+    target: str,
+    inverted: set[str] | None = None,
+) -> tuple[dict[BandName, Decimal], str] | None:
+    fx = on_day.get((source, target))
+    if fx is not None:
+        return {b: fx.rate.pick(b) for b in BANDS}, fx.id
+    fx = on_day.get((target, source))
+    if fx is None:
+        return None
+    if inverted is not None:
+        inverted.add(fx.id)
+    # inverting swaps the ends of the band: a high rate gives a low conversion
+    return {
+        "low": q6(1 / fx.rate.hi),
+        "typical": q6(1 / fx.rate.typical),
+        "high": q6(1 / fx.rate.lo),
+    }, fx.id
+
+
+def _convertible(on_day: dict[tuple[str, str], FxRate], target: str) -> set[str]:
+    """Currencies convertible to `target` with the rates of one day (direct, inverted, or
+    crossed through one third currency)."""
+    linked: dict[str, set[str]] = {}
+    for base, quote in on_day:
+        linked.setdefault(base, set()).add(quote)
+        linked.setdefault(quote, set()).add(base)
+    out = {target} | linked.get(target, set())
+    for via in linked.get(target, set()):
+        out |= linked[via]
+    return out
+
+
+def fx_rate_date(kb: KnowledgeBase, currency: Currency, as_of: dt.date) -> dt.date | None:
+    """The one day whose rates an advice converts with: the latest day on or before `as_of` on
+    which every currency the knowledge base prices in converts to `currency`. When no day
+    has them all, the latest day converting the most of them (a price in a currency left out
+    then fails with a message naming the pair); None when no rate is dated on or before."""
+    key = ("fx_rate_date", currency, as_of)
+    if key in kb.derived:
+        cached: dt.date | None = kb.derived[key]
+        return cached
+    needed = priced_currencies(kb) - {currency}
+    days = sorted({f.date for f in kb.fx_rates if f.date <= as_of}, reverse=True)
+    best: tuple[int, dt.date] | None = None
+    for day in days:
+        covered = len(needed & _convertible(_rates_on(kb, day), currency))
+        if covered == len(needed):
+            best = (covered, day)
+            break
+        if best is None or covered > best[0]:
+            best = (covered, day)
+    chosen = best[1] if best else None
+    kb.derived[key] = chosen
+    return chosen
 
 
 _OPPOSITE: dict[BandName, BandName] = {"low": "high", "typical": "typical", "high": "low"}
@@ -635,8 +709,17 @@ def _pool_options(
 ) -> list[Pool]:
     options = []
     sizes: dict[str, dict[BandName, PoolSize]] = {}  # sizing depends on the GPU, not the venue
+    owned = sorted(g for g, n in profile.capabilities.owned_gpus.items() if n > 0)
+    at_premises = [v for v in venue_ids if kb.venues[v].kind == "premises"]
+    gpu_ids = sorted(kb.gpus)
+    if owned and any(_gpu_price(kb, v, g, pricing.as_of) for v in at_premises for g in owned):
+        # GPUs the organisation owns are used before any is bought or rented: the pool runs on
+        # its premises, on an owned type (more of that type are bought if it needs more). An
+        # owned type without a purchase record on the as-of date cannot be priced beyond what
+        # is owned, so it is not forced (the advice says why it is unused).
+        venue_ids, gpu_ids = at_premises, owned
     for venue_id in venue_ids:
-        for gpu_id in sorted(kb.gpus):
+        for gpu_id in gpu_ids:
             price = _gpu_price(kb, venue_id, gpu_id, pricing.as_of)
             if price is not None:
                 if gpu_id not in sizes:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
-from sovereign_advisor.advice import Exclusion
+from sovereign_advisor.advice import Exclusion, MisroutedFlow
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Architecture, Role, TokenPrice
 from sovereign_advisor.profile import OrganisationProfile
@@ -23,6 +25,11 @@ class Placement:
     """Present data classes routed to the role."""
     options: tuple[tuple[str, str | None], ...]
     """(venue id, model id) pairs, in venue-id order."""
+    misrouted: tuple[DataClass, ...] = ()
+    """Present classes a detector should keep from this role, some of whose queries reach it
+    all the same (its misses); every option is admissible for them too."""
+    detector: Role | None = None
+    """The detector whose misses reach this role."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +43,10 @@ class Eligibility:
 def offered_price(
     kb: KnowledgeBase, venue_id: str, model_id: str, as_of: dt.date
 ) -> TokenPrice | None:
-    """The token price of a model at a venue on a day: primary sources before provisional ones;
-    none when the API is retired or not yet offered."""
+    """The token price of a model at a venue on a day: primary sources before provisional ones,
+    then a list published in EUR before one in another currency (the report currency is only
+    how amounts are shown: it never changes which price is paid); none when the API is retired
+    or not yet offered."""
     found = [
         p
         for p in kb.token_prices
@@ -45,7 +54,7 @@ def offered_price(
     ]
     if not found:
         return None
-    found.sort(key=lambda p: (p.status != "binding", p.valid_from, p.id))
+    found.sort(key=lambda p: (p.status != "binding", p.currency != "EUR", p.valid_from, p.id))
     return found[0]
 
 
@@ -93,29 +102,87 @@ def eligibility(
         if not options:
             exclusions.append(_no_venue(role, profile))
             continue
+        detector, misrouted = _misrouting(architecture, role, present, kb)
         admissible = []
         for venue_id, model_id in options:
-            found = [r for c in classes for r in refusals[(c, venue_id)]]
-            if found:
-                exclusions.extend(
-                    Exclusion(
-                        rule_id=r.rule_id,
-                        fact_ids=r.fact_ids,
-                        role=role.id,
-                        data_class=r.data_class,
-                        venue_id=r.venue_id,
-                        reason=r.reason,
-                    )
-                    for r in found
+            found = [_excluded(role, r) for c in classes for r in refusals[(c, venue_id)]]
+            found += [
+                _misrouted(role, detector, r, kb)
+                for c in misrouted
+                for r in refusals[(c, venue_id)]
+                if not (
+                    r.rule_id == "policy.leave_premises" and profile.policy.accepts_misrouting(c)
                 )
+            ]
+            if found:
+                exclusions.extend(found)
             else:
                 admissible.append((venue_id, model_id))
         if admissible:
-            placements.append(Placement(role, classes, tuple(admissible)))
+            placements.append(Placement(role, classes, tuple(admissible), misrouted, detector))
     eligible = len(placements) == len(architecture.roles)
     if eligible:
         exclusions = []  # an eligible architecture lists no exclusions; venues refused are moot
     return Eligibility(architecture, eligible, tuple(exclusions), tuple(placements))
+
+
+def _excluded(role: Role, r: Refusal) -> Exclusion:
+    return Exclusion(
+        rule_id=r.rule_id,
+        fact_ids=r.fact_ids,
+        role=role.id,
+        data_class=r.data_class,
+        venue_id=r.venue_id,
+        reason=r.reason,
+        jurisdiction=r.jurisdiction,
+    )
+
+
+def _misrouting(
+    architecture: Architecture, role: Role, present: set[DataClass], kb: KnowledgeBase
+) -> tuple[Role | None, tuple[DataClass, ...]]:
+    """The detector whose misses reach `role`, and the present classes they carry there (none
+    when the detector never misses, at any end of its recall's band)."""
+    found = architecture.misrouted_to(role.id)
+    if found is None:
+        return None, ()
+    detector, kept = found
+    assert detector.recall is not None
+    band = kb.assumption(detector.recall).value
+    if (band.typical if band.low is None else band.low) >= 1:
+        return detector, ()
+    return detector, tuple(c for c in kept if c in present)
+
+
+def _misrouted(
+    role: Role,
+    detector: Role | None,
+    r: Refusal,
+    kb: KnowledgeBase,
+) -> Exclusion:
+    """A refusal of the flow a detector's misses make: the venue is refused for the role."""
+    assert detector is not None and detector.recall is not None
+    recall = kb.assumption(detector.recall).value.typical
+    missed = f"the detector ({detector.id}) misses about {1 - float(recall):.0%} of {r.data_class}"
+    if r.rule_id == "policy.leave_premises":  # the policy refuses misrouting for this class
+        return Exclusion(
+            rule_id="policy.misrouting",
+            fact_ids=r.fact_ids,
+            role=role.id,
+            data_class=r.data_class,
+            venue_id=r.venue_id,
+            reason=f"{missed} queries, which would reach this venue outside the premises; the "
+            f"policy refuses detector-based routing for {r.data_class} data",
+        )
+    return Exclusion(
+        rule_id=r.rule_id,
+        fact_ids=r.fact_ids,
+        role=role.id,
+        data_class=r.data_class,
+        venue_id=r.venue_id,
+        reason=f"{missed} queries, which would reach this venue: {r.reason}",
+        jurisdiction=r.jurisdiction,
+    )
 
 
 def _no_venue(role: Role, profile: OrganisationProfile) -> Exclusion:
@@ -137,3 +204,50 @@ def _no_venue(role: Role, profile: OrganisationProfile) -> Exclusion:
     return Exclusion(
         rule_id=rule_id, fact_ids=(), role=role.id, data_class=None, venue_id=None, reason=reason
     )
+
+
+def misrouted_flows(
+    result: Eligibility,
+    venue_of: dict[str, tuple[str, str | None]],
+    exposure_of: dict[str, tuple[str, ...]],
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    volume: Fraction,
+) -> tuple[MisroutedFlow, ...]:
+    """The flows a detector's misses make in an eligible architecture, per class, at `volume`
+    queries a month and the detector's typical recall."""
+    out: list[MisroutedFlow] = []
+    for p in result.placements:
+        if p.detector is None or not p.misrouted:
+            continue
+        assert p.detector.recall is not None and p.detector.misses_reach is not None
+        recall = kb.assumption(p.detector.recall).value.typical
+        from_role = next(
+            (
+                q.role.id
+                for q in result.placements
+                if q.role.kind == "generation" and q.classes and set(p.misrouted) <= set(q.classes)
+            ),
+            p.detector.id,
+        )
+        venue_id = venue_of[p.role.id][0]
+        for c in p.misrouted:
+            missed = volume * Fraction(str(profile.data.share(c))) * (1 - Fraction(recall))
+            override = profile.policy.overrides.get(c)
+            stated = override is not None and override.misrouting == "accept"
+            out.append(
+                MisroutedFlow(
+                    data_class=c,
+                    from_role=from_role,
+                    to_role=p.role.id,
+                    venue_id=venue_id,
+                    exposure=exposure_of[venue_id],
+                    queries_per_month=Decimal(round(missed)),
+                    recall=Decimal(recall),
+                    recall_source=p.detector.recall,
+                    accepted_by=f"policy.overrides.{c}.misrouting: accept"
+                    if stated
+                    else "the default (misrouting: accept); set misrouting: refuse to exclude it",
+                )
+            )
+    return tuple(out)

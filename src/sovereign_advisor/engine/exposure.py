@@ -11,6 +11,7 @@ from sovereign_advisor.errors import RuleEvaluationError
 from sovereign_advisor.knowledge.loader import CompiledRule, KnowledgeBase
 from sovereign_advisor.knowledge.models import Venue
 from sovereign_advisor.profile import OrganisationProfile
+from sovereign_advisor.types import ISO_3166_ALPHA_2
 
 from .context import resolve_venue, venue_vars
 
@@ -39,12 +40,29 @@ class VenueExposure:
         return tuple(sorted({r.jurisdiction for r in self.reaches}))
 
 
-def evaluate(rule_id: str, compiled: Compiled, activation: Activation) -> Any:
+def evaluate(rule_id: str, compiled: Compiled, activation: Activation, file: str = "") -> Any:
     """Evaluate a compiled expression, turning runtime errors into `RuleEvaluationError`."""
     try:
         return compiled.evaluate(activation)
     except EvaluationError as error:
-        raise RuleEvaluationError(f"rule `{rule_id}` failed to evaluate: {error}") from None
+        where = f"{file or 'knowledge base'}: "
+        raise RuleEvaluationError(
+            f"{where}rule `{rule_id}` failed to evaluate: {error}; correct the rule's condition"
+        ) from None
+
+
+def _codes(compiled: CompiledRule, codes: Any) -> list[str]:
+    """The jurisdictions an `exposes_to` expression returned, each checked: a code that is no
+    jurisdiction (`Mars`) would otherwise be reported as one that can compel access."""
+    out = []
+    for code in codes:
+        if not isinstance(code, str) or not (code == "EU" or code in ISO_3166_ALPHA_2):
+            raise RuleEvaluationError(
+                f"{compiled.file}: rule `{compiled.rule.id}`: exposes_to returned {code!r}, which "
+                "is not `EU` or an ISO 3166-1 alpha-2 country code"
+            )
+        out.append(code)
+    return out
 
 
 def venue_exposures(
@@ -81,7 +99,7 @@ def _exposure(venue: Venue, kb: KnowledgeBase, rules: list[CompiledRule]) -> Ven
     reaches: list[Reach] = []
     notes: list[tuple[str, tuple[str, ...], str]] = []
     for compiled in rules:
-        if not evaluate(compiled.rule.id, compiled.condition, activation):
+        if not evaluate(compiled.rule.id, compiled.condition, activation, compiled.file):
             continue
         if compiled.exposes_to is None:
             notes.append(
@@ -92,7 +110,9 @@ def _exposure(venue: Venue, kb: KnowledgeBase, rules: list[CompiledRule]) -> Ven
                 )
             )
             continue
-        codes = evaluate(compiled.rule.id, compiled.exposes_to, activation)
+        codes = _codes(
+            compiled, evaluate(compiled.rule.id, compiled.exposes_to, activation, compiled.file)
+        )
         for code in sorted(set(codes)):
             reaches.append(
                 Reach(str(code), compiled.rule.id, compiled.rule.rests_on, compiled.rule.see_also)

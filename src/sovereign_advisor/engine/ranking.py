@@ -14,6 +14,7 @@ from sovereign_advisor.advice import (
     BlockedUseCase,
     BreakEven,
     Finding,
+    MisroutedFlow,
     Obligation,
     Risk,
     Sensitivity,
@@ -55,9 +56,12 @@ def cited_facts(rule: Rule, variables: dict[str, Any]) -> tuple[str, ...]:
 
 def obligations_and_blockers(
     profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
-) -> tuple[list[Obligation], list[BlockedUseCase], list[Finding]]:
+) -> tuple[list[Obligation], list[BlockedUseCase], list[BlockedUseCase], list[Finding]]:
+    """Obligations (in force and coming), blocked use cases, use cases a prohibition already
+    enacted blocks from a later day, and the findings of every rule that fired."""
     obligations: list[Obligation] = []
     blocked: list[BlockedUseCase] = []
+    coming: list[BlockedUseCase] = []
     findings: list[Finding] = []
     base = organisation_vars(profile, kb)
     subjects: list[tuple[Scope, dict[str, Any], str | None]] = [("organisation", base, None)]
@@ -67,9 +71,15 @@ def obligations_and_blockers(
         activation = Activation(scope, variables)
         for compiled in kb.rules:
             rule = compiled.rule
-            if rule.scope != scope or not rule.in_force(as_of):
+            if rule.scope != scope:
                 continue
-            if not evaluate(rule.id, compiled.condition, activation):
+            later = rule.coming(as_of)
+            if not (later or rule.in_force(as_of)):
+                continue
+            if not evaluate(rule.id, compiled.condition, activation, compiled.file):
+                continue
+            if later:
+                _coming(kb, rule, cited_facts(rule, variables), use_case_name, obligations, coming)
                 continue
             subject = use_case_name or profile.organisation.name
             cited = cited_facts(rule, variables)
@@ -108,7 +118,44 @@ def obligations_and_blockers(
                     )
                 )
     obligations.sort(key=lambda o: (o.applies_from or dt.date.min, o.rule_id, o.use_case or ""))
-    return obligations, blocked, findings
+    return obligations, blocked, coming, findings
+
+
+def _coming(
+    kb: KnowledgeBase,
+    rule: Rule,
+    cited: tuple[str, ...],
+    use_case_name: str | None,
+    obligations: list[Obligation],
+    coming: list[BlockedUseCase],
+) -> None:
+    """A rule enacted but not yet the law: an obligation or blocker from `valid_from`."""
+    assert rule.valid_from is not None
+    if rule.effect == "blocker":
+        assert use_case_name is not None
+        coming.append(
+            BlockedUseCase(
+                use_case=use_case_name,
+                rule_id=rule.id,
+                fact_ids=cited,
+                reason=rule.summary,
+                applies_from=rule.valid_from,
+            )
+        )
+        return
+    obligations.append(
+        Obligation(
+            rule_id=rule.id,
+            fact_ids=cited,
+            jurisdiction=rule.jurisdiction,
+            citation=citation(kb, cited),
+            summary=rule.summary,
+            applies_from=max(rule.valid_from, rule.applies_from or rule.valid_from),
+            in_force=False,
+            status=weakest_status(kb, cited),
+            use_case=use_case_name,
+        )
+    )
 
 
 def risks(
@@ -118,6 +165,7 @@ def risks(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
     w: Workload,
+    flows: tuple[MisroutedFlow, ...] = (),
 ) -> list[Risk]:
     out: list[Risk] = []
     advanced_for: set[str] = set()
@@ -138,22 +186,18 @@ def risks(
                 f"model ({', '.join(uncovered)} data); threshold {float(threshold):.0%}",
             )
         )
-    # routing by data class: some classes go to a self-hosted model, the rest to an API; a query
-    # whose personal data the detector misses goes the wrong way
-    generation = [p for p in result.placements if p.role.kind == "generation" and p.classes]
-    local = {c for p in generation if p.role.deployment == "self_hosted" for c in p.classes}
-    remote = {c for p in generation if p.role.deployment == "api" for c in p.classes}
-    if local and remote and local != remote:
-        local_share = sum((frac(profile.data.share(c)) for c in local), Fraction(0))
-        recall = kb.assumption("routing.pii_detection_recall").value.typical
-        missed = w.volume * local_share * (1 - frac(recall))
+    # routing by data class: a query whose personal data the detector misses goes the wrong way
+    if flows:
+        parts = [f"{f.queries_per_month:,.0f} {f.data_class}" for f in flows]
+        where = sorted({f.venue_id for f in flows})
+        reach = sorted({j for f in flows for j in f.exposure})
         out.append(
             Risk(
                 id="residual_leak_risk",
-                summary="queries are routed by data class: a query whose personal data the "
-                f"detector misses reaches the cloud venue; at a recall of {float(recall):.0%} "
-                f"(routing.pii_detection_recall) about {float(missed):,.0f} queries a month "
-                f"of {', '.join(sorted(local))} data would",
+                summary=f"the detector misses about {', '.join(parts)} queries a month (recall "
+                f"{float(flows[0].recall):.0%}, {flows[0].recall_source}); they reach "
+                f"{', '.join(where)} (reachable by {', '.join(reach) or 'no one'}) instead of "
+                "staying on the premises",
             )
         )
     rented = [

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import itertools
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from sovereign_advisor.conditions import (
+    Activation,
     Compiled,
     ConditionError,
+    EvaluationError,
+    bloc_keys,
     compile_expression,
     string_variables,
+    trial_activation,
 )
 from sovereign_advisor.errors import InputError, KnowledgeBaseError
 from sovereign_advisor.knowledge.models import (
     FILE_MODELS,
     Architecture,
     Assumption,
+    Band,
     Bloc,
     CatalogFile,
     Fact,
@@ -40,7 +48,8 @@ from sovereign_advisor.knowledge.models import (
     TokenPrice,
     Venue,
 )
-from sovereign_advisor.yamlio import describe_validation_error, load
+from sovereign_advisor.types import ISO_3166_ALPHA_2
+from sovereign_advisor.yamlio import describe_validation_error, parse, read_text
 
 REQUIRED_ASSUMPTIONS = (
     "vllm.gpu_memory_utilization",
@@ -65,6 +74,43 @@ REQUIRED_ASSUMPTIONS = (
     "serving.measured_throughput_transfer",
 )
 """Assumption ids the engine reads: loading fails when one is missing."""
+
+
+ASSUMPTION_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    key: (Decimal(low), Decimal(high))
+    for key, low, high in (
+        ("vllm.gpu_memory_utilization", "0.1", "1"),
+        ("serving.decode_efficiency", "0.01", "1"),
+        ("serving.prefill_efficiency", "0.05", "1"),
+        ("serving.bandwidth_efficiency", "0.05", "1"),
+        ("serving.activation_reserve_gb", "0", "1000"),
+        ("hours_per_month", "672", "744"),
+        ("gpu.life_months", "1", "240"),
+        ("datacentre.pue", "1", "5"),
+        ("qdrant.memory_overhead", "1", "100"),
+        ("rag.chunk_tokens", "1", "1000000"),
+        ("rag.initial_load_amortisation_months", "1", "240"),
+        ("ops.fte_per_self_hosted_role", "0", "100"),
+        ("ops.fte_per_gpu", "0", "100"),
+        ("ops.monthly_cost_per_fte", "0", "100000000"),
+        ("energy.price_per_kwh", "0", "10000"),
+        ("quality.complex_share_on_basic_model_threshold", "0", "1"),
+        ("routing.escalation_share_drift", "0", "100"),
+        ("routing.label_output_tokens", "0", "1000000"),
+        ("routing.pii_detection_recall", "0", "1"),
+        ("serving.measured_throughput_transfer", "0.05", "10"),
+    )
+}
+"""The physically sensible range of each assumption the engine reads (low, typical and high
+must all lie in it): a zero GPU life or chunk size would divide by zero, a recall of 5 would
+report negative leaks. Money is in the assumption's own currency."""
+
+MAX_PRICE = Decimal(10) ** 10
+"""Largest price (per unit, in its currency) accepted: far above any GPU or token price, even
+in yen, and small enough that monthly totals stay exact."""
+
+FX_BOUNDS = (Decimal("0.000001"), Decimal(1_000_000))
+"""Range of an exchange rate: a zero rate would divide by zero."""
 
 
 @dataclass(frozen=True)
@@ -163,10 +209,103 @@ class _Collected:
     fx_rates: list[tuple[str, FxRate]] = field(default_factory=list)
 
 
-def _files(root: Path) -> list[Path]:
-    if not root.is_dir():
+NOT_READ = {"README.md": "file", "schema": "directory", "tools": "directory"}
+"""Entries allowed at the top of a knowledge base or an overlay without being read: the
+documentation, the generated JSON Schemas and maintenance scripts. Every other entry is either
+read (`<kind>/<name>.yaml`) or refused by name (see patterns/README.md, "Which files are read")."""
+
+_KINDS = ", ".join(f"{kind}/" for kind in FILE_MODELS)
+
+
+def _refuse(where: str, message: str) -> KnowledgeBaseError:
+    return KnowledgeBaseError(f"{where}: {message}")
+
+
+def _kind_of(entry: Path) -> str:
+    """`file`, `directory`, `broken link` or `other` (a socket, a device, a FIFO...)."""
+    if entry.is_symlink() and not entry.exists():
+        return "broken link"
+    if entry.is_dir():
+        return "directory"
+    return "file" if entry.is_file() else "other"
+
+
+def _entries(directory: Path, label: str) -> list[Path]:
+    try:
+        return sorted(directory.iterdir())
+    except OSError as error:
+        raise _refuse(label, f"cannot list the directory ({error.strerror or error})") from None
+
+
+def _files(root: Path, *, overlay: bool = False) -> list[Path]:
+    """Every `<kind>/*.yaml` file under `root`; any other entry is refused by name, so nothing
+    placed in a knowledge base or an overlay is skipped silently."""
+    label = f"overlay {root}" if overlay else f"knowledge base {root}"
+    if not root.exists():
         raise KnowledgeBaseError(f"knowledge base directory not found: {root}")
-    found = sorted(p for kind in FILE_MODELS for p in (root / kind).glob("*.yaml") if p.is_file())
+    if not root.is_dir():
+        raise KnowledgeBaseError(f"{label}: is not a directory")
+    found: list[Path] = []
+    for entry in _entries(root, label):
+        name, kind = entry.name, _kind_of(entry)
+        if name in FILE_MODELS and kind == "directory":
+            found.extend(_kind_files(root, entry, label))
+        elif NOT_READ.get(name) == kind:
+            continue
+        else:
+            raise _refuse(f"{label}: {name}", _top_level_hint(root, name, kind))
+    return found
+
+
+def _top_level_hint(root: Path, name: str, kind: str) -> str:
+    if kind == "broken link":
+        return "a symbolic link to nothing; remove it or point it at a directory"
+    if kind == "file" and Path(name).suffix.lower() in (".yaml", ".yml", ".json"):
+        inside = root.name if root.name in FILE_MODELS else None
+        hint = (
+            f"; this looks like the {inside}/ folder itself: point at its parent directory"
+            if inside
+            else ""
+        )
+        return (
+            f"a file at the top level is not read; knowledge-base files go in one of {_KINDS}{hint}"
+        )
+    close = difflib.get_close_matches(name, [*FILE_MODELS, *NOT_READ], n=1, cutoff=0.6)
+    did = f"; did you mean `{close[0]}`?" if close else ""
+    return (
+        f"not part of a knowledge base (a {kind}); allowed here: the directories {_KINDS} "
+        f"and, not read, {', '.join(NOT_READ)}{did}"
+    )
+
+
+def _kind_files(root: Path, directory: Path, label: str) -> list[Path]:
+    found = []
+    for entry in _entries(directory, f"{label}: {directory.name}"):
+        rel = f"{label}: {entry.relative_to(root).as_posix()}"
+        kind = _kind_of(entry)
+        suffix = Path(entry.name).suffix
+        if kind == "file" and suffix == ".yaml":
+            found.append(entry)
+        elif kind == "broken link":
+            raise _refuse(rel, "a symbolic link to nothing; remove it or fix its target")
+        elif kind == "directory":
+            raise _refuse(
+                rel,
+                "a folder inside a knowledge-base folder is not read; move its files up into "
+                f"{directory.name}/",
+            )
+        elif kind == "file" and suffix.lower() in (".yaml", ".yml", ".json"):
+            stem = entry.name[: -len(suffix)]
+            raise _refuse(
+                rel,
+                f"only files ending in `.yaml` are read; rename it to `{stem}.yaml` "
+                "(JSON is YAML, so a .json file reads the same)",
+            )
+        else:
+            raise _refuse(
+                rel,
+                f"not a knowledge-base file (a {kind}); {directory.name}/ holds only .yaml files",
+            )
     return found
 
 
@@ -174,10 +313,12 @@ def _read(root: Path, path: Path, into: _Collected, digest: Any) -> str:
     rel = path.relative_to(root).as_posix()
     kind = rel.split("/")[0]
     try:
-        document = load(path, display=rel)
+        text = read_text(path, display=rel)
+        document = parse(text, rel)
     except InputError as error:  # unreadable or malformed YAML: report it as a knowledge-base error
         raise KnowledgeBaseError(str(error)) from None
-    digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    # the bytes hashed are the bytes parsed (reading the file twice could see two versions)
+    digest.update(rel.encode() + b"\0" + text.encode("utf-8") + b"\0")
     model = FILE_MODELS[kind]
     try:
         record = model.model_validate(document.data)
@@ -238,24 +379,69 @@ def load_knowledge_base(
     the same id and add the others. Raises `KnowledgeBaseError` (an `InputError`) naming the file,
     the record and how to fix it.
     """
-    if path is not None and not isinstance(path, str | Path):
-        raise KnowledgeBaseError(
-            f"load_knowledge_base() needs a directory path (str or Path), got {type(path).__name__}"
-        )
-    root = Path(path) if path is not None else default_patterns_path()
+    root = _directory(path, "load_knowledge_base()") if path is not None else None
+    root = root or default_patterns_path()
+    overlay_roots = _overlay_paths(overlays)
     digest = hashlib.sha256()
     base = _Collected()
     files = [_read(root, p, base, digest) for p in _files(root)]
     if not files:
         raise KnowledgeBaseError(f"no knowledge-base files under {root}")
-    for overlay_path in overlays:
-        overlay_root = Path(overlay_path)
+    for overlay_root in overlay_roots:
         extra = _Collected()
-        for p in _files(overlay_root):
-            files.append("overlay:" + _read(overlay_root, p, extra, digest))
+        digest.update(b"overlay\0")
+        read = [_read(overlay_root, p, extra, digest) for p in _files(overlay_root, overlay=True)]
+        if not read:
+            raise KnowledgeBaseError(
+                f"overlay {overlay_root}: holds no knowledge-base file; an overlay is laid out "
+                f"like the base ({_KINDS} with .yaml files in them)"
+            )
+        _changes_something(overlay_root, base, extra)
+        files.extend("overlay:" + rel for rel in read)
         for name in base.__dataclass_fields__:
             _overlay(getattr(base, name), getattr(extra, name))
     return _assemble(base, files, "sha256:" + digest.hexdigest()[:16])
+
+
+def _directory(path: object, caller: str) -> Path:
+    if not isinstance(path, str | os.PathLike):
+        raise KnowledgeBaseError(
+            f"{caller} needs a directory path (str or Path), got {type(path).__name__}"
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str) or "\0" in text or not text:
+        raise KnowledgeBaseError(f"{caller}: {text!r} is not a usable directory path")
+    return Path(text)
+
+
+def _overlay_paths(overlays: object) -> list[Path]:
+    if isinstance(overlays, str | os.PathLike):
+        raise KnowledgeBaseError(
+            f"overlays needs a list of directories, got one path; write overlays=[{overlays!r}]"
+        )
+    if not isinstance(overlays, Iterable):
+        raise KnowledgeBaseError(
+            f"overlays needs a list of directories, got {type(overlays).__name__}"
+        )
+    return [_directory(o, "load_knowledge_base() overlays") for o in overlays]
+
+
+def _changes_something(root: Path, base: _Collected, extra: _Collected) -> None:
+    """An overlay whose every record equals the base record of the same id changes nothing:
+    most likely its files are not what the user meant to load."""
+    count = 0
+    for name in base.__dataclass_fields__:
+        records = getattr(extra, name)
+        count += len(records)
+        existing = {getattr(item, "id"): item for _, item in getattr(base, name)}  # noqa: B009
+        for _, item in records:
+            if existing.get(getattr(item, "id")) != item:  # noqa: B009
+                return
+    what = "holds no record" if count == 0 else f"changes nothing: its {count} record(s) equal"
+    raise KnowledgeBaseError(
+        f"overlay {root}: {what}{' the base records of the same id' if count else ''}; "
+        "an overlay replaces records by id with different values, or adds records"
+    )
 
 
 def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
@@ -276,6 +462,8 @@ def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
     }
 
     compiled = _compile_rules(c, facts)
+    _try_rules(compiled, blocs)
+    _check_numbers(c)
     _check_architectures(c, models)
     _check_prices(c, models, venues, gpus)
     for file, t in c.throughputs:
@@ -342,6 +530,100 @@ def _compile_rules(c: _Collected, facts: dict[str, Fact]) -> list[CompiledRule]:
             ) from None
         compiled.append(CompiledRule(rule, file, condition, exposes))
     return compiled
+
+
+def _out_of(file: str, record: str, name: str, band: Band, low: Decimal, high: Decimal) -> None:
+    for end, value in (("low", band.lo), ("typical", band.typical), ("high", band.hi)):
+        if not low <= value <= high:
+            shown = name if band.lo == band.typical == band.hi else f"{name}.{end}"
+            raise KnowledgeBaseError(
+                f"{file}: {record}: {shown} {value} is outside "
+                f"[{low}, {high}]; correct it (a value outside this range makes no physical "
+                "sense and would break the sizing)"
+            )
+
+
+def _check_numbers(c: _Collected) -> None:
+    """Every price, rate and assumption within bounds that make sense (see the constants)."""
+    for file, a in c.assumptions:
+        bounds = ASSUMPTION_BOUNDS.get(a.id.split("@")[0])
+        if bounds is not None:
+            _out_of(file, f"assumption `{a.id}`", "value", a.value, *bounds)
+    for file, f in c.fx_rates:
+        _out_of(file, f"fx rate `{f.id}`", "rate", f.rate, *FX_BOUNDS)
+    _check_usable_memory(c)
+    zero = Decimal(0)
+    for file, t in c.token_prices:
+        _out_of(file, f"token price `{t.id}`", "input_per_mtok", t.input_per_mtok, zero, MAX_PRICE)
+        _out_of(
+            file, f"token price `{t.id}`", "output_per_mtok", t.output_per_mtok, zero, MAX_PRICE
+        )
+    for file, g in c.gpu_prices:
+        for name, band in (("rental_per_hour", g.rental_per_hour), ("purchase", g.purchase)):
+            if band is not None:
+                _out_of(file, f"gpu price `{g.id}`", name, band, zero, MAX_PRICE)
+    for file, h in c.host_prices:
+        _out_of(file, f"host price `{h.id}`", "per_month", h.per_month, zero, MAX_PRICE)
+
+
+def _check_usable_memory(c: _Collected) -> None:
+    """Every GPU keeps memory for a model once vLLM's share and the activation reserve are
+    taken: otherwise sizing would divide by a usable memory of zero or less."""
+    utilisations = [
+        a for _, a in c.assumptions if a.id.split("@")[0] == "vllm.gpu_memory_utilization"
+    ]
+    reserves = [
+        a for _, a in c.assumptions if a.id.split("@")[0] == "serving.activation_reserve_gb"
+    ]
+    if not utilisations or not reserves:
+        return  # reported as a missing assumption
+    lowest = min(a.value.lo for a in utilisations)
+    reserve = max(a.value.hi for a in reserves)
+    for file, gpu in c.gpus:
+        usable = Decimal(str(gpu.memory_gb)) * lowest - reserve
+        if usable <= 0:
+            raise KnowledgeBaseError(
+                f"{file}: gpu `{gpu.id}`: {gpu.memory_gb:g} GB x vllm.gpu_memory_utilization "
+                f"{lowest} - serving.activation_reserve_gb {reserve} leaves {usable} GB for a "
+                "model; correct memory_gb or the assumptions"
+            )
+
+
+def _try_rules(compiled: list[CompiledRule], blocs: dict[str, Bloc]) -> None:
+    """Refuse, when loading, rules that cannot evaluate: a bloc the catalogue lacks
+    (`blocs['EFTA']`), and conditions that fail on any subject (a division by zero, an invalid
+    regular expression, an index out of range, an integer overflow or CEL's iteration budget
+    met with literals), found by evaluating each rule once on values of the right types."""
+    members = {code: list(bloc.members) for code, bloc in blocs.items()}
+    activations: dict[str, Activation] = {}
+    for rule in compiled:
+        for key in bloc_keys(rule.rule.condition) + bloc_keys(rule.rule.exposes_to or ""):
+            if key not in blocs:
+                raise KnowledgeBaseError(
+                    f"{rule.file}: rule `{rule.rule.id}` reads blocs['{key}'], which "
+                    f"catalog/blocs.yaml does not define (known: {', '.join(sorted(blocs))}); "
+                    "add the bloc or correct the code"
+                )
+        scope = rule.rule.scope
+        activation = activations.get(scope) or trial_activation(scope, members)
+        activations[scope] = activation
+        for expression in (rule.condition, rule.exposes_to):
+            if expression is None:
+                continue
+            try:
+                value = expression.evaluate(activation)
+            except EvaluationError as error:
+                raise KnowledgeBaseError(
+                    f"{rule.file}: rule `{rule.rule.id}` cannot be evaluated: {error}; correct "
+                    "the expression"
+                ) from None
+            if expression is rule.exposes_to:
+                bad = [v for v in value if not (v == "EU" or v in ISO_3166_ALPHA_2)]
+                if bad:
+                    raise KnowledgeBaseError(
+                        f"{rule.file}: rule `{rule.rule.id}`: exposes_to returns {bad[0]!r}, "
+                        "which is not `EU` or an ISO 3166-1 alpha-2 country code"
+                    )
 
 
 def _check_cites_for(file: str, rule: Rule, facts: dict[str, Fact]) -> None:
@@ -420,7 +702,8 @@ def _check_prices(
 def _check_dates(c: _Collected) -> None:
     _no_overlap(
         "token price",
-        [(f, (p.venue, p.model, p.status), p) for f, p in c.token_prices],
+        # a provider publishing two currencies has one record per currency (each its own list)
+        [(f, (p.venue, p.model, p.currency, p.status), p) for f, p in c.token_prices],
     )
     _no_overlap("gpu price", [(f, (g.venue, g.gpu, g.status), g) for f, g in c.gpu_prices])
     _no_overlap("host price", [(f, (h.venue, h.memory_gb, h.status), h) for f, h in c.host_prices])

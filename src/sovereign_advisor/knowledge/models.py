@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sovereign_advisor.types import (
     DATA_CLASSES,
@@ -17,10 +17,34 @@ from sovereign_advisor.types import (
     JurisdictionCode,
     Model,
     Money,
-    NonNegativeFloat,
     PositiveFloat,
     Status,
+    bounded_decimal,
 )
+
+SourceKind = Literal["primary", "official_guidance", "vendor", "secondary", "seed", "internal"]
+"""What kind of document a source is: `primary` (the legal text or an official register:
+EUR-Lex, Légifrance, e-Gov, uscode.house.gov, an ISMAP or ANSSI list), `official_guidance` (a
+government or regulator's guidance page), `vendor` (the provider's own page about its service or
+prices), `secondary` (press, law-firm notes, mirrors, third-party copies), `seed` (a seed document
+of this project: tells what the product is for, never the source of a fact in a report) or
+`internal` (a definition this knowledge base makes, e.g. the organisation's own premises)."""
+
+PRIMARY_HOSTS = (
+    "eur-lex.europa.eu",
+    "data.europa.eu",
+    "www.legifrance.gouv.fr",
+    "laws.e-gov.go.jp",
+    "elaws.e-gov.go.jp",
+    "uscode.house.gov",
+    "www.govinfo.gov",
+    "www.legislation.gov.uk",
+    "www.fedlex.admin.ch",
+    "www.ismap.go.jp",
+    "rm.coe.int",
+)
+"""Hosts whose documents are primary texts: the one place a source without an explicit `kind`
+is classified from its URL (`Source.classified_kind`)."""
 
 
 class Source(Model):
@@ -34,12 +58,40 @@ class Source(Model):
     """File name of the seed document in shared/seeds, when the record comes from one."""
     publisher: str | None = None
     """Who published it, when there is no stable URL (the record is then `provisional`)."""
+    kind: SourceKind | None = None
+    """What kind of document it is (see `SourceKind`); when omitted it is classified from the
+    URL host (`PRIMARY_HOSTS`) or the seed, else reported as `unclassified`."""
+    also: tuple[Source, ...] = ()
+    """Further documents read beside this one (e.g. a secondary commentary or mirror beside the
+    primary text), each with its own kind."""
 
     @model_validator(mode="after")
     def _url_or_seed(self) -> Source:
         if self.url is None and self.seed is None and self.publisher is None:
             raise ValueError("a source needs a `url`, a `seed` file name or a `publisher`")
+        if self.kind == "seed" and self.seed is None:
+            raise ValueError("a source of kind `seed` names its `seed` file")
+        if self.kind in ("primary", "official_guidance", "vendor") and self.url is None:
+            raise ValueError(f"a source of kind `{self.kind}` needs the `url` where it was read")
+        if self.kind not in (None, "seed") and self.seed is not None and self.url is None:
+            raise ValueError("a source naming only a seed file is of kind `seed`")
         return self
+
+    @property
+    def classified_kind(self) -> str:
+        """`kind` when given; otherwise `primary` for a URL on a primary host, `seed` for a
+        seed file alone, else `unclassified`."""
+        if self.kind is not None:
+            return self.kind
+        if self.url is not None:
+            host = self.url.split("/")[2].lower()
+            return "primary" if host in PRIMARY_HOSTS else "unclassified"
+        return "seed" if self.seed is not None else "unclassified"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of this source and of every source read beside it."""
+        return (self.classified_kind, *(k for s in self.also for k in s.kinds))
 
 
 class Provenance(Model):
@@ -69,6 +121,18 @@ class Band(Model):
         if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
             return {"typical": value}
         return value
+
+    @field_validator("typical", "low", "high", mode="before")
+    @classmethod
+    def _short_text(cls, value: object) -> object:
+        if isinstance(value, str) and len(value) > 100:  # refused before Decimal() reads it
+            raise ValueError("must be an amount of at most 100 characters")
+        return value
+
+    @field_validator("typical", "low", "high")
+    @classmethod
+    def _bounded(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else bounded_decimal(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> Band:
@@ -182,6 +246,10 @@ class Rule(Model):
     """First day the rule is the law."""
     valid_until: dt.date | None = None
     """Last day the rule is the law."""
+    enacted_on: dt.date | None = None
+    """For a rule that becomes the law later (`valid_from`): the day the text creating it entered
+    into force. From then until `valid_from` the advice reports the rule as coming (a blocker or
+    obligation that starts later, with its date); before it, the rule is not yet known."""
 
     @property
     def fact_ids(self) -> tuple[Id, ...]:
@@ -203,7 +271,21 @@ class Rule(Model):
             raise ValueError("`applies_from` belongs to obligations only")
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise ValueError("valid_from is after valid_until")
+        if self.enacted_on is not None and (
+            self.valid_from is None or self.enacted_on > self.valid_from
+        ):
+            raise ValueError("`enacted_on` needs a later or equal `valid_from`")
+        if self.enacted_on is not None and self.effect not in ("obligation", "blocker"):
+            raise ValueError("`enacted_on` belongs to obligations and blockers only")
         return self
+
+    def coming(self, on: dt.date) -> bool:
+        """Whether the rule is known on a given day but becomes the law only later."""
+        return (
+            self.enacted_on is not None
+            and self.valid_from is not None
+            and self.enacted_on <= on < self.valid_from
+        )
 
     def in_force(self, on: dt.date) -> bool:
         """Whether the rule is the law on a given day."""
@@ -259,9 +341,19 @@ class Role(Model):
     query embeddings, vector search)."""
     description: str = Field(min_length=10)
     """What the role does, in one sentence."""
+    misses_reach: Id | None = None
+    """For a detector (a classifier that routes queries by data class): the generation role a
+    query reaches when the detector misses what it carries. The classes it should have kept
+    from that role then flow there too, and admissibility sees that flow like any other."""
+    recall: Id | None = None
+    """For a detector: the assumption giving the share of queries it catches (its recall)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Role:
+        if (self.misses_reach is None) != (self.recall is None):
+            raise ValueError("misses_reach and recall go together")
+        if self.misses_reach is not None and self.kind != "classifier":
+            raise ValueError("only a classifier (a detector) has misses_reach")
         if (self.kind == "vector_store") == bool(self.models):
             raise ValueError("vector stores name no model; other roles name at least one")
         if self.kind == "vector_store" and self.deployment != "self_hosted":
@@ -317,7 +409,24 @@ class Architecture(Provenance):
         ids = [r.id for r in self.roles]
         if len(set(ids)) != len(ids):
             raise ValueError("role ids repeat")
+        by_id = {r.id: r for r in self.roles}
+        for role in self.roles:
+            target = by_id.get(role.misses_reach or "")
+            if role.misses_reach is not None and (target is None or target.kind != "generation"):
+                raise ValueError(
+                    f"role `{role.id}`: misses_reach `{role.misses_reach}` is not a generation "
+                    "role of this architecture"
+                )
         return self
+
+    def misrouted_to(self, role_id: str) -> tuple[Role, tuple[DataClass, ...]] | None:
+        """The detector whose misses reach a role, and the classes it should keep from it."""
+        for detector in self.roles:
+            if detector.misses_reach == role_id:
+                target = next(r for r in self.roles if r.id == role_id)
+                kept = tuple(c for c in detector.data_classes if c not in target.data_classes)
+                return detector, kept
+        return None
 
 
 # --- catalogue -----------------------------------------------------------------------------
@@ -326,8 +435,8 @@ class Architecture(Provenance):
 class Bloc(Provenance):
     """A group of countries named as one jurisdiction in policies (e.g. `EU`)."""
 
-    id: JurisdictionCode
-    """The bloc's code."""
+    id: str = Field(pattern=r"^[A-Z]{2,4}$")
+    """The bloc's code (`EU`, `EEA`): rules read it as `blocs['EEA']`; policies name `EU`."""
     name: str
     """Its name."""
     members: tuple[CountryCode, ...] = Field(min_length=1)
@@ -349,22 +458,22 @@ class LanguageModel(Provenance):
     """Whether the weights are published (needed for self-hosting)."""
     licence: str
     """Licence of the weights (or `proprietary`)."""
-    total_params_b: PositiveFloat | None = None
+    total_params_b: PositiveFloat | None = Field(default=None, le=100_000)
     """Total parameters, in billions (needed to self-host)."""
-    active_params_b: PositiveFloat | None = None
+    active_params_b: PositiveFloat | None = Field(default=None, le=100_000)
     """Parameters active per token, in billions (MoE); equals total for dense models."""
-    layers: int | None = Field(default=None, ge=1)
+    layers: int | None = Field(default=None, ge=1, le=10_000)
     """Transformer layers."""
-    kv_heads: int | None = Field(default=None, ge=1)
+    kv_heads: int | None = Field(default=None, ge=1, le=10_000)
     """Key/value heads per layer (grouped-query attention)."""
-    head_dim: int | None = Field(default=None, ge=1)
+    head_dim: int | None = Field(default=None, ge=1, le=100_000)
     """Dimension of one attention head."""
-    context_tokens: int = Field(ge=1)
+    context_tokens: int = Field(ge=1, le=10**9)
     """Maximum context length, in tokens."""
-    embedding_dims: int | None = Field(default=None, ge=1)
+    embedding_dims: int | None = Field(default=None, ge=1, le=10**6)
     """Vector dimensions, for embedding models."""
-    bytes_per_param: NonNegativeFloat = 2.0
-    """Bytes per weight as served (2 for bf16)."""
+    bytes_per_param: PositiveFloat = Field(default=2.0, ge=0.125, le=8)
+    """Bytes per weight as served (2 for bf16; 0.125 to 8)."""
 
     @model_validator(mode="after")
     def _sizable(self) -> LanguageModel:
@@ -387,6 +496,22 @@ class LanguageModel(Provenance):
 VenueKind = Literal["premises", "api", "gpu_cloud"]
 
 
+class SubProcessor(Model):
+    """A company that processes a venue's customer data on the operator's behalf."""
+
+    name: str = Field(min_length=2)
+    """Who it is, or what the DPA says about it when it names no company."""
+    controlled_from: JurisdictionCode
+    """Jurisdiction of its ultimate parent."""
+    data_locations: tuple[CountryCode, ...] = Field(min_length=1)
+    """Countries where it processes or stores the data."""
+    since: dt.date | None = None
+    """First day the operator's list names it, when known."""
+    optional: bool = False
+    """Whether it processes the data only when the customer opts in (a non-default region or
+    endpoint named in the DPA): exposure rules then warn instead of counting it."""
+
+
 class Venue(Provenance):
     """Where a model can run, and who controls it."""
 
@@ -407,6 +532,12 @@ class Venue(Provenance):
     """Countries where the data is processed and stored (premises: taken from the profile)."""
     certifications: tuple[str, ...] = ()
     """Certifications held for this service, e.g. `SecNumCloud`, `HDS`, `C5`, `ISMAP`."""
+    sub_processors: tuple[SubProcessor, ...] = ()
+    """Sub-processors that hold or process customer data for this service, as the operator's
+    data-processing agreement lists them (exposure rules read their control and locations)."""
+    present_in: tuple[CountryCode, ...] = ()
+    """Countries other than the seat where the operator's group has an establishment offering
+    the service (a subsidiary, branch or parent): a court there may order production through it."""
     models: tuple[Id, ...] = ()
     """For `api` venues: the catalogue models it serves (required; every token price at the
     venue must name one of them). For `premises` and `gpu_cloud`: empty, any self-hostable model
@@ -432,14 +563,16 @@ class Gpu(Provenance):
     """GPU id, e.g. `a100-80gb-sxm`."""
     name: str
     """Published name."""
-    memory_gb: PositiveFloat
-    """Memory, in GB (10^9 bytes)."""
-    bandwidth_gb_s: PositiveFloat
-    """Memory bandwidth, in GB/s."""
-    bf16_dense_tflops: PositiveFloat
-    """Dense (not sparse) bf16 tensor throughput, in TFLOP/s."""
-    power_w: PositiveFloat
-    """Maximum board power, in W."""
+    # Bounds far outside any real card, so a unit slip (GB typed as bytes) is an error and the
+    # sizing's arithmetic stays finite.
+    memory_gb: PositiveFloat = Field(ge=4, le=10_000)
+    """Memory, in GB (10^9 bytes; 4 to 10^4)."""
+    bandwidth_gb_s: PositiveFloat = Field(ge=100, le=1_000_000)
+    """Memory bandwidth, in GB/s (100 to 10^6: the slowest data-centre cards have 300)."""
+    bf16_dense_tflops: PositiveFloat = Field(ge=10, le=1_000_000)
+    """Dense (not sparse) bf16 tensor throughput, in TFLOP/s (10 to 10^6: a T4 has 65)."""
+    power_w: PositiveFloat = Field(ge=1, le=100_000)
+    """Maximum board power, in W (1 to 10^5)."""
 
 
 class CatalogFile(Model):
@@ -521,8 +654,8 @@ class HostPrice(Dated):
     id: Id
     venue: Id
     currency: Currency
-    memory_gb: PositiveFloat
-    """Memory of the host, in GB."""
+    memory_gb: PositiveFloat = Field(ge=1, le=1_000_000)
+    """Memory of the host, in GB (1 to 10^6)."""
     per_month: Band
     """Price per host-month (rental, or purchase amortised plus running costs)."""
 
@@ -549,11 +682,11 @@ class Throughput(Provenance):
     id: Id
     model: Id
     gpu: Id
-    gpus: int = Field(ge=1)
+    gpus: int = Field(ge=1, le=100_000)
     """GPUs the model was served on (tensor parallel)."""
-    output_tokens_per_s: PositiveFloat
+    output_tokens_per_s: PositiveFloat = Field(ge=0.001, le=10**9)
     """Aggregate output tokens per second."""
-    concurrency: int = Field(ge=1)
+    concurrency: int = Field(ge=1, le=10**7)
     """Requests in flight (or prompts submitted at once) during the measurement."""
     server: str
     """Serving software and version, e.g. `vLLM 0.5.4`."""
@@ -594,6 +727,7 @@ FILE_MODELS: dict[str, type[Model]] = {
 
 __all__ = [
     "FILE_MODELS",
+    "PRIMARY_HOSTS",
     "Architecture",
     "Assumption",
     "Band",
@@ -615,6 +749,8 @@ __all__ = [
     "Role",
     "Rule",
     "Source",
+    "SourceKind",
+    "SubProcessor",
     "Throughput",
     "TokenPrice",
     "Venue",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import tempfile
 from collections.abc import Callable
@@ -22,9 +23,15 @@ import yaml
 from sovereign_advisor.advice import Advice, Assessment, Exclusion
 from sovereign_advisor.engine.advise import advise
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.profile import ClassPolicy, OrganisationProfile, Policy, load_profile
-from sovereign_advisor.render import render_json
+from sovereign_advisor.profile import (
+    SECONDS_PER_MONTH,
+    ClassPolicy,
+    OrganisationProfile,
+    Policy,
+    load_profile,
+)
 from sovereign_advisor.types import DATA_CLASSES, DataClass
+from sovereign_advisor.views.json import render_json
 
 from .strategies import scale_prices
 
@@ -56,7 +63,7 @@ def _changed(profile: OrganisationProfile, part: str, **changes: Any) -> Organis
 
 
 def _acceptable(
-    jurisdiction: str, allowed: frozenset[str], premises: str, kb: KnowledgeBase
+    jurisdiction: str, allowed: frozenset[str], premises: str | None, kb: KnowledgeBase
 ) -> bool:
     if "*" in allowed or jurisdiction in allowed or jurisdiction == premises:
         return True
@@ -166,17 +173,111 @@ def forbidden_exposure_is_never_recommended(
     """No eligible architecture (so not the recommended one) sends a data class to a venue that a
     jurisdiction the policy does not accept for that class can compel."""
     policy = profile.policy.resolve()
-    premises = profile.premises_country
     for assessment in _eligible(advice).values():
         for venue in assessment.venues:
+            at_premises = kb.venues[venue.venue_id].kind == "premises"
             for data_class in venue.data_classes:
                 _, allowed = policy[data_class]
+                own = at_premises and not profile.policy.explicit_reach(data_class)
+                premises = profile.premises_country if own else None
                 bad = [j for j in venue.exposure if not _acceptable(j, allowed, premises, kb)]
                 assert not bad, (
                     f"{assessment.architecture_id} sends {data_class} data to {venue.venue_id} "
                     f"(role {venue.role}), which {bad} can compel; the policy accepts only "
                     f"{sorted(allowed) or 'the premises jurisdiction'} for {data_class}"
                 )
+
+
+def explicit_reachable_by_is_honoured_everywhere(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """A `reachable_by` the profile states for a class is honoured at every venue of every
+    eligible architecture, the organisation's own premises included, and by the flows a
+    detector's misses make: no jurisdiction outside it can compel access where the class goes."""
+    policy = profile.policy.resolve()
+    for a in _eligible(advice).values():
+        placed = [(c, v.venue_id, v.exposure) for v in a.venues for c in v.data_classes]
+        placed += [(f.data_class, f.venue_id, f.exposure) for f in a.misrouted]
+        for data_class, venue_id, exposure in placed:
+            if not profile.policy.explicit_reach(data_class):
+                continue
+            _, allowed = policy[data_class]
+            bad = [j for j in exposure if not _acceptable(j, allowed, None, kb)]
+            assert not bad, (
+                f"{a.architecture_id} sends {data_class} data to {venue_id}, which {bad} can "
+                f"compel; the profile allows only {sorted(allowed)} for {data_class}"
+            )
+
+
+def a_law_confined_class_never_reaches_a_forbidden_venue_even_by_misrouting(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """No eligible architecture sends a class to a venue a flow rule (a law) excludes it from:
+    neither by routing nor by the misses of its detector (HDS health data, classified data)."""
+    forbidden = {f.subject for f in advice.findings if f.scope == "flow" and f.effect == "excludes"}
+    for a in _eligible(advice).values():
+        flows = [(c, v.venue_id, "routed") for v in a.venues for c in v.data_classes]
+        flows += [(f.data_class, f.venue_id, "misrouted") for f in a.misrouted]
+        for data_class, venue_id, how in flows:
+            assert f"{data_class}@{venue_id}" not in forbidden, (
+                f"{a.architecture_id}: {data_class} data is {how} to {venue_id}, which a law "
+                "forbids for it"
+            )
+        for f in a.misrouted:
+            leave, _ = profile.policy.resolve()[f.data_class]
+            assert leave or profile.policy.accepts_misrouting(f.data_class), (
+                f"{a.architecture_id}: {f.data_class} misrouted to {f.venue_id} although the "
+                "policy refuses misrouting for it"
+            )
+
+
+def omitted_fields_never_switch_a_protection_off(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """Leaving `data.subjects_in` out is never less protective than stating any of the
+    organisation's own countries: every exclusion and obligation that fires with the field
+    stated also fires with it omitted (the default is the headquarters and operates_in)."""
+    stated = profile.data.subjects_in
+    org = profile.organisation
+    if stated is None or not set(stated) <= {org.headquarters, *org.operates_in}:
+        return
+    data = profile.model_dump(exclude_unset=True)
+    data["data"].pop("subjects_in", None)
+    omitted = _rerun(OrganisationProfile.model_validate(data), kb, advice)
+
+    def protections(x: Advice) -> set[tuple[str, str]]:
+        fired = {(f.rule_id, f.subject) for f in x.findings if f.effect in ("excludes", "blocker")}
+        return fired | {(o.rule_id, o.use_case or "") for o in x.obligations}
+
+    lost = protections(advice) - protections(omitted)
+    assert not lost, f"omitting data.subjects_in switched off {sorted(lost)}"
+
+
+def owned_gpus_are_used_or_explained(
+    profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
+) -> None:
+    """Every eligible architecture accounts for each owned GPU type: how many it uses and, when
+    fewer than all, why; where its pools run on the premises, they run on owned types first
+    (no other type is bought while an owned one could serve)."""
+    owned = {g: n for g, n in profile.capabilities.owned_gpus.items() if n > 0}
+    for a in _eligible(advice).values():
+        listed = {u.gpu_id: u for u in a.owned_gpus}
+        assert listed.keys() == owned.keys(), (
+            f"{a.architecture_id}: owned GPUs accounted for {sorted(listed)}, owned {sorted(owned)}"
+        )
+        for gpu_id, use in listed.items():
+            assert use.owned == owned[gpu_id] and 0 <= use.used <= use.owned
+            assert use.used == use.owned or use.reason, (
+                f"{a.architecture_id}: {use.owned - use.used} owned {gpu_id} idle without a reason"
+            )
+        at_premises = {
+            v.gpu_id for v in a.venues if v.gpu_id and kb.venues[v.venue_id].kind == "premises"
+        }
+        if owned:
+            assert at_premises <= owned.keys(), (
+                f"{a.architecture_id} buys {sorted(at_premises - owned.keys())} at the premises "
+                f"although the organisation owns {sorted(owned)}"
+            )
 
 
 def strict_preset_leaves_only_on_premises(
@@ -291,12 +392,20 @@ def _exclusion_is_consistent(
         assert e.venue_id is None and e.data_class is None, f"{where} names a venue or class"
         return
     assert e.venue_id in kb.venues and e.data_class is not None, f"{where}: no venue or class"
-    assert e.data_class in profile.data.present and e.data_class in role.data_classes, (
-        f"{where} is about {e.data_class} data, which the profile does not route to this role"
-    )
+    missed = [c for d in arch.roles if d.misses_reach == role.id for c in d.data_classes]
+    assert e.data_class in profile.data.present and (
+        e.data_class in role.data_classes or e.data_class in missed
+    ), f"{where} is about {e.data_class} data, which the profile does not route to this role"
     leave, _ = profile.policy.resolve()[e.data_class]
     kind = kb.venues[e.venue_id].kind
-    if e.rule_id == "policy.leave_premises":
+    if e.rule_id == "policy.misrouting":
+        assert e.data_class in missed and not leave and kind != "premises", (
+            f"{where}: {e.data_class} reaches {e.venue_id} by no detector's misses"
+        )
+        assert not profile.policy.accepts_misrouting(e.data_class), (
+            f"{where}: the policy accepts misrouting of {e.data_class}"
+        )
+    elif e.rule_id == "policy.leave_premises":
         assert not leave and kind != "premises", (
             f"{where}: {e.data_class} may leave the premises ({leave}) or {e.venue_id} is them"
         )
@@ -331,9 +440,22 @@ def recommended_is_eligible_and_cheapest(
     chosen = advice.recommended.architecture_id
     assert chosen in eligible, f"recommended {chosen} is not eligible"
     cheapest = min(totals)
-    assert _typical(eligible[chosen]) == cheapest, (
-        f"recommended {chosen} costs {_typical(eligible[chosen])}, the cheapest costs {cheapest}"
+    if advice.decision == "recommended":
+        assert _typical(eligible[chosen]) == cheapest, (
+            f"recommended {chosen} costs {_typical(eligible[chosen])}, the cheapest {cheapest}"
+        )
+        return
+    # cost-equivalent: the chosen one is within the margin of the cheapest, bands overlapping
+    assert advice.decision == "cost_equivalent", f"decision {advice.decision} with a choice"
+    margin = Decimal(kb.assumption("decision.cost_equivalence_margin").value.typical)
+    best, mine = ranked[0].cost, eligible[chosen].cost
+    assert best is not None and mine is not None
+    assert mine.monthly_total.typical <= cheapest * (1 + margin), (
+        f"{chosen} is called cost-equivalent at {mine.monthly_total.typical} against {cheapest}"
     )
+    assert mine.monthly_total.low <= best.monthly_total.high, f"{chosen}: bands do not overlap"
+    for other in advice.recommended.equivalent_to:
+        assert other in eligible and other != chosen, f"{other} is not an eligible alternative"
 
 
 def cost_breakdown_adds_up(profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice) -> None:
@@ -373,10 +495,10 @@ def risks_are_flagged_exactly_when_they_apply(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
     """`quality_risk` exactly when the share of queries needing deep reasoning that reach no
-    advanced model exceeds the knowledge base's threshold; `residual_leak_risk` exactly when
-    queries are routed by data class (some classes only to self-hosted generation, others to an
-    API), so a query whose personal data the detector misses goes the wrong way; `no_gpu_operations` exactly when GPUs are
-    rented for an organisation that runs none."""
+    advanced model exceeds the knowledge base's threshold; `residual_leak_risk` exactly when a
+    detector routes a present class away from the role its misses reach (a query whose personal
+    data it misses goes the wrong way), with a flow for each such class; `no_gpu_operations`
+    exactly when GPUs are rented for an organisation that runs none."""
     roles = {(a.id, r.id): r for a in kb.architectures for r in a.roles}
     threshold = Fraction(
         kb.assumption("quality.complex_share_on_basic_model_threshold").value.typical
@@ -393,19 +515,18 @@ def risks_are_flagged_exactly_when_they_apply(
             if v.model_id and kb.models[v.model_id].reasoning == "advanced"
             for c in v.data_classes
         }
-        local = {
-            c for v in generation if kb.venues[v.venue_id].kind != "api" for c in v.data_classes
-        }
-        remote = {
-            c for v in generation if kb.venues[v.venue_id].kind == "api" for c in v.data_classes
-        }
+        missed = _missed_classes(kb, a.architecture_id, profile)
+        assert sorted(f.data_class for f in a.misrouted) == missed, (
+            f"{a.architecture_id}: misrouted flows for {[f.data_class for f in a.misrouted]}, "
+            f"expected {missed}"
+        )
         basic_only = [c for c in profile.data.present if c not in advanced]
         exposed = complex_share * sum(
             (Fraction(repr(profile.data.share(c))) for c in basic_only), Fraction(0)
         )
         expected = {
             "quality_risk": exposed > threshold,
-            "residual_leak_risk": bool(local) and bool(remote) and local != remote,
+            "residual_leak_risk": bool(missed),
             "no_gpu_operations": not profile.capabilities.operates_gpus
             and any(v.gpu_count and kb.venues[v.venue_id].kind == "gpu_cloud" for v in a.venues),
         }
@@ -417,17 +538,39 @@ def risks_are_flagged_exactly_when_they_apply(
             )
 
 
+def _missed_classes(
+    kb: KnowledgeBase, architecture_id: str, profile: OrganisationProfile
+) -> list[str]:
+    """Present classes a detector keeps from the role its misses reach (when it can miss)."""
+    arch = next(x for x in kb.architectures if x.id == architecture_id)
+    out: list[str] = []
+    for d in arch.roles:
+        if d.misses_reach is None or d.recall is None:
+            continue
+        band = kb.assumption(d.recall).value
+        if (band.typical if band.low is None else band.low) >= 1:
+            continue
+        target = next(r for r in arch.roles if r.id == d.misses_reach)
+        out += [
+            c for c in d.data_classes if c in profile.data.present and c not in target.data_classes
+        ]
+    return sorted(out)
+
+
 def cost_never_decreases_with_volume(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
     """More queries (with the peak growing alongside) never make an architecture cheaper, and
     never change which architectures are eligible."""
     w = profile.workload
+    volume = w.queries_per_month * 2 + 1000
+    # the peak doubles too, and never falls below the new average (a profile refuses that)
+    average = math.ceil(volume / SECONDS_PER_MONTH * 10**6) / 10**6
     busier = _changed(
         profile,
         "workload",
-        queries_per_month=w.queries_per_month * 2 + 1000,
-        peak_queries_per_second=w.peak_queries_per_second * 2,
+        queries_per_month=volume,
+        peak_queries_per_second=max(w.peak_queries_per_second * 2, average),
     )
     before, after = _eligible(advice), _eligible(_rerun(busier, kb, advice))
     assert before.keys() == after.keys(), (
@@ -726,6 +869,10 @@ INVARIANTS: list[Invariant] = [
     order_of_lists_does_not_matter,
     profile_round_trips_through_yaml_and_json,
     forbidden_exposure_is_never_recommended,
+    explicit_reachable_by_is_honoured_everywhere,
+    a_law_confined_class_never_reaches_a_forbidden_venue_even_by_misrouting,
+    omitted_fields_never_switch_a_protection_off,
+    owned_gpus_are_used_or_explained,
     strict_preset_leaves_only_on_premises,
     no_premises_without_gpu_operations,
     tightening_policy_never_adds_eligibility,

@@ -154,7 +154,7 @@ def _workloads(
 ) -> Workload:
     volume = draw(st.integers(low, high))
     factor = draw(st.integers(1, peak_factor))
-    peak = round(volume / SECONDS_PER_MONTH * factor, 4)
+    peak = math.ceil(volume / SECONDS_PER_MONTH * factor * 10_000) / 10_000  # never below average
     sizes = [0, 1_000_000, 20_000_000, 200_000_000]
     if corpus is True:
         sizes = sizes[1:]
@@ -194,10 +194,14 @@ def _policies(
     if overrides:
         for data_class in draw(st.lists(st.sampled_from(classes), max_size=3, unique=True)):
             reach = draw(st.none() | st.lists(st.sampled_from(REACHABLE), max_size=2, unique=True))
-            adjusted[data_class] = ClassPolicy(
-                leave_premises=draw(st.none() | st.booleans()),
-                reachable_by=None if reach is None else tuple(reach),
-            )
+            fields: dict[str, Any] = {
+                "leave_premises": draw(st.none() | st.booleans()),
+                "reachable_by": None if reach is None else tuple(reach),
+            }
+            misrouting = draw(st.sampled_from((None, None, "accept", "refuse")))
+            if misrouting is not None:  # usually left out: the default (accept) applies
+                fields["misrouting"] = misrouting
+            adjusted[data_class] = ClassPolicy(**fields)
     return Policy.model_validate({"preset": preset, "overrides": adjusted})
 
 
@@ -312,7 +316,11 @@ def _profiles(
             "name": draw(st.sampled_from(("Example SA", "Beispiel GmbH", "Rei KK", "Acme"))),
             "headquarters": draw(st.sampled_from(parts["headquarters"])),
             "operates_in": tuple(draw(st.lists(where, max_size=3))),
-            "sector": draw(st.sampled_from(parts["sectors"])),
+            "sector": tuple(
+                sorted(
+                    set(draw(st.lists(st.sampled_from(parts["sectors"]), min_size=1, max_size=2)))
+                )
+            ),
             "sme": draw(st.booleans()),
             "us_person": _flag(draw, us_person),
             # usually unset (premises in the headquarters country), as in most profiles
@@ -321,12 +329,10 @@ def _profiles(
         }
     )
     classes = tuple(c for c in DATA_CLASSES if c in parts["classes"])
-    data = Data.model_validate(
-        {
-            "query_shares": draw(_query_shares(classes)),
-            "subjects_in": tuple(draw(st.lists(where, max_size=2))),
-        }
-    )
+    data_fields: dict[str, Any] = {"query_shares": draw(_query_shares(classes))}
+    if draw(st.integers(0, 3)):  # sometimes left out: headquarters and operates_in are assumed
+        data_fields["subjects_in"] = tuple(draw(st.lists(where, max_size=2)))
+    data = Data.model_validate(data_fields)
     gpu_ids = sorted(default_knowledge_base().gpus)
     owned = draw(st.dictionaries(st.sampled_from(gpu_ids), st.integers(0, 4), max_size=2))
     budget = draw(st.none() | st.integers(0, 60_000).map(Decimal))

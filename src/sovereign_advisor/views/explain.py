@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sovereign_advisor.advice import Advice, Assessment, Exclusion, Finding
-from sovereign_advisor.chart import human_volume
-from sovereign_advisor.curves import CostCurves, table_volumes
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.render import money2, wrap_lines
+from sovereign_advisor.views.chart import human_volume
+from sovereign_advisor.views.curves import CostCurves, table_volumes
+from sovereign_advisor.views.text import money2, wrap_lines
 
 
 def render_explanation(

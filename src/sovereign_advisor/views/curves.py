@@ -3,7 +3,7 @@
 The engine prices each eligible architecture at the profile's volume and finds break-even
 volumes exactly; this module evaluates the same cost functions (same venues, same GPU sizing
 with peak load scaled with volume) at other volumes, so a chart or a table can show the whole
-curve. No plotting here: see `sovereign_advisor.chart` (needs the `plot` extra).
+curve. No plotting here: see `sovereign_advisor.views.chart` (needs the `plot` extra).
 """
 
 from __future__ import annotations

@@ -1,9 +1,16 @@
 """The Markdown report: an advice a CTO, a data-protection officer and a controller can forward.
 
+Summary first, in the order of the one-screen text view: the decision, the architectures with
+their band and what sizes them, the exclusions grouped by cause, the top risks, the
+obligations now and coming, the nearest change. The detail follows: where each role runs, the
+cost breakdown, every refusal, the break-even, the sensitivity, the obligations' legal basis,
+the assumptions, the sources and the rules that fired. Citations put the primary source and
+article first; record ids follow in code, for machine checking.
+
 `render_markdown(advice)` needs nothing but the advice. Given the knowledge base it also
 resolves the fact and price ids the advice cites into citations, sources and dates; given cost
-curves (`sovereign_advisor.curves`) it adds a table of cost at other volumes; given the file
-name of a chart (`sovereign_advisor.chart`) it embeds it. Same inputs, same bytes: no clock.
+curves (`sovereign_advisor.views.curves`) it adds a table of cost at other volumes; given the file
+name of a chart (`sovereign_advisor.views.chart`) it embeds it. Same inputs, same bytes: no clock.
 """
 
 from __future__ import annotations
@@ -13,11 +20,19 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
-from sovereign_advisor.chart import INSTALL_HINT, human_volume
-from sovereign_advisor.curves import CostCurves, table_volumes
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.knowledge.models import Provenance
-from sovereign_advisor.render import SENSITIVITY_SHOWN, pool_share_text
+from sovereign_advisor.knowledge.models import Fact, Provenance
+from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
+from sovereign_advisor.views.curves import CostCurves, table_volumes
+from sovereign_advisor.views.exclusions import exclusion_groups
+from sovereign_advisor.views.text import (
+    RISKS_SHOWN,
+    SENSITIVITY_SHOWN,
+    deciding_constraint,
+    misrouting_lines,
+    nearest_change_lines,
+    pool_share_text,
+)
 
 
 def money(value: Decimal, places: str = "1") -> str:
@@ -44,8 +59,34 @@ def unit_price(value: Decimal) -> str:
 
 
 def cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell (no HTML: names from the profile reach cells)."""
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("](", "]\\(")  # no link: `[x](javascript:...)` in a name stays text
+        .replace("\n", " ")
+    )
+
+
+_MARKDOWN_SPECIAL = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        **{c: "\\" + c for c in "\\`*_[]|~"},
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
+def user_text(text: object) -> str:
+    """Text from the profile (an organisation or use-case name) as literal Markdown: no HTML
+    (`<script>`), no link (`[x](javascript:...)`), no emphasis or heading, on one line."""
+    return str(text).translate(_MARKDOWN_SPECIAL)
 
 
 def render_markdown(
@@ -61,22 +102,24 @@ def render_markdown(
     best = _recommended(advice)
     cur = advice.currency
     out = [
-        f"# LLM deployment advice: {advice.organisation}",
+        f"# LLM deployment advice: {user_text(advice.organisation)}",
         "",
         (
             f"As of **{advice.as_of}**, knowledge base `{advice.knowledge_base_version}`. "
-            f"Amounts are {cur} per month."
+            f"Amounts are {cur} per month; {_fx_sentence(advice)}."
         ),
         "",
+        *[f"> **Warning:** {w}.\n" for w in advice.warnings],
         "## Summary",
         "",
         _summary(advice, best, ranked, excluded),
         "",
+        *summary_block(advice, kb),
     ]
     if advice.blocked_use_cases:
         out += ["## Blocked use cases", ""]
         out += [
-            f"- **{b.use_case}** may not be run: {b.reason} (rule `{b.rule_id}`; "
+            f"- **{user_text(b.use_case)}** may not be run: {b.reason} (rule `{b.rule_id}`; "
             f"facts {_ids(b.fact_ids)})"
             for b in advice.blocked_use_cases
         ]
@@ -122,7 +165,7 @@ def _summary(
     cur = advice.currency
     if best is None or best.cost is None:
         return (
-            f"**No architecture can be recommended** for {advice.organisation}: "
+            f"**No architecture can be recommended** for {user_text(advice.organisation)}: "
             f"{advice.no_recommendation_reason}. "
             + _excluded_sentence(excluded)
             + _obligation_sentence(advice)
@@ -137,7 +180,9 @@ def _summary(
         f"**Recommendation: {best.architecture_id}** ({best.name}), at about "
         f"{cur} {money(total.typical)} a month ({band}). "
     )
-    if len(ranked) == 1:
+    if advice.decision == "cost_equivalent" and advice.recommended is not None:
+        text += f"{advice.recommended.reason[0].upper()}{advice.recommended.reason[1:]}. "
+    elif len(ranked) == 1:
         text += "It is the only eligible architecture; the others are excluded as listed below. "
     else:
         runner = ranked[1]
@@ -161,10 +206,94 @@ def _summary(
                 f"The order of the two flips at about {human_volume(pair.queries_per_month)} "
                 "queries a month. "
             )
-    text += _excluded_sentence(excluded)
+    text += "".join(f"{line}. " for line in misrouting_lines(best))
+    text += "".join(
+        f"**From {b.applies_from} the use case '{user_text(b.use_case)}' is prohibited** "
+        f"({b.rule_id}). "
+        for b in advice.coming_blocked_use_cases
+    )
     if best.risks:
         text += "Risks the cost does not show: " + ", ".join(r.id for r in best.risks) + ". "
     return (text + _obligation_sentence(advice)).strip()
+
+
+def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
+    """The rest of the summary: architectures, causes, risks, obligations, nearest change."""
+    cur = advice.currency
+    out = [
+        f"| rank | architecture | low | typical | high ({cur} a month) | deciding constraint |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    for a in advice.assessments:
+        if a.cost is None:
+            money_cells = "- | - | -"
+        else:
+            t = a.cost.monthly_total
+            money_cells = f"{money(t.low)} | {money(t.typical)} | {money(t.high)}"
+        out.append(
+            f"| {a.rank or '-'} | {a.architecture_id} | {money_cells} | "
+            f"{cell(deciding_constraint(a))} |"
+        )
+    out += [
+        "",
+        (
+            "No capital expenditure is shown: the cost model prices purchased GPUs as monthly "
+            "amortisation."
+        ),
+        "",
+    ]
+    excluded = [a for a in advice.assessments if not a.eligible]
+    if excluded:
+        out += ["**Excluded, by cause:**", ""]
+        for g in exclusion_groups(advice, kb):
+            cited = g.short_citation if g.rule_id.startswith("policy.") else None
+            cite = f" ({cited})" if cited else ""
+            out.append(
+                f"- {cell(g.sentence)}{cell(cite)}: refuses {g.where} to "
+                f"{', '.join(g.architectures)} (`{g.rule_id}`, {g.refusals} refusals)"
+            )
+        for a in excluded:
+            line = f"- **{a.architecture_id}**, decisive: {a.decisive_reason or 'no venue left'}"
+            if a.remedy is not None:
+                line += (
+                    f". What would change it: {a.remedy.sentence}, at {cur} "
+                    f"{money(a.remedy.monthly_total)} a month"
+                )
+            out.append(line + ".")
+        out.append("")
+    best = _recommended(advice)
+    risks = [r for r in (best.risks if best else ()) if r.id != "residual_leak_risk"]
+    if risks:
+        out += ["**Risks the cost does not show:**", ""]
+        out += [f"- **{r.id}**: {r.summary}" for r in risks[:RISKS_SHOWN]]
+        out.append("")
+    if advice.obligations:
+        out += ["**Obligations, now and coming:**", ""]
+        order = sorted(advice.obligations, key=lambda o: (not o.in_force, str(o.applies_from)))
+        for o in order:
+            when = "in force" if o.in_force else f"from {o.applies_from}"
+            who = f" ({user_text(o.use_case)})" if o.use_case else ""
+            out.append(f"- {when}{who}: {o.summary} ({_first_citation(o.citation)})")
+        out.append("")
+    out += [
+        f"**{nearest_change_lines(advice)[0].replace('nearest change:', 'Nearest change:**')}",
+        "",
+    ]
+    out += [
+        (
+            "*The detail follows: where each role runs, the cost breakdown, every refusal, the "
+            "break-even, the sensitivity, the legal basis of each obligation, the assumptions and "
+            "the sources.*"
+        ),
+        "",
+    ]
+    return out
+
+
+def _first_citation(citation: str) -> str:
+    """The first legal text of an obligation's citation (the rest is in the detail)."""
+    first, _, rest = citation.partition("; ")
+    return first + (" and others" if rest else "")
 
 
 def _excluded_sentence(excluded: list[Assessment]) -> str:
@@ -172,8 +301,10 @@ def _excluded_sentence(excluded: list[Assessment]) -> str:
         return "No architecture is excluded. "
     parts = []
     for a in excluded:
-        rules = sorted({e.rule_id for e in a.exclusions})
-        parts.append(f"{a.architecture_id} ({', '.join(rules)})")
+        part = f"{a.architecture_id}: {a.decisive_reason or 'ineligible'}"
+        if a.remedy is not None:
+            part += f" ({a.remedy.sentence}, at {money(a.remedy.monthly_total)} a month)"
+        parts.append(part)
     return "Excluded: " + "; ".join(parts) + ". "
 
 
@@ -192,6 +323,8 @@ def _recommendation(advice: Advice, best: Assessment | None) -> list[str]:
     if advice.recommended is None or best is None:
         return [*out, f"None: {advice.no_recommendation_reason}.", ""]
     out += [f"**{best.architecture_id}**: {best.name}. {advice.recommended.reason}.", ""]
+    for line in misrouting_lines(best):
+        out += [f"**{line}.**", ""]
     out += _venues(best.venues)
     if best.risks:
         out += ["Risks the cost does not show:", ""]
@@ -288,6 +421,12 @@ def _excluded(excluded: list[Assessment], kb: KnowledgeBase | None) -> list[str]
     out = ["## Excluded architectures", ""]
     for a in excluded:
         out += [f"### {a.architecture_id}: {a.name}", ""]
+        if a.decisive_reason:
+            out += [f"Decisive: {a.decisive_reason}.", ""]
+        if a.remedy is not None:
+            total = money(a.remedy.monthly_total)
+            out += [f"What would change it: {a.remedy.sentence}, at {total} a month (typical).", ""]
+        out += ["Every refusal:", ""]
         by_rule: dict[str, list[Exclusion]] = {}
         for e in a.exclusions:
             by_rule.setdefault(e.rule_id, []).append(e)
@@ -321,7 +460,7 @@ def _citations(fact_ids: list[str], kb: KnowledgeBase | None) -> str:
         if fact is None:
             parts.append(f"`{f}`")
         else:
-            parts.append(f"`{f}` ({fact.citation.instrument}, {fact.citation.article})")
+            parts.append(f"{citation_text(fact)} (`{f}`)")
     return "; ".join(parts)
 
 
@@ -417,9 +556,15 @@ def _obligations(advice: Advice) -> list[str]:
         when = "in force" if o.in_force else f"coming ({_days(advice.as_of, o.applies_from)})"
         out.append(
             f"| {start} | {when} | {cell(o.summary)} (rule `{o.rule_id}`) | "
-            f"{cell(o.use_case or 'all')} | {cell(o.citation)} | {o.status} |"
+            f"{cell(user_text(o.use_case or 'all'))} | {cell(o.citation)} | {o.status} |"
         )
     return [*out, ""]
+
+
+def _fx_sentence(advice: Advice) -> str:
+    if advice.fx_rate_date is None:
+        return "no exchange rate was needed"
+    return f"prices in other currencies converted at ECB reference rates of {advice.fx_rate_date}"
 
 
 def _days(as_of: dt.date, start: dt.date | None) -> str:
@@ -478,16 +623,23 @@ def _sources(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
                 out.append(f"- `{f}` (not in this knowledge base)")
                 continue
             c = fact.citation
-            out.append(
-                f"- `{f}`: {c.instrument}, {c.article} ({c.version}); {fact.status}; "
-                f"{_source(fact)}"
-            )
+            text = citation_text(fact)
+            if fact.status != "guidance":
+                text += f" ({c.version})"
+            out.append(f"- {text}; {fact.status}; {_source(fact)} (fact `{f}`)")
         out.append("")
     if price_ids:
         out += ["Prices, rates and assumptions behind the costs:", ""]
-        out += [f"- `{p}`: {_source(records[p])}" for p in price_ids]
+        out += [f"- {_source(records[p])} (record `{p}`)" for p in price_ids]
         out.append("")
     return out
+
+
+def citation_text(fact: Fact) -> str:
+    """Primary source and article; guidance has no primary text and is not cited as law."""
+    if fact.status == "guidance":
+        return "a general principle (guidance, no primary legal text)"
+    return f"{fact.citation.instrument}, {fact.citation.article}"
 
 
 def _price_records(kb: KnowledgeBase) -> dict[str, Provenance]:
@@ -507,9 +659,16 @@ def _price_records(kb: KnowledgeBase) -> dict[str, Provenance]:
 
 def _source(record: Provenance) -> str:
     s = record.source
-    where = f" <{s.url}>" if s.url else (f" (seed {s.seed})" if s.seed else "")
+    if s.url is None and s.publisher is None:  # a seed note: nothing a reader can follow
+        return f"internal reading note (no public source), checked {record.checked_on}"
+    where = f" <{s.url}>" if s.url else ""
     publisher = f", {s.publisher}" if s.publisher else ""
     return f"{cell(s.title)}{publisher}{where}, checked {record.checked_on}"
+
+
+def _subject(scope: str, subject: str) -> str:
+    """Organisation and use-case subjects are names from the profile; the others are ids."""
+    return user_text(subject) if scope in ("organisation", "use_case") else subject
 
 
 def _findings(advice: Advice) -> list[str]:
@@ -528,7 +687,8 @@ def _findings(advice: Advice) -> list[str]:
         "|---|---|---|---|---|",
     ]
     out += [
-        f"| `{f.rule_id}` | {f.scope} | {cell(f.subject)} | {f.effect} | {cell(f.detail)} |"
+        f"| `{f.rule_id}` | {f.scope} | {cell(_subject(f.scope, f.subject))} | {f.effect} | "
+        f"{cell(f.detail)} |"
         for f in advice.findings
     ]
     return [*out, "", "</details>", ""]

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from sovereign_advisor.advice import Advice
-from sovereign_advisor.curves import CostCurves
 from sovereign_advisor.errors import InputError
+from sovereign_advisor.outputs import write_atomically
+from sovereign_advisor.views.curves import CostCurves
 
 FORMATS = (".png", ".svg")
 
@@ -68,6 +69,33 @@ def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
             f"chart file must end in .png or .svg, not {path.suffix or '(no extension)'!r}",
             file=str(path),
         )
+    if not path.parent.is_dir():  # never create directories: a typo would leave one behind
+        raise InputError(
+            f"the directory {path.parent} does not exist; create it first", file=str(path)
+        )
+    if path.is_dir():
+        raise InputError("the chart file is a directory; name a file in it", file=str(path))
+    kind = path.suffix.lower().lstrip(".")
+    try:
+        write_atomically(path, lambda temporary: _save(advice, curves, temporary, kind))
+    except OSError as error:
+        raise InputError(
+            f"cannot write the chart: {error.strerror or error}", file=str(path)
+        ) from None
+    return path
+
+
+def chart_svg(advice: Advice, curves: CostCurves) -> str:
+    """The chart as an SVG element to inline in HTML (no XML prolog, no doctype)."""
+    import io
+
+    buffer = io.BytesIO()
+    _save(advice, curves, buffer, "svg")
+    text = buffer.getvalue().decode("utf-8")
+    return text[text.index("<svg") :]
+
+
+def _save(advice: Advice, curves: CostCurves, target: Any, kind: str) -> None:
     try:
         import matplotlib
         from matplotlib.figure import Figure
@@ -81,11 +109,9 @@ def write_chart(advice: Advice, curves: CostCurves, path: str | Path) -> Path:
         axes.yaxis.set_minor_formatter(FuncFormatter(_minor_money_tick))
         axes.tick_params(axis="y", which="minor", labelsize=7, labelcolor="#555555")
         metadata: dict[str, Any] = (
-            {"Date": None, "Creator": None} if path.suffix.lower() == ".svg" else {"Software": None}
+            {"Date": None, "Creator": None} if kind == "svg" else {"Software": None}
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, metadata=metadata)
-    return path
+        figure.savefig(target, format=kind, metadata=metadata)
 
 
 def _draw(axes: Any, advice: Advice, curves: CostCurves, formatter: Any) -> None:
@@ -128,9 +154,10 @@ def _draw(axes: Any, advice: Advice, curves: CostCurves, formatter: Any) -> None
     axes.xaxis.set_major_formatter(formatter)
     axes.set_xlabel("queries per month (log scale; peak load scaled with volume)")
     axes.set_ylabel(f"monthly cost, {curves.currency} (typical; band: low-high)")
-    axes.set_title(
+    axes.set_title(  # parse_math: a `$` in the name is text, not TeX
         f"{advice.organisation}: monthly cost by query volume (as of {advice.as_of})",
         fontsize=10,
+        parse_math=False,
     )
     axes.grid(True, which="major", color="#dddddd", linewidth=0.6)
     axes.legend(loc="upper left", fontsize=8, frameon=False)

@@ -1,0 +1,348 @@
+"""Plain text for a terminal: the decision on one screen, everything else with `--detail`.
+
+The default view (`render_text(advice)`) fits one screen (at most 40 lines at 100 columns for
+every example profile; a test holds it): the decision with its reason, the architectures with
+their monthly band and what sizes them, the exclusions grouped by cause (each sentence once,
+with the venues it refuses counted), the top risks, the obligations now and coming, the nearest
+change that would alter the decision, and where the rest is. `detail=True` appends every
+architecture's venues and cost lines, every refusal, the break-even, the sensitivity and the
+assumptions.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
+
+from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue
+from sovereign_advisor.views.exclusions import exclusion_groups
+
+if TYPE_CHECKING:
+    from sovereign_advisor.knowledge.loader import KnowledgeBase
+
+WIDTH = 100
+"""Columns of a terminal line."""
+
+SCREEN_LINES = 40
+"""The default view's budget of lines, for every example profile."""
+
+RISKS_SHOWN = 3
+"""How many of the recommended architecture's risks the one-screen view lists."""
+
+
+def money2(value: Decimal) -> str:
+    """Two decimals, thousands grouped, half to even."""
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
+
+
+def money0(value: Decimal) -> str:
+    """Whole units, thousands grouped, half to even: 10071.5 -> '10,072'."""
+    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):,.0f}"
+
+
+def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool = False) -> str:
+    """The decision on one screen (at most 100 columns wide); with `detail`, everything.
+
+    `kb` (the knowledge base the advice was made with) lets the view cite the law behind an
+    exclusion and count refused venues by kind; without it the view names ids.
+    """
+    out = one_screen(advice, kb)
+    if detail:
+        out += ["", "=" * 40 + " detail " + "=" * 40]
+        if advice.recommended is None and advice.no_recommendation_reason:
+            out += ["", f"NO RECOMMENDATION: {advice.no_recommendation_reason}"]
+        for a in advice.assessments:
+            out += _assessment(a)
+        out += _tail(advice)
+    return wrap_lines(out)
+
+
+def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
+    """The default view, as lines (some wider than 100 columns: `wrap_lines` folds them)."""
+    out = [
+        f"sovereign-advisor: {advice.organisation}, as of {advice.as_of}",
+        fx_rate_text(advice),
+        "",
+        *decision_lines(advice),
+        "",
+        *_table(advice),
+    ]
+    out += _causes(advice, kb)
+    out += _risks_and_duties(advice)
+    out += ["", *nearest_change_lines(advice)]
+    out.append(
+        "more: --detail, explain PROFILE ARCH, --format markdown|html|json; knowledge base "
+        + advice.knowledge_base_version
+    )
+    return out
+
+
+def fx_rate_text(advice: Advice) -> str:
+    """The one phrase saying which day's exchange rates the amounts use."""
+    if advice.fx_rate_date is None:
+        return f"amounts in {advice.currency}; no exchange rate needed"
+    return f"amounts in {advice.currency}, at ECB reference rates of {advice.fx_rate_date}"
+
+
+def decision_lines(advice: Advice) -> list[str]:
+    """The decision in a sentence, then what a reader must not miss (misses, warnings, bans)."""
+    out: list[str] = []
+    rec = advice.recommended
+    if rec is not None and advice.decision == "cost_equivalent":
+        others = ", ".join(rec.equivalent_to) or "the next"
+        out.append(f"COST-EQUIVALENT: {rec.architecture_id} preferred over {others} — {rec.reason}")
+    elif rec is not None:
+        out.append(f"RECOMMENDED: {rec.architecture_id} — {rec.reason}")
+    else:
+        out.append(f"NO RECOMMENDATION: {no_recommendation_headline(advice)}")
+    if rec is not None:
+        chosen = next(a for a in advice.assessments if a.architecture_id == rec.architecture_id)
+        out += [f"  {line}" for line in misrouting_lines(chosen)]
+    for b in advice.blocked_use_cases:
+        out.append(f"BLOCKED use case '{b.use_case}': {b.reason} [{b.rule_id}]")
+    for b in advice.coming_blocked_use_cases:
+        out.append(
+            f"BLOCKED FROM {b.applies_from}: use case '{b.use_case}': {b.reason} [{b.rule_id}]"
+        )
+    out += [f"WARNING: {w}" for w in advice.warnings]
+    return out
+
+
+def no_recommendation_headline(advice: Advice) -> str:
+    """Why nothing is recommended, without repeating each architecture's decisive reason (the
+    one-screen view lists those under the exclusions; `--detail` gives the whole sentence)."""
+    reason = advice.no_recommendation_reason or "no architecture can be recommended"
+    excluded = [a for a in advice.assessments if not a.eligible]
+    head, sep, _ = reason.partition(". ")
+    if sep and excluded and all(a.decisive_reason for a in excluded):
+        return head + " (each architecture's decisive reason below)"
+    return reason
+
+
+def deciding_constraint(a: Assessment) -> str:
+    """What sizes an architecture, as the advice states it: GPU pools, or pay per token."""
+    if not a.eligible:
+        return "excluded (causes below)"
+    pools = []
+    seen = set()
+    for v in a.venues:
+        if v.gpu_count is not None and v.venue_id not in seen:
+            seen.add(v.venue_id)
+            busy = v.utilisation_at_average_load or 0.0
+            where = "on premises" if v.venue_id == "own-premises" else f"at {v.venue_id}"
+            pools.append(f"{v.gpu_count} x {v.gpu_id} {where}, {busy:.0%} busy")
+    return "; ".join(pools) or "API only, pay per token"
+
+
+def _table(advice: Advice) -> list[str]:
+    cur = advice.currency
+    head = f"architecture ({cur}/month)"
+    out = [f"{'':<3}{head:<22}{'low':>10}{'typical':>10}{'high':>10}  deciding constraint"]
+    for a in advice.assessments:
+        if a.cost:
+            t = a.cost.monthly_total
+            money = f"{money0(t.low):>10}{money0(t.typical):>10}{money0(t.high):>10}"
+        else:
+            money = f"{'-':>10}{'-':>10}{'-':>10}"
+        rank = str(a.rank) if a.rank else "-"
+        out.append(f"{rank:<3}{a.architecture_id:<22}{money}  {deciding_constraint(a)}")
+    return out
+
+
+def _causes(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
+    excluded = [a for a in advice.assessments if not a.eligible]
+    if not excluded:
+        return []
+    out = ["excluded, by cause:"]
+    for g in exclusion_groups(advice, kb):
+        # a rule's own sentence names its law; a policy's refusal cites the law that exposes
+        cite = (
+            f" ({g.short_citation})" if g.short_citation and g.rule_id.startswith("policy.") else ""
+        )
+        archs = ", ".join(g.architectures)
+        out.append(f"  - {g.sentence}{cite}: refuses {g.where} to {archs}")
+    for a in excluded:
+        line = f"  {a.architecture_id}, decisive: {a.decisive_reason or 'no venue left for a role'}"
+        if a.remedy is not None:
+            line += (
+                f"; would change it: {a.remedy.sentence}, at {money0(a.remedy.monthly_total)} "
+                f"{advice.currency} a month"
+            )
+        out.append(line)
+    return out
+
+
+def _risks_and_duties(advice: Advice) -> list[str]:
+    out: list[str] = []
+    chosen = next(
+        (
+            a
+            for a in advice.assessments
+            if advice.recommended and a.architecture_id == advice.recommended.architecture_id
+        ),
+        None,
+    )
+    risks = [r for r in (chosen.risks if chosen else ()) if r.id != "residual_leak_risk"]
+    out.append("")
+    if risks:
+        out += [clip(f"RISK {r.id}: {r.summary}") for r in risks[:RISKS_SHOWN]]
+        if len(risks) > RISKS_SHOWN:
+            out.append(f"  ... and {len(risks) - RISKS_SHOWN} more (--detail)")
+    if advice.obligations:
+        now = sum(1 for o in advice.obligations if o.in_force)
+        later = len(advice.obligations) - now
+        out += [f"obligations ({now} in force, {later} coming):"]
+        order = sorted(advice.obligations, key=lambda o: (not o.in_force, str(o.applies_from)))
+        for o in order:
+            when = "in force" if o.in_force else f"from {o.applies_from}"
+            who = f" [{o.use_case}]" if o.use_case else ""
+            out.append(clip(f"  - {when}{who}: {o.summary}"))
+    return out
+
+
+def nearest_change_lines(advice: Advice) -> list[str]:
+    """The nearest change that would alter the decision, as the advice computed it."""
+    if advice.sensitivity:
+        s = advice.sensitivity[0]
+        return [f"nearest change: {s.note}"]
+    remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
+    if remedies:
+        a, r = min(remedies, key=lambda ar: (len(ar[1].changes), ar[1].monthly_total))
+        at = f"{money0(r.monthly_total)} {advice.currency}"
+        return [f"nearest change: {r.sentence} ({a.architecture_id}, at {at} a month)"]
+    return ["nearest change: none found (no input within the searched range changes it)"]
+
+
+def clip(line: str, width: int = WIDTH) -> str:
+    """One line at most `width` wide, cut at a word with an ellipsis."""
+    if len(line) <= width:
+        return line
+    cut = line[: width - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _assessment(a: Assessment) -> list[str]:
+    out = ["", f"== {a.architecture_id}: {a.name}"]
+    if not a.eligible:
+        if a.decisive_reason:
+            out.append(f"  decisive: {a.decisive_reason}")
+        if a.remedy:
+            out.append(
+                f"  would change it: {a.remedy.sentence}, at {money2(a.remedy.monthly_total)} a "
+                "month (typical)"
+            )
+        out.append("  excluded because:")
+        seen = set()
+        for e in a.exclusions:
+            key = (e.rule_id, e.venue_id, e.role)
+            if key not in seen:
+                seen.add(key)
+                where = f" {e.data_class} -> {e.venue_id}" if e.venue_id else ""
+                out.append(f"  - [{e.role}{where}] {e.reason} ({e.rule_id})")
+        return out
+    for v in a.venues:
+        exposure = ",".join(v.exposure) or "-"
+        line = f"  {v.role:<17} {v.venue_id:<22} {v.model_id or '':<18} reach {exposure}"
+        size = _size(v).removeprefix(", ")
+        if size and len(line) + 2 + len(size) > 100:
+            out += [line, f"  {'':<17} {size}"]
+        else:
+            out.append(f"{line}, {size}" if size else line)
+    assert a.cost is not None
+    out.append(f"  {'component':<82}{'monthly':>14}")
+    for c in a.cost.components:
+        if len(c.name) <= 80:
+            out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
+        else:  # the full name on its own line, the amount under it
+            out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
+    out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
+    return out
+
+
+def misrouting_lines(a: Assessment) -> list[str]:
+    """What a detector's misses send where, per venue, with the volume of each class."""
+    by_venue: dict[str, list[MisroutedFlow]] = {}
+    for f in a.misrouted:
+        by_venue.setdefault(f.venue_id, []).append(f)
+    out = []
+    for venue_id, flows in by_venue.items():
+        classes = ", ".join(f"{f.queries_per_month:,.0f} {f.data_class}" for f in flows)
+        stated = all(f.accepted_by.startswith("policy.") for f in flows)
+        how = (
+            "accepted by the policy"
+            if stated
+            else "accepted by default; misrouting: refuse excludes it"
+        )
+        out.append(
+            f"DETECTOR MISSES ({float(flows[0].recall):.0%} recall): about {classes} queries a "
+            f"month reach {venue_id} (reach {', '.join(flows[0].exposure) or '-'}); {how}"
+        )
+    return out
+
+
+def _size(v: RoleVenue) -> str:
+    if not v.active:
+        return ", inactive (no corpus)"
+    if v.gpu_count is not None:
+        busy = v.utilisation_at_average_load or 0.0
+        shared = pool_share_text(v.share_of_pool_load)
+        return f", {v.gpu_count} x {v.gpu_id}, {busy:.0%} busy on average{shared}"
+    if v.hosts is not None:
+        return f", {v.hosts} host(s)"
+    return ""
+
+
+def pool_share_text(share: float | None) -> str:
+    """What share of a shared GPU pool's load a role takes, when it shares one."""
+    return "" if share is None or share >= 1 else f", {share:.0%} of the pool's load"
+
+
+SENSITIVITY_SHOWN = 5
+"""How many of the inputs nearest to changing the recommendation the reports list."""
+
+
+def _tail(advice: Advice) -> list[str]:
+    out: list[str] = []
+    if advice.break_even:
+        out += ["", "break-even (queries per month, peak scaled with volume):"]
+        for be in advice.break_even:
+            volume = f"{be.queries_per_month:,.0f}" if be.queries_per_month is not None else "none"
+            out.append(f"  {be.architectures[0]} vs {be.architectures[1]}: {volume} ({be.note})")
+    if advice.sensitivity:
+        shown = advice.sensitivity[:SENSITIVITY_SHOWN]
+        head = f"what would change the recommendation ({len(shown)} nearest of "
+        out += ["", f"{head}{len(advice.sensitivity)}):"]
+        out += [f"  - {s.input_id} x{s.factor}: {s.note}" for s in shown]
+    if advice.obligations:
+        out += ["", "obligations:"]
+        for o in advice.obligations:
+            when = "in force" if o.in_force else f"from {o.applies_from}"
+            who = f" [{o.use_case}]" if o.use_case else ""
+            out.append(f"  - {when}{who}: {o.summary} ({o.citation}; {o.status})")
+    out += ["", "assumptions:"]
+    out += [f"  - {a.id} = {a.value}: {a.summary}" for a in advice.assumptions]
+    return out
+
+
+def wrap_lines(lines: list[str], width: int = 100) -> str:
+    """Join lines, wrapping each longer than `width` at spaces (continuations indented)."""
+    return "\n".join(_wrap(line, width) for line in lines) + "\n"
+
+
+def _wrap(line: str, width: int = 100) -> str:
+    if len(line) <= width:
+        return line
+    lead = len(line) - len(line.lstrip())
+    indent = " " * (lead + 2)
+    parts, current = [], " " * lead
+    for word in line.lstrip().split(" "):
+        if current.strip() and len(current) + 1 + len(word) > width:
+            parts.append(current)
+            current = indent + word
+        else:
+            current = f"{current} {word}" if current.strip() else current + word
+        while len(current) > width:  # a word (a long URL) wider than a line: cut it
+            parts.append(current[:width])
+            current = indent + current[width:]
+    parts.append(current)
+    return "\n".join(parts)
