@@ -509,3 +509,20 @@ def test_the_insurer_break_even_is_reported_and_flips() -> None:
     broken = advice.model_copy(update={"break_even": advice.break_even[:0]})
     with pytest.raises(AssertionError, match="one per pair"):
         testing.break_even_flips_the_order(profile, KB, broken)
+
+
+def test_reordering_use_cases_with_coming_bans_changes_nothing_but_their_order() -> None:
+    # Hypothesis (ci profile) found it: two use cases an enacted Art. 5(1)(ba) ban will block,
+    # reported in the profile's order, which the invariant must not count as a change
+    data = EXAMPLES["bank_strict"].model_dump(exclude_unset=True)
+    data["use_cases"] = [
+        {"name": "customer chatbot", "prohibited_practice": "intimate_deepfakes"},
+        {"name": "contract review", "prohibited_practice": "intimate_deepfakes"},
+    ]
+    profile = OrganisationProfile.model_validate(data)
+    advice = sa.advise(profile, kb=KB, as_of=dt.date(2026, 8, 1))
+    assert [b.use_case for b in advice.coming_blocked_use_cases] == [
+        "customer chatbot",
+        "contract review",
+    ]
+    testing.order_of_lists_does_not_matter(profile, KB, advice)

@@ -164,24 +164,17 @@ def _misrouted(
     assert detector is not None and detector.recall is not None
     recall = kb.assumption(detector.recall).value.typical
     missed = f"the detector ({detector.id}) misses about {1 - float(recall):.0%} of {r.data_class}"
+    excluded = _excluded(role, r)
     if r.rule_id == "policy.leave_premises":  # the policy refuses misrouting for this class
-        return Exclusion(
-            rule_id="policy.misrouting",
-            fact_ids=r.fact_ids,
-            role=role.id,
-            data_class=r.data_class,
-            venue_id=r.venue_id,
-            reason=f"{missed} queries, which would reach this venue outside the premises; the "
-            f"policy refuses detector-based routing for {r.data_class} data",
+        return excluded.model_copy(
+            update={
+                "rule_id": "policy.misrouting",
+                "reason": f"{missed} queries, which would reach this venue outside the premises; "
+                f"the policy refuses detector-based routing for {r.data_class} data",
+            }
         )
-    return Exclusion(
-        rule_id=r.rule_id,
-        fact_ids=r.fact_ids,
-        role=role.id,
-        data_class=r.data_class,
-        venue_id=r.venue_id,
-        reason=f"{missed} queries, which would reach this venue: {r.reason}",
-        jurisdiction=r.jurisdiction,
+    return excluded.model_copy(
+        update={"reason": f"{missed} queries, which would reach this venue: {r.reason}"}
     )
 
 

@@ -78,84 +78,65 @@ def obligations_and_blockers(
                 continue
             if not evaluate(rule.id, compiled.condition, activation, compiled.file):
                 continue
-            if later:
-                _coming(kb, rule, cited_facts(rule, variables), use_case_name, obligations, coming)
-                continue
-            subject = use_case_name or profile.organisation.name
             cited = cited_facts(rule, variables)
-            findings.append(
-                Finding(
-                    rule_id=rule.id,
-                    fact_ids=cited + rule.see_also,
-                    scope=rule.scope,
-                    subject=subject,
-                    effect=rule.effect,
-                    detail=rule.summary,
-                )
-            )
-            if rule.effect == "obligation":
-                obligations.append(
-                    Obligation(
+            if not later:
+                findings.append(
+                    Finding(
                         rule_id=rule.id,
-                        fact_ids=cited,
-                        jurisdiction=rule.jurisdiction,
-                        citation=citation(kb, cited),
-                        summary=rule.summary,
-                        applies_from=rule.applies_from,
-                        in_force=rule.applies_from is None or rule.applies_from <= as_of,
-                        status=weakest_status(kb, cited),
-                        use_case=use_case_name,
+                        fact_ids=cited + rule.see_also,
+                        scope=rule.scope,
+                        subject=use_case_name or profile.organisation.name,
+                        effect=rule.effect,
+                        detail=rule.summary,
                     )
                 )
-            elif rule.effect == "blocker":
-                assert use_case_name is not None
-                blocked.append(
-                    BlockedUseCase(
-                        use_case=use_case_name,
-                        rule_id=rule.id,
-                        fact_ids=cited,
-                        reason=rule.summary,
-                    )
-                )
+            _collect(kb, rule, cited, use_case_name, as_of, later, obligations, blocked, coming)
     obligations.sort(key=lambda o: (o.applies_from or dt.date.min, o.rule_id, o.use_case or ""))
     return obligations, blocked, coming, findings
 
 
-def _coming(
+def _collect(
     kb: KnowledgeBase,
     rule: Rule,
     cited: tuple[str, ...],
     use_case_name: str | None,
+    as_of: dt.date,
+    later: bool,
     obligations: list[Obligation],
+    blocked: list[BlockedUseCase],
     coming: list[BlockedUseCase],
 ) -> None:
-    """A rule enacted but not yet the law: an obligation or blocker from `valid_from`."""
-    assert rule.valid_from is not None
-    if rule.effect == "blocker":
+    """An obligation or blocker that fired: in force, or (`later`) enacted and applying from
+    the rule's `valid_from`."""
+    starts = rule.applies_from
+    if later:
+        assert rule.valid_from is not None
+        starts = max(rule.valid_from, rule.applies_from or rule.valid_from)
+    if rule.effect == "obligation":
+        obligations.append(
+            Obligation(
+                rule_id=rule.id,
+                fact_ids=cited,
+                jurisdiction=rule.jurisdiction,
+                citation=citation(kb, cited),
+                summary=rule.summary,
+                applies_from=starts,
+                in_force=not later and (starts is None or starts <= as_of),
+                status=weakest_status(kb, cited),
+                use_case=use_case_name,
+            )
+        )
+    elif rule.effect == "blocker":
         assert use_case_name is not None
-        coming.append(
+        (coming if later else blocked).append(
             BlockedUseCase(
                 use_case=use_case_name,
                 rule_id=rule.id,
                 fact_ids=cited,
                 reason=rule.summary,
-                applies_from=rule.valid_from,
+                applies_from=starts if later else None,
             )
         )
-        return
-    obligations.append(
-        Obligation(
-            rule_id=rule.id,
-            fact_ids=cited,
-            jurisdiction=rule.jurisdiction,
-            citation=citation(kb, cited),
-            summary=rule.summary,
-            applies_from=max(rule.valid_from, rule.applies_from or rule.valid_from),
-            in_force=False,
-            status=weakest_status(kb, cited),
-            use_case=use_case_name,
-        )
-    )
 
 
 def risks(

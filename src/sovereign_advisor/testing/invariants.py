@@ -125,9 +125,11 @@ def order_of_lists_does_not_matter(
 
 def _canonical(advice: Advice) -> dict[str, Any]:
     """The advice as data, with entries that follow the order of the profile's use cases
-    sorted (the report lists blocked use cases and their findings in the user's order)."""
+    sorted (the report lists blocked use cases, coming bans and their findings in the user's
+    order)."""
     data: dict[str, Any] = json.loads(advice.model_dump_json())
     data["blocked_use_cases"].sort(key=json.dumps)
+    data["coming_blocked_use_cases"].sort(key=json.dumps)
     data["findings"].sort(key=json.dumps)
     # defaults left out of a use case are listed under its position (and named by it)
     for a in data["assumptions"]:
