@@ -181,7 +181,7 @@ def _summary(
         f"{cur} {money(total.typical)} a month ({band}). "
     )
     if advice.decision == "cost_equivalent" and advice.recommended is not None:
-        text += f"{advice.recommended.reason[0].upper()}{advice.recommended.reason[1:]}. "
+        text += f"{advice.recommended.reason}. "  # it opens with an architecture id: no capital
     elif len(ranked) == 1:
         text += "It is the only eligible architecture; the others are excluded as listed below. "
     else:
