@@ -547,10 +547,10 @@ def _owned_gpu_use(
 ) -> tuple[OwnedGpuUse, ...]:
     """Each owned GPU type: how many the architecture's premises pools use, and why not more."""
     out = []
+    at_premises = [p for p in choice.pools if kb.venues[p.venue_id].kind == "premises"]
     for gpu_id, owned in sorted(profile.capabilities.owned_gpus.items()):
         if owned <= 0:
             continue
-        at_premises = [p for p in choice.pools if kb.venues[p.venue_id].kind == "premises"]
         used = min(owned, sum(p.count.at(w.volume) for p in at_premises if p.gpu_id == gpu_id))
         reason = None
         if not choice.pools:

@@ -103,11 +103,12 @@ def eligibility(
             exclusions.append(_no_venue(role, profile))
             continue
         detector, misrouted = _misrouting(architecture, role, present, kb)
+        missed = _missed_share(detector, kb) if misrouted else ""
         admissible = []
         for venue_id, model_id in options:
             found = [_excluded(role, r) for c in classes for r in refusals[(c, venue_id)]]
             found += [
-                _misrouted(role, detector, r, kb)
+                _misrouted(role, missed, r)
                 for c in misrouted
                 for r in refusals[(c, venue_id)]
                 if not (
@@ -154,16 +155,16 @@ def _misrouting(
     return detector, tuple(c for c in kept if c in present)
 
 
-def _misrouted(
-    role: Role,
-    detector: Role | None,
-    r: Refusal,
-    kb: KnowledgeBase,
-) -> Exclusion:
-    """A refusal of the flow a detector's misses make: the venue is refused for the role."""
+def _missed_share(detector: Role | None, kb: KnowledgeBase) -> str:
+    """How much of what a detector should keep it misses, in words (read once per role)."""
     assert detector is not None and detector.recall is not None
     recall = kb.assumption(detector.recall).value.typical
-    missed = f"the detector ({detector.id}) misses about {1 - float(recall):.0%} of {r.data_class}"
+    return f"the detector ({detector.id}) misses about {1 - float(recall):.0%}"
+
+
+def _misrouted(role: Role, missed_share: str, r: Refusal) -> Exclusion:
+    """A refusal of the flow a detector's misses make: the venue is refused for the role."""
+    missed = f"{missed_share} of {r.data_class}"
     excluded = _excluded(role, r)
     if r.rule_id == "policy.leave_premises":  # the policy refuses misrouting for this class
         return excluded.model_copy(
