@@ -356,10 +356,6 @@ class OrganisationProfile(Model):
         return self.organisation.premises_in or self.organisation.headquarters
 
     @property
-    def sectors(self) -> tuple[str, ...]:
-        return self.organisation.sector
-
-    @property
     def us_person(self) -> bool:
         """Stated, or whether the headquarters are in the US."""
         stated = self.organisation.us_person
