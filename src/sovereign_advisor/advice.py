@@ -109,6 +109,27 @@ class CostComponent(Model):
     monthly_cost: Decimal
     source: str
     """Price record, assumption or FX ids the line rests on."""
+    unit_purchase_price: Decimal | None = None
+    """For purchased equipment (GPU cards, servers): the upfront price of one unit in the
+    report's currency (`unit_price` is that price spread over its life); `monthly_quantity`
+    then counts the units bought, so the line's capital expenditure is their product."""
+
+
+class CostBand(Model):
+    """An amount with its uncertainty band, in the report's currency."""
+
+    low: Decimal
+    typical: Decimal
+    high: Decimal
+
+
+class TotalCostOfOwnership(Model):
+    """What an architecture costs over a horizon: the purchases (and their refreshes when the
+    equipment's life ends inside the horizon; no residual value is counted) plus the monthly
+    operating cost times the months."""
+
+    years: int
+    total: CostBand
 
 
 class Cost(Model):
@@ -117,6 +138,12 @@ class Cost(Model):
     currency: Currency
     monthly_total: MonthlyTotal
     components: tuple[CostComponent, ...]
+    capex: CostBand | None = None
+    """Upfront capital expenditure: the equipment bought (owned units excluded)."""
+    monthly_operating: CostBand | None = None
+    """The monthly total less the amortisation of purchases: what is paid every month."""
+    tco: tuple[TotalCostOfOwnership, ...] = ()
+    """Total cost of ownership over 3 and 5 years."""
 
 
 class Risk(Model):
@@ -160,6 +187,40 @@ class OwnedGpuUse(Model):
     """Why not all of them are used (nothing to run, premises not usable, fewer needed)."""
 
 
+class GpuPool(Model):
+    """Why a self-hosted pool has the GPUs it has: the constraint that decided the count."""
+
+    venue_id: str
+    gpu_id: str
+    roles: tuple[str, ...]
+    gpus: int
+    """GPUs in the pool at the profile's volume (spares for redundancy included)."""
+    servers: int | None = None
+    """Servers holding them, for purchased GPUs (`server_config` names the configuration)."""
+    server_config: str | None = None
+    deciding: Literal["minimum", "throughput", "memory"]
+    """What set the number of replicas at peak load: one replica (`minimum`: the load needs
+    less), GPU time (`throughput`: prefill and decode), or the KV cache the requests in flight
+    hold (`memory`)."""
+    replica_gpus: int
+    """GPUs one replica needs to hold every model's weights and one full-context sequence."""
+    weights_gb: Decimal
+    context_kv_gb: Decimal
+    """KV cache of one sequence at each model's full context, GB."""
+    usable_gb_per_gpu: Decimal
+    peak_queries_per_second: Decimal
+    replicas_for_throughput: Decimal
+    """Replicas the GPU time at peak load needs (before rounding up)."""
+    kv_cache_gb_at_peak: Decimal
+    replicas_for_memory: Decimal
+    """Replicas the KV cache held at peak load needs (before rounding up)."""
+    redundancy: Literal["none", "n_plus_1", "two_sites"]
+    spare_gpus: int
+    """GPUs added for redundancy."""
+    explanation: str
+    """The sizing in a sentence, with the numbers that decided it."""
+
+
 class Assessment(Model):
     """One architecture, assessed."""
 
@@ -180,6 +241,8 @@ class Assessment(Model):
     make it eligible, and its cost then; null when no such change exists (a law excludes it)."""
     owned_gpus: tuple[OwnedGpuUse, ...] = ()
     """For an eligible architecture: each GPU type the organisation owns, used or why not."""
+    gpu_pools: tuple[GpuPool, ...] = ()
+    """For an eligible architecture: each self-hosted GPU pool and why it has that many GPUs."""
     misrouted: tuple[MisroutedFlow, ...] = ()
     """Flows a detector's misses create (hybrid routing): per class, how many queries a month
     reach which venue. Only flows the policy accepts and no law forbids reach an eligible
