@@ -278,6 +278,11 @@ class Workload(Model):
     """How many times a month the whole corpus is re-embedded (at most 10^4)."""
     complex_share: Share = 0.0
     """Share of queries that need the large model's deep reasoning."""
+    redundancy: Literal["none", "n_plus_1", "two_sites"] = "n_plus_1"
+    """How self-hosted GPU pools survive a failure: `n_plus_1` (the default) adds one server
+    (one replica on rented GPUs) beyond what peak load needs, so the service keeps its peak
+    capacity when one fails; `two_sites` runs the whole pool in each of two sites; `none` sizes
+    for load only (a pilot, or a service that may stop for a repair)."""
 
     @field_validator("peak_queries_per_second")
     @classmethod

@@ -40,6 +40,7 @@ from .costing import (
     Pricing,
     Workload,
     choose,
+    explain_pool,
     is_active,
     workload_of,
 )
@@ -47,6 +48,7 @@ from .costmodel import BANDS, BandName, q6
 from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
 from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
+from .ownership import ownership
 from .ranking import break_even, obligations_and_blockers, risks, sensitivity
 
 _DEFAULT_KB: KnowledgeBase | None = None
@@ -517,16 +519,21 @@ def _assessment(
                 unit_price=price,
                 monthly_cost=quantity * price,
                 source=line.source,
+                unit_purchase_price=line.upfront["typical"] if line.upfront else None,
             )
         )
     totals = bands[arch.id]
     exposure_of = {v: e.jurisdictions for v, e in exposures.items()}
     owned = _owned_gpu_use(choice, profile, kb, w)
     flows = misrouted_flows(result, choice.venue_of, exposure_of, profile, kb, w.volume)
+    capex, operating, tco = ownership(choice, w, totals)
     cost = Cost(
         currency=profile.finance.currency,
         monthly_total=MonthlyTotal(**totals),
         components=tuple(components),
+        capex=capex,
+        monthly_operating=operating,
+        tco=tco,
     )
     return Assessment(
         architecture_id=arch.id,
@@ -538,6 +545,7 @@ def _assessment(
         cost=cost,
         risks=tuple(risks(result, choice, totals["typical"], profile, kb, w, flows)),
         owned_gpus=owned,
+        gpu_pools=tuple(explain_pool(pool, profile, kb, w) for pool in choice.pools),
         misrouted=flows,
     )
 
@@ -560,16 +568,33 @@ def _owned_gpu_use(
                 "the organisation does not operate GPUs (capabilities.operates_gpus is false), "
                 "so its own are not used"
             )
+        elif used == 0 and gpu_id in choice.owned_alternatives:
+            on_owned, chosen = choice.owned_alternatives[gpu_id]
+            where = ", ".join(
+                sorted(
+                    {
+                        f"{p.gpu_id} {'on the premises' if p in at_premises else 'at ' + p.venue_id}"
+                        for p in choice.pools
+                    }
+                )
+            )
+            currency = profile.finance.currency
+            reason = (
+                f"a premises pool on them would cost {q6(on_owned):,.0f} {currency} a month "
+                f"against {q6(chosen):,.0f} {currency} on {where}: what they cannot carry "
+                "(the load and the spare capacity redundancy asks for) would be bought in whole "
+                "servers of their type"
+            )
         elif not at_premises:
             reason = (
                 "no self-hosted role may run on the premises (see the venues refused): the "
                 "pools run at a GPU cloud"
             )
         elif used == 0:
-            other = sorted({p.gpu_id for p in at_premises})
+            other = ", ".join(sorted({p.gpu_id for p in at_premises}))
             reason = (
-                f"the premises pools run on {', '.join(other)}: another owned type, or no "
-                f"purchase record for {gpu_id} on the as-of date to size a pool on it"
+                f"the premises pools run on {other}: no purchase record (or server "
+                f"configuration) for {gpu_id} on the as-of date to size a pool on it"
             )
         elif used < owned:
             reason = f"{owned - used} of them idle: the pools need only {used} at this volume"

@@ -136,17 +136,21 @@ def _architectures(advice: Advice) -> list[str]:
     out = [
         (
             "<table><thead><tr><th>rank</th><th>architecture</th><th class=n>low</th>"
-            "<th class=n>typical</th><th class=n>high</th><th>deciding constraint</th></tr></thead>"
+            "<th class=n>typical</th><th class=n>high</th><th class=n>capex</th>"
+            "<th class=n>5-year TCO</th><th>deciding constraint</th></tr></thead>"
             "<tbody>"
         )
     ]
     for a in advice.assessments:
         css = "best" if a is best else ("out" if not a.eligible else "")
         if a.cost is None:
-            cells = "<td class=n>-</td>" * 3
+            cells = "<td class=n>-</td>" * 5
         else:
             t = a.cost.monthly_total
             cells = "".join(f"<td class=n>{money(v)}</td>" for v in (t.low, t.typical, t.high))
+            capex = money(a.cost.capex.typical) if a.cost.capex is not None else "-"
+            five = next((money(x.total.typical) for x in a.cost.tco if x.years == 5), "-")
+            cells += f"<td class=n>{capex}</td><td class=n>{five}</td>"
         out.append(
             f'<tr class="{css}"><td>{a.rank or "-"}</td><td>{escape(a.architecture_id)}<br>'
             f'<span class="note">{escape(a.name)}</span></td>{cells}'
@@ -154,9 +158,12 @@ def _architectures(advice: Advice) -> list[str]:
         )
     out.append("</tbody></table>")
     out.append(
-        f'<p class="note">{escape(advice.currency)} a month. No capital expenditure is shown: the '
-        "cost model prices purchased GPUs as monthly amortisation.</p>"
+        f'<p class="note">{escape(advice.currency)} a month (low, typical, high); capex is the '
+        "equipment bought upfront, the 5-year TCO the purchases (with a refresh when their life "
+        "ends inside the horizon; no resale value) plus the monthly operating cost, typical.</p>"
     )
+    if best is not None:
+        out += [f'<p class="note">{escape(p.explanation)}</p>' for p in best.gpu_pools]
     return out
 
 
@@ -283,6 +290,7 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
                 rows,
                 {2, 4, 5},
             ),
+            *_over_time(a),
             "</details>",
         ]
     for a in advice.assessments:
@@ -346,6 +354,36 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     ]
     out += _sources(advice, kb)
     return out
+
+
+def _over_time(a: Assessment) -> list[str]:
+    """Capex, monthly operating cost and TCO of an architecture, with their bands."""
+    assert a.cost is not None
+    c = a.cost
+    if c.capex is None or c.monthly_operating is None:
+        return []
+    rows = [
+        ("capex (upfront)", *(money(v) for v in (c.capex.low, c.capex.typical, c.capex.high))),
+        (
+            "operating cost a month",
+            *(
+                money(v)
+                for v in (
+                    c.monthly_operating.low,
+                    c.monthly_operating.typical,
+                    c.monthly_operating.high,
+                )
+            ),
+        ),
+        *(
+            (
+                f"{x.years}-year TCO",
+                *(money(v) for v in (x.total.low, x.total.typical, x.total.high)),
+            )
+            for x in c.tco
+        ),
+    ]
+    return [_table(("over time", "low", "typical", "high"), rows, {1, 2, 3})]
 
 
 def _venues(venues: Iterable[RoleVenue]) -> str:

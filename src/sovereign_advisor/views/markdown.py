@@ -362,21 +362,37 @@ def _sizing(v: RoleVenue) -> str:
 
 def _ranking_table(advice: Advice, best: Assessment | None) -> list[str]:
     out = [
-        "| rank | architecture | eligible | low | typical | high | vs recommended |",
-        "|---:|---|---|---:|---:|---:|---:|",
+        (
+            "| rank | architecture | eligible | low | typical | high | vs recommended | capex "
+            "| 3-year TCO | 5-year TCO |"
+        ),
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = _typical(best) if best is not None and best.cost is not None else None
     for a in advice.assessments:
         if a.cost is None:
             why = sorted({e.rule_id for e in a.exclusions})
-            out.append(f"| - | {a.architecture_id} | no ({cell(', '.join(why))}) | - | - | - | - |")
+            out.append(
+                f"| - | {a.architecture_id} | no ({cell(', '.join(why))}) | - | - | - | - | - | - "
+                "| - |"
+            )
             continue
         t = a.cost.monthly_total
         delta = "-" if base is None or a is best else f"+{money(t.typical - base)}"
+        capex = money(a.cost.capex.typical) if a.cost.capex is not None else "-"
+        tco = {x.years: money(x.total.typical) for x in a.cost.tco}
         out.append(
             f"| {a.rank} | {a.architecture_id} | yes | {money(t.low)} | {money(t.typical)} | "
-            f"{money(t.high)} | {delta} |"
+            f"{money(t.high)} | {delta} | {capex} | {tco.get(3, '-')} | {tco.get(5, '-')} |"
         )
+    out += [
+        "",
+        (
+            f"{advice.currency} a month (low, typical, high); capex is the equipment bought "
+            "upfront and the TCO the purchases (with a refresh when their life ends inside the "
+            "horizon; no resale value) plus the monthly operating cost, typical."
+        ),
+    ]
     return [*out, ""]
 
 
@@ -412,7 +428,62 @@ def _breakdown(a: Assessment, currency: str) -> list[str]:
         ),
         "",
     ]
+    out += _over_time(a, currency)
+    if a.gpu_pools:
+        out += ["Why this many GPUs:", ""]
+        out += [f"- {cell(p.explanation)}" for p in a.gpu_pools]
+        out.append("")
     return out
+
+
+def _bought(name: str) -> str:
+    """What a purchase line buys: `GPU purchase, amortised: NVIDIA H100 80GB PCIe (roles)` ->
+    `NVIDIA H100 80GB PCIe`."""
+    return name.split(": ", 1)[-1].rsplit(" (", 1)[0]
+
+
+def _over_time(a: Assessment, currency: str) -> list[str]:
+    """Capex, the monthly operating cost and the TCO of an architecture, with their bands."""
+    assert a.cost is not None
+    c = a.cost
+    if c.capex is None or c.monthly_operating is None:
+        return []
+    bought = [x for x in c.components if x.unit_purchase_price is not None]
+    rows = [
+        "| over time | low | typical | high |",
+        "|---|---:|---:|---:|",
+        (
+            f"| capex (upfront) | {money(c.capex.low)} | {money(c.capex.typical)} | "
+            f"{money(c.capex.high)} |"
+        ),
+        (
+            f"| operating cost a month | {money(c.monthly_operating.low)} | "
+            f"{money(c.monthly_operating.typical)} | {money(c.monthly_operating.high)} |"
+        ),
+    ]
+    rows += [
+        f"| {x.years}-year TCO | {money(x.total.low)} | {money(x.total.typical)} | "
+        f"{money(x.total.high)} |"
+        for x in c.tco
+    ]
+    what = (
+        "; ".join(
+            f"{quantity(x.monthly_quantity)} x {cell(_bought(x.name))} at "
+            f"{money(x.unit_purchase_price or Decimal(0))}"
+            for x in bought
+        )
+        or "nothing: every component is rented or paid per use"
+    )
+    return [
+        *rows,
+        "",
+        (
+            f"Bought upfront ({currency}): {what}. The monthly breakdown spreads each purchase over "
+            "its life (`gpu.life_months`); the TCO counts the purchase, a refresh each time that "
+            "life ends inside the horizon, and no resale value."
+        ),
+        "",
+    ]
 
 
 def _excluded(excluded: list[Assessment], kb: KnowledgeBase | None) -> list[str]:
@@ -647,6 +718,7 @@ def _price_records(kb: KnowledgeBase) -> dict[str, Provenance]:
     for group in (
         kb.token_prices,
         kb.gpu_prices,
+        kb.server_prices,
         kb.host_prices,
         kb.assumptions,
         kb.throughputs,

@@ -67,6 +67,15 @@ def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
         "",
         *_table(advice),
     ]
+    rec = advice.recommended
+    best = next(
+        (a for a in advice.assessments if rec and a.architecture_id == rec.architecture_id), None
+    )
+    over_time = over_time_line(best) if best is not None else None
+    if best is not None:
+        out += why_gpus_line(best)
+    if over_time:
+        out.append(over_time + " (purchases, refreshes and operating cost; no resale value)")
     out += _causes(advice, kb)
     out += _risks_and_duties(advice)
     out += ["", *nearest_change_lines(advice)]
@@ -119,19 +128,55 @@ def no_recommendation_headline(advice: Advice) -> str:
     return reason
 
 
+REDUNDANCY = {"none": "", "n_plus_1": ", N+1", "two_sites": ", 2 sites"}
+
+
 def deciding_constraint(a: Assessment) -> str:
     """What sizes an architecture, as the advice states it: GPU pools, or pay per token."""
     if not a.eligible:
         return "excluded (causes below)"
     pools = []
-    seen = set()
-    for v in a.venues:
-        if v.gpu_count is not None and v.venue_id not in seen:
-            seen.add(v.venue_id)
-            busy = v.utilisation_at_average_load or 0.0
-            where = "on premises" if v.venue_id == "own-premises" else f"at {v.venue_id}"
-            pools.append(f"{v.gpu_count} x {v.gpu_id} {where}, {busy:.0%} busy")
+    for p in a.gpu_pools:
+        where = "on premises" if p.venue_id == "own-premises" else f"at {p.venue_id}"
+        pools.append(f"{p.gpus} x {p.gpu_id} {where}{REDUNDANCY[p.redundancy]}")
     return "; ".join(pools) or "API only, pay per token"
+
+
+def why_gpus_line(a: Assessment) -> list[str]:
+    """Why the recommended architecture's pools have their GPUs, in a line each."""
+    out = []
+    for p in a.gpu_pools:
+        peak = f"{p.peak_queries_per_second.normalize():f}"
+        load = {
+            "minimum": "one replica carries the load",
+            "throughput": "GPU time decides",
+            "memory": "the KV cache in flight decides",
+        }[p.deciding]
+        servers = f" in {p.servers} servers" if p.servers is not None else ""
+        spare = {
+            "none": "no redundancy",
+            "n_plus_1": (
+                f"N+1 adds a spare server ({p.spare_gpus} GPU)"
+                if p.servers is not None
+                else f"N+1 adds a spare replica ({p.spare_gpus} GPU)"
+            ),
+            "two_sites": "doubled for two sites",
+        }[p.redundancy]
+        out.append(
+            f"why {p.gpus} x {p.gpu_id}{servers}: at the peak of {peak} queries a second GPU "
+            f"time needs {p.replicas_for_throughput:.2f} and the KV cache "
+            f"{p.replicas_for_memory:.2f} replicas of {p.replica_gpus} GPU: {load}; {spare}"
+        )
+    return out
+
+
+def over_time_line(a: Assessment) -> str | None:
+    """Capex and the 3- and 5-year TCO of an architecture (typical), when it buys anything or
+    in any case for the TCO."""
+    if a.cost is None or a.cost.capex is None:
+        return None
+    tco = ", ".join(f"{t.years}-year TCO {money0(t.total.typical)}" for t in a.cost.tco)
+    return f"{a.architecture_id} over time (typical): capex {money0(a.cost.capex.typical)}, {tco}"
 
 
 def _table(advice: Advice) -> list[str]:
@@ -249,12 +294,23 @@ def _assessment(a: Assessment) -> list[str]:
         else:
             out.append(f"{line}, {size}" if size else line)
     assert a.cost is not None
+    out += [f"  sizing: {p.explanation}" for p in a.gpu_pools]
     out.append(f"  {'component':<82}{'monthly':>14}")
     for c in a.cost.components:
         if len(c.name) <= 80:
             out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
         else:  # the full name on its own line, the amount under it
             out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
+    if a.cost.capex is not None and a.cost.monthly_operating is not None:
+        out.append(
+            f"  capex {money0(a.cost.capex.typical)} upfront; operating "
+            f"{money0(a.cost.monthly_operating.typical)} a month; "
+            + "; ".join(
+                f"{t.years}-year TCO {money0(t.total.typical)} (band {money0(t.total.low)}-"
+                f"{money0(t.total.high)})"
+                for t in a.cost.tco
+            )
+        )
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
 
