@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
+from sovereign_advisor.engine.ranking import no_plausible_change_sentence
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.views.curves import CostCurves, table_volumes
@@ -29,7 +30,9 @@ from sovereign_advisor.views.text import (
     deciding_constraint,
     misrouting_lines,
     nearest_change_lines,
+    plausible_ranges,
     pool_share_text,
+    sensitivity_sentence,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -78,7 +81,7 @@ def render_html(
         *_obligations_summary(advice),
         (
             f"<p><strong>Nearest change:</strong> "
-            f"{escape(nearest_change_lines(advice)[0].removeprefix('nearest change: '))}</p>"
+            f"{escape(nearest_change_lines(advice, kb)[0].removeprefix('nearest change: '))}</p>"
         ),
         "</section>",
         *_chart(curves, chart_svg),
@@ -323,16 +326,24 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     if advice.sensitivity:
         rows = [
             (
+                escape(sensitivity_sentence(advice, s, kb)),
+                escape(s.flips_to),
                 f"<code>{escape(s.input_id)}</code>",
                 f"{s.factor}",
-                escape(s.flips_to),
-                escape(s.note),
             )
             for s in advice.sensitivity[:SENSITIVITY_SHOWN]
         ]
         out += [
             "<h3>What would change the recommendation</h3>",
-            _table(("input", "multiply by", "then cheapest", "what happens"), rows, {1}),
+            _table(
+                ("what would have to happen", "then cheapest", "input", "multiply by"), rows, {3}
+            ),
+        ]
+    elif sum(a.eligible for a in advice.assessments) >= 2:
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        out += [
+            "<h3>What would change the recommendation</h3>",
+            f"<p>{escape(nothing[0].upper() + nothing[1:])}.</p>",
         ]
     out += _obligations_detail(advice)
     rows = [

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
+from sovereign_advisor.engine.ranking import no_plausible_change_sentence
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Fact, Provenance
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
@@ -31,7 +32,9 @@ from sovereign_advisor.views.text import (
     deciding_constraint,
     misrouting_lines,
     nearest_change_lines,
+    plausible_ranges,
     pool_share_text,
+    sensitivity_sentence,
 )
 
 
@@ -132,7 +135,7 @@ def render_markdown(
         out += _breakdown(best, cur)
     out += _excluded(excluded, kb)
     out += _break_even(advice, curves, chart)
-    out += _sensitivity(advice)
+    out += _sensitivity(advice, kb)
     out += _obligations(advice)
     out += _assumptions(advice)
     out += _sources(advice, kb)
@@ -276,7 +279,7 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
             out.append(f"- {when}{who}: {o.summary} ({_first_citation(o.citation)})")
         out.append("")
     out += [
-        f"**{nearest_change_lines(advice)[0].replace('nearest change:', 'Nearest change:**')}",
+        f"**{nearest_change_lines(advice, kb)[0].replace('nearest change:', 'Nearest change:**')}",
         "",
     ]
     out += [
@@ -498,23 +501,43 @@ def _break_even(advice: Advice, curves: CostCurves | None, chart: str | None) ->
     return out
 
 
-def _sensitivity(advice: Advice) -> list[str]:
+def _sensitivity(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     if not advice.sensitivity:
-        return []
+        if sum(a.eligible for a in advice.assessments) < 2:
+            return []
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        return [
+            "## What would change the recommendation",
+            "",
+            f"{nothing[0].upper()}{nothing[1:]}.",
+            "",
+        ]
     shown = advice.sensitivity[:SENSITIVITY_SHOWN]
+    price, volume = plausible_ranges(advice)
     out = [
         "## What would change the recommendation",
         "",
         (
-            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can) nearest to changing "
-            "the recommendation, each moved alone with venues and GPU counts as chosen:"
+            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can within the plausible "
+            f"ranges: {_range_text(price, volume)}) nearest to changing the recommendation, each "
+            "moved alone with venues and GPU counts as chosen:"
         ),
         "",
-        "| input | multiply by | then cheapest | what happens |",
-        "|---|---:|---|---|",
+        "| what would have to happen | then cheapest | input | multiply by |",
+        "|---|---|---|---:|",
     ]
-    out += [f"| `{s.input_id}` | {s.factor} | {s.flips_to} | {cell(s.note)} |" for s in shown]
+    out += [
+        f"| {cell(sensitivity_sentence(advice, s, kb))} | {s.flips_to} | `{s.input_id}` | "
+        f"{s.factor} |"
+        for s in shown
+    ]
     return [*out, ""]
+
+
+def _range_text(price: Decimal, volume: Decimal) -> str:
+    """'each price, rate and assumption from half to double, volume from a tenth to ten times'."""
+    sentence = no_plausible_change_sentence(price, volume)
+    return sentence[sentence.index("(") + 1 : -1]
 
 
 def _curve_table(curves: CostCurves) -> list[str]:

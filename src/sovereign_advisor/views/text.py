@@ -14,7 +14,18 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
-from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue
+from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue, Sensitivity
+from sovereign_advisor.engine.ranking import (
+    PLAUSIBLE_PRICE_FACTOR,
+    PLAUSIBLE_VOLUME_FACTOR,
+    PRICE_FACTOR_ID,
+    VOLUME_FACTOR_ID,
+    VOLUME_INPUT,
+    change_sentence,
+    input_label,
+    no_plausible_change_sentence,
+)
+from sovereign_advisor.formatting import money_in
 from sovereign_advisor.views.exclusions import exclusion_groups
 
 if TYPE_CHECKING:
@@ -53,7 +64,7 @@ def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool
             out += ["", f"NO RECOMMENDATION: {advice.no_recommendation_reason}"]
         for a in advice.assessments:
             out += _assessment(a)
-        out += _tail(advice)
+        out += _tail(advice, kb)
     return wrap_lines(out)
 
 
@@ -69,7 +80,7 @@ def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     ]
     out += _causes(advice, kb)
     out += _risks_and_duties(advice)
-    out += ["", *nearest_change_lines(advice)]
+    out += ["", *nearest_change_lines(advice, kb)]
     out.append(
         "more: --detail, explain PROFILE ARCH, --format markdown|html|json; knowledge base "
         + advice.knowledge_base_version
@@ -200,17 +211,44 @@ def _risks_and_duties(advice: Advice) -> list[str]:
     return out
 
 
-def nearest_change_lines(advice: Advice) -> list[str]:
-    """The nearest change that would alter the decision, as the advice computed it."""
+def nearest_change_lines(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
+    """The nearest change that would alter the decision, as the advice computed it; with two or
+    more eligible architectures and no move within the plausible ranges, says so."""
     if advice.sensitivity:
-        s = advice.sensitivity[0]
-        return [f"nearest change: {s.note}"]
+        return [f"nearest change: {sensitivity_sentence(advice, advice.sensitivity[0], kb)}"]
+    if sum(a.eligible for a in advice.assessments) >= 2:
+        return [f"nearest change: {no_plausible_change_sentence(*plausible_ranges(advice))}"]
     remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
     if remedies:
         a, r = min(remedies, key=lambda ar: (len(ar[1].changes), ar[1].monthly_total))
-        at = f"{money0(r.monthly_total)} {advice.currency}"
+        at = money_in(r.monthly_total, advice.currency)
         return [f"nearest change: {r.sentence} ({a.architecture_id}, at {at} a month)"]
     return ["nearest change: none found (no input within the searched range changes it)"]
+
+
+def plausible_ranges(advice: Advice) -> tuple[Decimal, Decimal]:
+    """The factors within which the advice reported moves (price, rate or assumption; volume):
+    as its assumptions list them, else the engine's defaults."""
+    price, volume = PLAUSIBLE_PRICE_FACTOR, PLAUSIBLE_VOLUME_FACTOR
+    for a in advice.assumptions:
+        head = a.value.split(" ")[0]
+        if a.id in (PRICE_FACTOR_ID, VOLUME_FACTOR_ID) and head.replace(".", "", 1).isdigit():
+            if a.id == PRICE_FACTOR_ID:
+                price = Decimal(head)
+            else:
+                volume = Decimal(head)
+    return price, volume
+
+
+def sensitivity_sentence(advice: Advice, s: Sensitivity, kb: KnowledgeBase | None) -> str:
+    """The advice's sentence for a move, labelled from `kb` when the advice carries no label."""
+    if s.label or kb is None or s.input_id == VOLUME_INPUT:
+        return s.note
+    label = input_label(s.input_id, kb)
+    best = next((a.architecture_id for a in advice.assessments if a.rank == 1), None)
+    if not label or best is None:
+        return s.note
+    return change_sentence(s.input_id, label, float(s.factor), s.flips_to, best)
 
 
 def clip(line: str, width: int = WIDTH) -> str:
@@ -301,7 +339,7 @@ SENSITIVITY_SHOWN = 5
 """How many of the inputs nearest to changing the recommendation the reports list."""
 
 
-def _tail(advice: Advice) -> list[str]:
+def _tail(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     out: list[str] = []
     if advice.break_even:
         out += ["", "break-even (queries per month, peak scaled with volume):"]
@@ -312,7 +350,10 @@ def _tail(advice: Advice) -> list[str]:
         shown = advice.sensitivity[:SENSITIVITY_SHOWN]
         head = f"what would change the recommendation ({len(shown)} nearest of "
         out += ["", f"{head}{len(advice.sensitivity)}):"]
-        out += [f"  - {s.input_id} x{s.factor}: {s.note}" for s in shown]
+        out += [f"  - {sensitivity_sentence(advice, s, kb)}" for s in shown]
+    elif sum(a.eligible for a in advice.assessments) >= 2:
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        out += ["", f"what would change the recommendation: {nothing}"]
     if advice.obligations:
         out += ["", "obligations:"]
         for o in advice.obligations:
