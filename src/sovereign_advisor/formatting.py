@@ -39,6 +39,8 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 
 def minor_units(currency: str | None) -> int:
     """Decimals of the currency's minor unit: 0 for the yen, 2 for the euro (and when unknown)."""
+    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
+        raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
     return 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
 
 

@@ -20,7 +20,7 @@ from sovereign_advisor.advice import (
     Sensitivity,
 )
 from sovereign_advisor.conditions import Activation, Scope
-from sovereign_advisor.formatting import volume_words
+from sovereign_advisor.formatting import money_in, volume_words
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Rule
 from sovereign_advisor.profile import OrganisationProfile
@@ -193,13 +193,13 @@ def risks(
                 f"GPUs at {', '.join(sorted(set(rented)))} and still need staff to run them",
             )
         )
-    budget = profile.finance.monthly_budget
+    budget, currency = profile.finance.monthly_budget, profile.finance.currency
     if budget is not None and typical > budget:
         out.append(
             Risk(
                 id="budget_exceeded",
-                summary=f"typical monthly cost {typical:.2f} exceeds the budget of {budget:.2f} "
-                f"{profile.finance.currency}",
+                summary=f"typical monthly cost {money_in(typical, currency)} exceeds the budget of "
+                f"{money_in(budget, currency)}",
             )
         )
     return out

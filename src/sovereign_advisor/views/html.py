@@ -14,16 +14,12 @@ from html import escape
 
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
 from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.views.curves import CostCurves, table_volumes
 from sovereign_advisor.views.exclusions import exclusion_groups
-from sovereign_advisor.views.markdown import (
-    citation_text,
-    money,
-    quantity,
-    unit_price,
-)
+from sovereign_advisor.views.markdown import citation_text, quantity
 from sovereign_advisor.views.text import (
     RISKS_SHOWN,
     SENSITIVITY_SHOWN,
@@ -267,8 +263,8 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
                 escape(c.kind),
                 quantity(c.monthly_quantity),
                 escape(c.unit),
-                unit_price(c.unit_price),
-                money(c.monthly_cost, "0.01"),
+                unit_price(c.unit_price, advice.currency),
+                money(c.monthly_cost, advice.currency, cents=True),
                 escape(c.source),
             )
             for c in a.cost.components
@@ -278,8 +274,8 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         out += [
             (
                 f"<details{open_}><summary>Cost breakdown of {escape(a.architecture_id)}: "
-                f"{escape(advice.currency)} {money(t.typical, '0.01')} typical (low "
-                f"{money(t.low, '0.01')}, high {money(t.high, '0.01')})</summary>"
+                f"{escape(advice.currency)} {money(t.typical, advice.currency, cents=True)} typical (low "
+                f"{money(t.low, advice.currency, cents=True)}, high {money(t.high, advice.currency, cents=True)})</summary>"
             ),
             _table(
                 ("component", "kind", "quantity", "unit", "unit price", "monthly", "records"),

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
 from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Fact, Provenance
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
@@ -38,13 +39,6 @@ from sovereign_advisor.views.text import (
 )
 
 
-def money(value: Decimal, places: str = "1") -> str:
-    """Group thousands and round half to even: 10071.04 -> '10,071'."""
-    rounded = value.quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
-    decimals = max(0, -rounded.as_tuple().exponent)  # type: ignore[operator]
-    return f"{rounded:,.{decimals}f}"
-
-
 def quantity(value: Decimal) -> str:
     """A quantity with as many decimals as it needs (at most four)."""
     if value == value.to_integral_value():
@@ -52,13 +46,6 @@ def quantity(value: Decimal) -> str:
     if abs(value) >= 100:
         return f"{value:,.1f}"
     return f"{value.normalize():,.4f}".rstrip("0").rstrip(".")
-
-
-def unit_price(value: Decimal) -> str:
-    """A unit price with at least two and at most six decimals: 5167 -> '5,167.00'."""
-    text = f"{value.normalize():,f}"
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals[:6].ljust(2, '0')}"
 
 
 def cell(text: object) -> str:
@@ -398,19 +385,21 @@ def _breakdown(a: Assessment, currency: str) -> list[str]:
     titles = {"always_on": "Always on", "usage": "Usage-based"}
     for kind, lines in kinds.items():
         subtotal = sum((c.monthly_cost for c in lines), Decimal(0))
-        out.append(f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, '0.01')}** | |")
+        out.append(
+            f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, currency, cents=True)}** | |"
+        )
         for c in lines:
             out.append(
                 f"| {cell(c.name)} | {quantity(c.monthly_quantity)} | {cell(c.unit)} | "
-                f"{unit_price(c.unit_price)} | {money(c.monthly_cost, '0.01')} | "
+                f"{unit_price(c.unit_price, currency)} | {money(c.monthly_cost, currency, cents=True)} | "
                 f"{cell(_ids(s.strip() for s in c.source.split('+')))} |"
             )
     t = a.cost.monthly_total
     out += [
-        f"| **Total (typical)** | | | | **{money(t.typical, '0.01')}** | |",
+        f"| **Total (typical)** | | | | **{money(t.typical, currency, cents=True)}** | |",
         "",
         (
-            f"Band: low {money(t.low, '0.01')}, high {money(t.high, '0.01')} {currency} a month "
+            f"Band: low {money(t.low, currency, cents=True)}, high {money(t.high, currency, cents=True)} {currency} a month "
             "(every unit price at the low or the high end of its published range)."
         ),
         "",

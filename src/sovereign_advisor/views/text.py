@@ -11,7 +11,7 @@ assumptions.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue, Sensitivity
@@ -25,7 +25,7 @@ from sovereign_advisor.engine.ranking import (
     input_label,
     no_plausible_change_sentence,
 )
-from sovereign_advisor.formatting import money_in
+from sovereign_advisor.formatting import money, money_in
 from sovereign_advisor.views.exclusions import exclusion_groups
 
 if TYPE_CHECKING:
@@ -41,16 +41,6 @@ RISKS_SHOWN = 3
 """How many of the recommended architecture's risks the one-screen view lists."""
 
 
-def money2(value: Decimal) -> str:
-    """Two decimals, thousands grouped, half to even."""
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
-
-
-def money0(value: Decimal) -> str:
-    """Whole units, thousands grouped, half to even: 10071.5 -> '10,072'."""
-    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):,.0f}"
-
-
 def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool = False) -> str:
     """The decision on one screen (at most 100 columns wide); with `detail`, everything.
 
@@ -63,7 +53,7 @@ def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool
         if advice.recommended is None and advice.no_recommendation_reason:
             out += ["", f"NO RECOMMENDATION: {advice.no_recommendation_reason}"]
         for a in advice.assessments:
-            out += _assessment(a)
+            out += _assessment(a, advice.currency)
         out += _tail(advice, kb)
     return wrap_lines(out)
 
@@ -152,11 +142,12 @@ def _table(advice: Advice) -> list[str]:
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
-            money = f"{money0(t.low):>10}{money0(t.typical):>10}{money0(t.high):>10}"
+            cur = advice.currency
+            money_cells = "".join(f"{money(v, cur):>10}" for v in (t.low, t.typical, t.high))
         else:
-            money = f"{'-':>10}{'-':>10}{'-':>10}"
+            money_cells = f"{'-':>10}{'-':>10}{'-':>10}"
         rank = str(a.rank) if a.rank else "-"
-        out.append(f"{rank:<3}{a.architecture_id:<22}{money}  {deciding_constraint(a)}")
+        out.append(f"{rank:<3}{a.architecture_id:<22}{money_cells}  {deciding_constraint(a)}")
     return out
 
 
@@ -176,8 +167,8 @@ def _causes(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         line = f"  {a.architecture_id}, decisive: {a.decisive_reason or 'no venue left for a role'}"
         if a.remedy is not None:
             line += (
-                f"; would change it: {a.remedy.sentence}, at {money0(a.remedy.monthly_total)} "
-                f"{advice.currency} a month"
+                f"; would change it: {a.remedy.sentence}, at "
+                f"{money_in(a.remedy.monthly_total, advice.currency)} a month"
             )
         out.append(line)
     return out
@@ -259,14 +250,14 @@ def clip(line: str, width: int = WIDTH) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def _assessment(a: Assessment) -> list[str]:
+def _assessment(a: Assessment, currency: str) -> list[str]:
     out = ["", f"== {a.architecture_id}: {a.name}"]
     if not a.eligible:
         if a.decisive_reason:
             out.append(f"  decisive: {a.decisive_reason}")
         if a.remedy:
             out.append(
-                f"  would change it: {a.remedy.sentence}, at {money2(a.remedy.monthly_total)} a "
+                f"  would change it: {a.remedy.sentence}, at {money_in(a.remedy.monthly_total, currency, cents=True)} a "
                 "month (typical)"
             )
         out.append("  excluded because:")
@@ -290,9 +281,9 @@ def _assessment(a: Assessment) -> list[str]:
     out.append(f"  {'component':<82}{'monthly':>14}")
     for c in a.cost.components:
         if len(c.name) <= 80:
-            out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
+            out.append(f"  {c.name:<82}{money(c.monthly_cost, currency, cents=True):>14}")
         else:  # the full name on its own line, the amount under it
-            out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
+            out += [f"  {c.name}", f"  {'':<82}{money(c.monthly_cost, currency, cents=True):>14}"]
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
 
