@@ -72,7 +72,7 @@ def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     out += _risks_and_duties(advice)
     out += ["", *nearest_change_lines(advice, kb)]
     out.append(
-        "more: --detail, explain PROFILE ARCH, --format markdown|html|json; knowledge base "
+        "more: --detail, explain PROFILE ARCH, --format markdown|html|json|csv; knowledge base "
         + advice.knowledge_base_version
     )
     return out
