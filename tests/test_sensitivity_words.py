@@ -13,14 +13,20 @@ import pytest
 import yaml
 
 import sovereign_advisor as sa
+from sovereign_advisor.engine.admissibility import admissibility
+from sovereign_advisor.engine.costing import Choice, Pricing, Workload, choose, workload_of
+from sovereign_advisor.engine.eligibility import eligibility
+from sovereign_advisor.engine.exposure import venue_exposures
 from sovereign_advisor.engine.ranking import (
     PLAUSIBLE_PRICE_FACTOR,
     PLAUSIBLE_VOLUME_FACTOR,
     VOLUME_INPUT,
+    break_even,
     input_label,
     plausible_factors,
+    sensitivity,
 )
-from sovereign_advisor.views.text import nearest_change_lines
+from sovereign_advisor.views.text import nearest_change_lines, sensitivity_sentence
 
 from .conftest import AS_OF, PROFILES
 
@@ -142,3 +148,63 @@ def test_inputs_are_named_from_the_knowledge_base(
     input_id: str, label: str, kb: sa.KnowledgeBase
 ) -> None:
     assert input_label(input_id, kb).startswith(label) if label else not input_label(input_id, kb)
+
+
+def _ranked(
+    profile: sa.OrganisationProfile, kb: sa.KnowledgeBase
+) -> tuple[list[tuple[str, Choice]], Workload]:
+    """The eligible architectures' choices, cheapest first, as `advise` ranks them."""
+    refusals, _ = admissibility(profile, kb, AS_OF, venue_exposures(profile, kb, AS_OF))
+    w = workload_of(profile, kb)
+    pricing = Pricing(kb, profile.finance.currency, AS_OF)
+    ranked = []
+    for arch in kb.architectures:
+        result = eligibility(arch, profile, kb, AS_OF, refusals)
+        if result.eligible:
+            ranked.append((arch.id, choose(result, profile, kb, w, pricing)))
+    ranked.sort(key=lambda item: (item[1].model.total(w.volume), item[0]))
+    return ranked, w
+
+
+def test_given_the_knowledge_base_the_engine_labels_each_move(kb: sa.KnowledgeBase) -> None:
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    ranked, w = _ranked(profile, kb)
+    found = break_even(ranked, w)
+    unlabelled, labelled = sensitivity(ranked, w, found), sensitivity(ranked, w, found, kb)
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert list(advice.sensitivity) == unlabelled
+    # the same moves and factors; the labels and sentences come from the knowledge base
+    assert [(s.input_id, s.factor, s.flips_to) for s in labelled] == [
+        (s.input_id, s.factor, s.flips_to) for s in unlabelled
+    ]
+    for mine, theirs in zip(labelled, advice.sensitivity, strict=True):
+        assert mine.label == input_label(mine.input_id, kb) != ""
+        # a view given the knowledge base phrases an unlabelled advice the same way
+        assert sensitivity_sentence(advice, theirs, kb) == mine.note
+    large = next(s for s in labelled if s.input_id == "lp.mistral-large-3.eur")
+    assert large.note.startswith(
+        "Mistral Large 3's token prices at Mistral La Plateforme would have to fall 32% (record "
+        "lp.mistral-large-3.eur) for hybrid_routing to become cheaper than on_prem_rag"
+    )
+
+
+def test_a_narrower_range_in_the_knowledge_base_reports_fewer_moves(kb: sa.KnowledgeBase) -> None:
+    def narrowed(a: Any) -> Any:
+        if a.id != "sensitivity.plausible_price_factor":
+            return a
+        return a.model_copy(update={"value": a.value.model_copy(update={"typical": D("1.2")})})
+
+    fields = {f: getattr(kb, f) for f in kb.__dataclass_fields__}
+    fields["assumptions"] = tuple(narrowed(a) for a in kb.assumptions)
+    narrow = kb.__class__(**fields)
+    assert plausible_factors(narrow) == (D("1.2"), 10)
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    ranked, w = _ranked(profile, kb)
+    found = break_even(ranked, w)
+    wide = {s.input_id for s in sensitivity(ranked, w, found, kb)}
+    kept = sensitivity(ranked, w, found, narrow)
+    assert "lp.mistral-large-3.eur" in wide  # x0.68: within half to double, not within x1.2
+    assert "lp.mistral-large-3.eur" not in {s.input_id for s in kept}
+    for s in kept:
+        if s.input_id != VOLUME_INPUT:
+            assert 1 / D("1.2") <= s.factor <= D("1.2"), s
