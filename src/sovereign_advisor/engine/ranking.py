@@ -379,7 +379,8 @@ PLAUSIBLE_PRICE_FACTOR = Decimal(2)
 only when the move lies within this factor either way: from half (1/2) to double (x2). Larger
 moves are still computed (`_flip_factor`) but not reported: a person reading "a price would
 have to rise 497,882%" learns nothing. The packaged knowledge base states the same value as the
-assumption `sensitivity.plausible_price_factor`, which `--assume` can change."""
+assumption `sensitivity.plausible_price_factor`; `sensitivity` reads that record (so that
+`--assume` changes it) when it is given the knowledge base, and this default otherwise."""
 
 PLAUSIBLE_VOLUME_FACTOR = Decimal(10)
 """The query volume is reported as able to change the recommendation only from a tenth (1/10)
