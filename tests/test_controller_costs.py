@@ -23,7 +23,6 @@ from sovereign_advisor.profile import OrganisationProfile
 from .test_costing import (
     AS_OF,
     COLO_EU,
-    D,
     EMBED_IN_EUR,
     FTE_SERVICE,
     HGX_A100_8,
@@ -42,6 +41,7 @@ from .test_costing import (
     SCW_PG,
     SMALL_IN_EUR,
     SMALL_OUT_EUR,
+    D,
     _assessment,
     _check,
     cents,
@@ -264,9 +264,7 @@ def test_a_bank_with_two_sites_runs_the_whole_pool_in_each(kb: sa.KnowledgeBase)
     )
     assert any("redundancy=n_plus_1" in a.value for a in default.assumptions)
     # two sites cost more than N+1 here (10 cards in 4 servers against 9 in 3)
-    totals = {
-        mode: _typical(results[mode][0]) for mode in ("none", "n_plus_1", "two_sites")
-    }
+    totals = {mode: _typical(results[mode][0]) for mode in ("none", "n_plus_1", "two_sites")}
     assert totals["none"] < totals["n_plus_1"] < totals["two_sites"]
     assert cents(totals["none"]) > 0
 

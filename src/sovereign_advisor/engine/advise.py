@@ -49,7 +49,14 @@ from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
 from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
 from .ownership import ownership
-from .ranking import break_even, obligations_and_blockers, risks, sensitivity
+from .ranking import (
+    PRICE_FACTOR_ID,
+    VOLUME_FACTOR_ID,
+    break_even,
+    obligations_and_blockers,
+    risks,
+    sensitivity,
+)
 
 _DEFAULT_KB: KnowledgeBase | None = None
 
@@ -121,6 +128,8 @@ def advise(
         used.add("quality.complex_share_on_basic_model_threshold")
     if any(r.id == "residual_leak_risk" for a in assessments for r in a.risks):
         used.add("routing.pii_detection_recall")
+    if len(choices) >= 2:  # the sensitivity reports only moves within these ranges
+        used.update((PRICE_FACTOR_ID, VOLUME_FACTOR_ID))
     read = {r.id for r in kb.read}  # every assumption the steps above consulted
     assumptions += [
         AssumptionUsed(
@@ -143,7 +152,7 @@ def advise(
         coming_blocked_use_cases=tuple(coming),
         assessments=tuple(assessments),
         break_even=tuple(crossings),
-        sensitivity=tuple(sensitivity(ranked_choices, w, crossings)),
+        sensitivity=tuple(sensitivity(ranked_choices, w, crossings, kb)),
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),

@@ -104,6 +104,8 @@ ASSUMPTION_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
         ("routing.label_output_tokens", "0", "1000000"),
         ("routing.pii_detection_recall", "0", "1"),
         ("serving.measured_throughput_transfer", "0.05", "10"),
+        ("sensitivity.plausible_price_factor", "1", "1000"),
+        ("sensitivity.plausible_volume_factor", "1", "1000"),
     )
 }
 """The physically sensible range of each assumption the engine reads (low, typical and high

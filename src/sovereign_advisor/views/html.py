@@ -13,23 +13,22 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
+from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.views.curves import CostCurves, table_volumes
 from sovereign_advisor.views.exclusions import exclusion_groups
-from sovereign_advisor.views.markdown import (
-    citation_text,
-    money,
-    quantity,
-    unit_price,
-)
+from sovereign_advisor.views.markdown import citation_text, quantity
 from sovereign_advisor.views.text import (
     RISKS_SHOWN,
     SENSITIVITY_SHOWN,
     deciding_constraint,
     misrouting_lines,
     nearest_change_lines,
+    plausible_ranges,
     pool_share_text,
+    sensitivity_sentence,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -78,7 +77,7 @@ def render_html(
         *_obligations_summary(advice),
         (
             f"<p><strong>Nearest change:</strong> "
-            f"{escape(nearest_change_lines(advice)[0].removeprefix('nearest change: '))}</p>"
+            f"{escape(nearest_change_lines(advice, kb)[0].removeprefix('nearest change: '))}</p>"
         ),
         "</section>",
         *_chart(curves, chart_svg),
@@ -271,8 +270,8 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
                 escape(c.kind),
                 quantity(c.monthly_quantity),
                 escape(c.unit),
-                unit_price(c.unit_price),
-                money(c.monthly_cost, "0.01"),
+                unit_price(c.unit_price, advice.currency),
+                money(c.monthly_cost, advice.currency, cents=True),
                 escape(c.source),
             )
             for c in a.cost.components
@@ -282,8 +281,8 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         out += [
             (
                 f"<details{open_}><summary>Cost breakdown of {escape(a.architecture_id)}: "
-                f"{escape(advice.currency)} {money(t.typical, '0.01')} typical (low "
-                f"{money(t.low, '0.01')}, high {money(t.high, '0.01')})</summary>"
+                f"{escape(advice.currency)} {money(t.typical, advice.currency, cents=True)} typical (low "
+                f"{money(t.low, advice.currency, cents=True)}, high {money(t.high, advice.currency, cents=True)})</summary>"
             ),
             _table(
                 ("component", "kind", "quantity", "unit", "unit price", "monthly", "records"),
@@ -331,16 +330,24 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     if advice.sensitivity:
         rows = [
             (
+                escape(sensitivity_sentence(advice, s, kb)),
+                escape(s.flips_to),
                 f"<code>{escape(s.input_id)}</code>",
                 f"{s.factor}",
-                escape(s.flips_to),
-                escape(s.note),
             )
             for s in advice.sensitivity[:SENSITIVITY_SHOWN]
         ]
         out += [
             "<h3>What would change the recommendation</h3>",
-            _table(("input", "multiply by", "then cheapest", "what happens"), rows, {1}),
+            _table(
+                ("what would have to happen", "then cheapest", "input", "multiply by"), rows, {3}
+            ),
+        ]
+    elif sum(a.eligible for a in advice.assessments) >= 2:
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        out += [
+            "<h3>What would change the recommendation</h3>",
+            f"<p>{escape(nothing[0].upper() + nothing[1:])}.</p>",
         ]
     out += _obligations_detail(advice)
     rows = [

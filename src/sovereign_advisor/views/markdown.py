@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
+from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Fact, Provenance
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
@@ -31,15 +33,10 @@ from sovereign_advisor.views.text import (
     deciding_constraint,
     misrouting_lines,
     nearest_change_lines,
+    plausible_ranges,
     pool_share_text,
+    sensitivity_sentence,
 )
-
-
-def money(value: Decimal, places: str = "1") -> str:
-    """Group thousands and round half to even: 10071.04 -> '10,071'."""
-    rounded = value.quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
-    decimals = max(0, -rounded.as_tuple().exponent)  # type: ignore[operator]
-    return f"{rounded:,.{decimals}f}"
 
 
 def quantity(value: Decimal) -> str:
@@ -49,13 +46,6 @@ def quantity(value: Decimal) -> str:
     if abs(value) >= 100:
         return f"{value:,.1f}"
     return f"{value.normalize():,.4f}".rstrip("0").rstrip(".")
-
-
-def unit_price(value: Decimal) -> str:
-    """A unit price with at least two and at most six decimals: 5167 -> '5,167.00'."""
-    text = f"{value.normalize():,f}"
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals[:6].ljust(2, '0')}"
 
 
 def cell(text: object) -> str:
@@ -132,7 +122,7 @@ def render_markdown(
         out += _breakdown(best, cur)
     out += _excluded(excluded, kb)
     out += _break_even(advice, curves, chart)
-    out += _sensitivity(advice)
+    out += _sensitivity(advice, kb)
     out += _obligations(advice)
     out += _assumptions(advice)
     out += _sources(advice, kb)
@@ -276,7 +266,7 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
             out.append(f"- {when}{who}: {o.summary} ({_first_citation(o.citation)})")
         out.append("")
     out += [
-        f"**{nearest_change_lines(advice)[0].replace('nearest change:', 'Nearest change:**')}",
+        f"**{nearest_change_lines(advice, kb)[0].replace('nearest change:', 'Nearest change:**')}",
         "",
     ]
     out += [
@@ -411,19 +401,21 @@ def _breakdown(a: Assessment, currency: str) -> list[str]:
     titles = {"always_on": "Always on", "usage": "Usage-based"}
     for kind, lines in kinds.items():
         subtotal = sum((c.monthly_cost for c in lines), Decimal(0))
-        out.append(f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, '0.01')}** | |")
+        out.append(
+            f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, currency, cents=True)}** | |"
+        )
         for c in lines:
             out.append(
                 f"| {cell(c.name)} | {quantity(c.monthly_quantity)} | {cell(c.unit)} | "
-                f"{unit_price(c.unit_price)} | {money(c.monthly_cost, '0.01')} | "
+                f"{unit_price(c.unit_price, currency)} | {money(c.monthly_cost, currency, cents=True)} | "
                 f"{cell(_ids(s.strip() for s in c.source.split('+')))} |"
             )
     t = a.cost.monthly_total
     out += [
-        f"| **Total (typical)** | | | | **{money(t.typical, '0.01')}** | |",
+        f"| **Total (typical)** | | | | **{money(t.typical, currency, cents=True)}** | |",
         "",
         (
-            f"Band: low {money(t.low, '0.01')}, high {money(t.high, '0.01')} {currency} a month "
+            f"Band: low {money(t.low, currency, cents=True)}, high {money(t.high, currency, cents=True)} {currency} a month "
             "(every unit price at the low or the high end of its published range)."
         ),
         "",
@@ -569,23 +561,43 @@ def _break_even(advice: Advice, curves: CostCurves | None, chart: str | None) ->
     return out
 
 
-def _sensitivity(advice: Advice) -> list[str]:
+def _sensitivity(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     if not advice.sensitivity:
-        return []
+        if sum(a.eligible for a in advice.assessments) < 2:
+            return []
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        return [
+            "## What would change the recommendation",
+            "",
+            f"{nothing[0].upper()}{nothing[1:]}.",
+            "",
+        ]
     shown = advice.sensitivity[:SENSITIVITY_SHOWN]
+    price, volume = plausible_ranges(advice)
     out = [
         "## What would change the recommendation",
         "",
         (
-            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can) nearest to changing "
-            "the recommendation, each moved alone with venues and GPU counts as chosen:"
+            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can within the plausible "
+            f"ranges: {_range_text(price, volume)}) nearest to changing the recommendation, each "
+            "moved alone with venues and GPU counts as chosen:"
         ),
         "",
-        "| input | multiply by | then cheapest | what happens |",
-        "|---|---:|---|---|",
+        "| what would have to happen | then cheapest | input | multiply by |",
+        "|---|---|---|---:|",
     ]
-    out += [f"| `{s.input_id}` | {s.factor} | {s.flips_to} | {cell(s.note)} |" for s in shown]
+    out += [
+        f"| {cell(sensitivity_sentence(advice, s, kb))} | {s.flips_to} | `{s.input_id}` | "
+        f"{s.factor} |"
+        for s in shown
+    ]
     return [*out, ""]
+
+
+def _range_text(price: Decimal, volume: Decimal) -> str:
+    """'each price, rate and assumption from half to double, volume from a tenth to ten times'."""
+    sentence = no_plausible_change_sentence(price, volume)
+    return sentence[sentence.index("(") + 1 : -1]
 
 
 def _curve_table(curves: CostCurves) -> list[str]:

@@ -11,10 +11,21 @@ assumptions.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue
+from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue, Sensitivity
+from sovereign_advisor.engine.ranking import (
+    PLAUSIBLE_PRICE_FACTOR,
+    PLAUSIBLE_VOLUME_FACTOR,
+    PRICE_FACTOR_ID,
+    VOLUME_FACTOR_ID,
+    VOLUME_INPUT,
+    change_sentence,
+    input_label,
+    no_plausible_change_sentence,
+)
+from sovereign_advisor.formatting import money, money_in
 from sovereign_advisor.views.exclusions import exclusion_groups
 
 if TYPE_CHECKING:
@@ -30,16 +41,6 @@ RISKS_SHOWN = 3
 """How many of the recommended architecture's risks the one-screen view lists."""
 
 
-def money2(value: Decimal) -> str:
-    """Two decimals, thousands grouped, half to even."""
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
-
-
-def money0(value: Decimal) -> str:
-    """Whole units, thousands grouped, half to even: 10071.5 -> '10,072'."""
-    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):,.0f}"
-
-
 def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool = False) -> str:
     """The decision on one screen (at most 100 columns wide); with `detail`, everything.
 
@@ -52,8 +53,8 @@ def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool
         if advice.recommended is None and advice.no_recommendation_reason:
             out += ["", f"NO RECOMMENDATION: {advice.no_recommendation_reason}"]
         for a in advice.assessments:
-            out += _assessment(a)
-        out += _tail(advice)
+            out += _assessment(a, advice.currency)
+        out += _tail(advice, kb)
     return wrap_lines(out)
 
 
@@ -78,9 +79,9 @@ def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
         out.append(over_time + " (purchases, refreshes and operating cost; no resale value)")
     out += _causes(advice, kb)
     out += _risks_and_duties(advice)
-    out += ["", *nearest_change_lines(advice)]
+    out += ["", *nearest_change_lines(advice, kb)]
     out.append(
-        "more: --detail, explain PROFILE ARCH, --format markdown|html|json; knowledge base "
+        "more: --detail, explain PROFILE ARCH, --format markdown|html|json|csv; knowledge base "
         + advice.knowledge_base_version
     )
     return out
@@ -175,8 +176,11 @@ def over_time_line(a: Assessment) -> str | None:
     in any case for the TCO."""
     if a.cost is None or a.cost.capex is None:
         return None
-    tco = ", ".join(f"{t.years}-year TCO {money0(t.total.typical)}" for t in a.cost.tco)
-    return f"{a.architecture_id} over time (typical): capex {money0(a.cost.capex.typical)}, {tco}"
+    cur = a.cost.currency
+    tco = ", ".join(f"{t.years}-year TCO {money(t.total.typical, cur)}" for t in a.cost.tco)
+    return (
+        f"{a.architecture_id} over time (typical): capex {money(a.cost.capex.typical, cur)}, {tco}"
+    )
 
 
 def _table(advice: Advice) -> list[str]:
@@ -186,11 +190,12 @@ def _table(advice: Advice) -> list[str]:
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
-            money = f"{money0(t.low):>10}{money0(t.typical):>10}{money0(t.high):>10}"
+            cur = advice.currency
+            money_cells = "".join(f"{money(v, cur):>10}" for v in (t.low, t.typical, t.high))
         else:
-            money = f"{'-':>10}{'-':>10}{'-':>10}"
+            money_cells = f"{'-':>10}{'-':>10}{'-':>10}"
         rank = str(a.rank) if a.rank else "-"
-        out.append(f"{rank:<3}{a.architecture_id:<22}{money}  {deciding_constraint(a)}")
+        out.append(f"{rank:<3}{a.architecture_id:<22}{money_cells}  {deciding_constraint(a)}")
     return out
 
 
@@ -210,8 +215,8 @@ def _causes(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         line = f"  {a.architecture_id}, decisive: {a.decisive_reason or 'no venue left for a role'}"
         if a.remedy is not None:
             line += (
-                f"; would change it: {a.remedy.sentence}, at {money0(a.remedy.monthly_total)} "
-                f"{advice.currency} a month"
+                f"; would change it: {a.remedy.sentence}, at "
+                f"{money_in(a.remedy.monthly_total, advice.currency)} a month"
             )
         out.append(line)
     return out
@@ -245,17 +250,44 @@ def _risks_and_duties(advice: Advice) -> list[str]:
     return out
 
 
-def nearest_change_lines(advice: Advice) -> list[str]:
-    """The nearest change that would alter the decision, as the advice computed it."""
+def nearest_change_lines(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
+    """The nearest change that would alter the decision, as the advice computed it; with two or
+    more eligible architectures and no move within the plausible ranges, says so."""
     if advice.sensitivity:
-        s = advice.sensitivity[0]
-        return [f"nearest change: {s.note}"]
+        return [f"nearest change: {sensitivity_sentence(advice, advice.sensitivity[0], kb)}"]
+    if sum(a.eligible for a in advice.assessments) >= 2:
+        return [f"nearest change: {no_plausible_change_sentence(*plausible_ranges(advice))}"]
     remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
     if remedies:
         a, r = min(remedies, key=lambda ar: (len(ar[1].changes), ar[1].monthly_total))
-        at = f"{money0(r.monthly_total)} {advice.currency}"
+        at = money_in(r.monthly_total, advice.currency)
         return [f"nearest change: {r.sentence} ({a.architecture_id}, at {at} a month)"]
     return ["nearest change: none found (no input within the searched range changes it)"]
+
+
+def plausible_ranges(advice: Advice) -> tuple[Decimal, Decimal]:
+    """The factors within which the advice reported moves (price, rate or assumption; volume):
+    as its assumptions list them, else the engine's defaults."""
+    price, volume = PLAUSIBLE_PRICE_FACTOR, PLAUSIBLE_VOLUME_FACTOR
+    for a in advice.assumptions:
+        head = a.value.split(" ")[0]
+        if a.id in (PRICE_FACTOR_ID, VOLUME_FACTOR_ID) and head.replace(".", "", 1).isdigit():
+            if a.id == PRICE_FACTOR_ID:
+                price = Decimal(head)
+            else:
+                volume = Decimal(head)
+    return price, volume
+
+
+def sensitivity_sentence(advice: Advice, s: Sensitivity, kb: KnowledgeBase | None) -> str:
+    """The advice's sentence for a move, labelled from `kb` when the advice carries no label."""
+    if s.label or kb is None or s.input_id == VOLUME_INPUT:
+        return s.note
+    label = input_label(s.input_id, kb)
+    best = next((a.architecture_id for a in advice.assessments if a.rank == 1), None)
+    if not label or best is None:
+        return s.note
+    return change_sentence(s.input_id, label, float(s.factor), s.flips_to, best)
 
 
 def clip(line: str, width: int = WIDTH) -> str:
@@ -266,14 +298,14 @@ def clip(line: str, width: int = WIDTH) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def _assessment(a: Assessment) -> list[str]:
+def _assessment(a: Assessment, currency: str) -> list[str]:
     out = ["", f"== {a.architecture_id}: {a.name}"]
     if not a.eligible:
         if a.decisive_reason:
             out.append(f"  decisive: {a.decisive_reason}")
         if a.remedy:
             out.append(
-                f"  would change it: {a.remedy.sentence}, at {money2(a.remedy.monthly_total)} a "
+                f"  would change it: {a.remedy.sentence}, at {money_in(a.remedy.monthly_total, currency, cents=True)} a "
                 "month (typical)"
             )
         out.append("  excluded because:")
@@ -298,16 +330,16 @@ def _assessment(a: Assessment) -> list[str]:
     out.append(f"  {'component':<82}{'monthly':>14}")
     for c in a.cost.components:
         if len(c.name) <= 80:
-            out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
+            out.append(f"  {c.name:<82}{money(c.monthly_cost, currency, cents=True):>14}")
         else:  # the full name on its own line, the amount under it
-            out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
+            out += [f"  {c.name}", f"  {'':<82}{money(c.monthly_cost, currency, cents=True):>14}"]
     if a.cost.capex is not None and a.cost.monthly_operating is not None:
         out.append(
-            f"  capex {money0(a.cost.capex.typical)} upfront; operating "
-            f"{money0(a.cost.monthly_operating.typical)} a month; "
+            f"  capex {money(a.cost.capex.typical, currency)} upfront; operating "
+            f"{money(a.cost.monthly_operating.typical, currency)} a month; "
             + "; ".join(
-                f"{t.years}-year TCO {money0(t.total.typical)} (band {money0(t.total.low)}-"
-                f"{money0(t.total.high)})"
+                f"{t.years}-year TCO {money(t.total.typical, currency)} (band "
+                f"{money(t.total.low, currency)}-{money(t.total.high, currency)})"
                 for t in a.cost.tco
             )
         )
@@ -357,7 +389,7 @@ SENSITIVITY_SHOWN = 5
 """How many of the inputs nearest to changing the recommendation the reports list."""
 
 
-def _tail(advice: Advice) -> list[str]:
+def _tail(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     out: list[str] = []
     if advice.break_even:
         out += ["", "break-even (queries per month, peak scaled with volume):"]
@@ -368,7 +400,10 @@ def _tail(advice: Advice) -> list[str]:
         shown = advice.sensitivity[:SENSITIVITY_SHOWN]
         head = f"what would change the recommendation ({len(shown)} nearest of "
         out += ["", f"{head}{len(advice.sensitivity)}):"]
-        out += [f"  - {s.input_id} x{s.factor}: {s.note}" for s in shown]
+        out += [f"  - {sensitivity_sentence(advice, s, kb)}" for s in shown]
+    elif sum(a.eligible for a in advice.assessments) >= 2:
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        out += ["", f"what would change the recommendation: {nothing}"]
     if advice.obligations:
         out += ["", "obligations:"]
         for o in advice.obligations:
