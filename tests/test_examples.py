@@ -100,7 +100,8 @@ EXPECTED = {
         "tiered_cost_pipeline",
         {"on_prem_rag", "hybrid_routing", "tiered_cost_pipeline"},
     ),
-    "french_retail_bank": ("hybrid_routing", {"on_prem_rag", "hybrid_routing"}),
+    # cost-equivalent (hybrid ~6% cheaper): on-prem preferred, it misroutes no personal data
+    "french_retail_bank": ("on_prem_rag", {"on_prem_rag", "hybrid_routing"}),
     # the hybrid's API bill plus 4 GPUs is about 11% below on-prem's 6 GPUs: beyond the 10%
     # cost-equivalence margin, so the hybrid is recommended, its detector's misses stated
     "german_hospital": ("hybrid_routing", {"on_prem_rag", "hybrid_routing"}),
@@ -177,8 +178,9 @@ def test_profile_gets_the_advice_its_comment_promises(name: str, kb: sa.Knowledg
             a.architecture_id: {r.id for r in a.risks} for a in advice.assessments if a.eligible
         }
         # two rented H100 (one replica and the N+1 spare) with their staff stay under EUR 5,000
-        assert flagged["on_prem_rag"] == {"no_gpu_operations"}
-        assert flagged["hybrid_routing"] == {"no_gpu_operations"}
+        for architecture in ("on_prem_rag", "hybrid_routing"):
+            assert "no_gpu_operations" in flagged[architecture]
+            assert "budget_exceeded" not in flagged[architecture]
     if name == "ecommerce_triage":
         firsts = [b for b in advice.break_even if b.architectures[0] == "tiered_cost_pipeline"]
         assert firsts and all(b.queries_per_month is None for b in firsts)

@@ -98,7 +98,15 @@ def test_capex_is_quantity_times_purchase_price_when_given(kb: sa.KnowledgeBase)
     rows = list(csv.DictReader(io.StringIO(render_csv(changed), newline="")))
     assert rows[0]["unit_purchase_price"] == "22345.6789"
     assert D(rows[0]["capex"]) == first.monthly_quantity * D("22345.6789")
-    assert all(r["capex"] == "" for r in rows[1:])
+    # the other rows: the engine's own purchases (cards, servers) carry their capex, the rest
+    # (power, rack space, staff, hosts) none
+    assert len(rows) == len(chosen.cost.components)
+    for row, c in zip(rows[1:], rest, strict=True):
+        if c.unit_purchase_price is None:
+            assert row["capex"] == "", c.name
+        else:
+            assert D(row["capex"]) == c.monthly_quantity * c.unit_purchase_price, c.name
+    assert any(c.unit_purchase_price is not None for c in rest)
 
 
 def test_a_cell_a_spreadsheet_would_read_as_a_formula_is_quoted(kb: sa.KnowledgeBase) -> None:

@@ -73,18 +73,32 @@ def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
         (a for a in advice.assessments if rec and a.architecture_id == rec.architecture_id), None
     )
     over_time = over_time_line(best) if best is not None else None
-    if best is not None:
-        out += why_gpus_line(best)
     if over_time:
-        out.append(over_time + " (purchases, refreshes and operating cost; no resale value)")
+        out.append(over_time)
     out += _causes(advice, kb)
-    out += _risks_and_duties(advice)
-    out += ["", *nearest_change_lines(advice, kb)]
-    out.append(
-        "more: --detail, explain PROFILE ARCH, --format markdown|html|json|csv; knowledge base "
-        + advice.knowledge_base_version
-    )
-    return out
+    tail = [
+        "",
+        *nearest_change_lines(advice, kb),
+        "more: --detail, explain PROFILE ARCH, --format markdown|html|json|csv; kb "
+        + advice.knowledge_base_version,
+    ]
+    # Everything when it fits the screen; else without the blank line under the header; else
+    # fewer obligations in force (those coming, with their dates, stay) and how many more
+    # --detail lists
+    duties = _risks_and_duties(advice)
+    if _height([*out, *duties, *tail]) <= SCREEN_LINES:
+        return [*out, *duties, *tail]
+    out = out[:2] + out[3:]
+    in_force = sum(1 for o in advice.obligations if o.in_force)
+    while in_force > 0 and _height([*out, *duties, *tail]) > SCREEN_LINES:
+        in_force -= 1
+        duties = _risks_and_duties(advice, in_force)
+    return [*out, *duties, *tail]
+
+
+def _height(lines: list[str]) -> int:
+    """Screen lines once folded at the view's width."""
+    return len(wrap_lines(lines).splitlines())
 
 
 def fx_rate_text(advice: Advice) -> str:
@@ -130,6 +144,8 @@ def no_recommendation_headline(advice: Advice) -> str:
 
 
 REDUNDANCY = {"none": "", "n_plus_1": ", N+1", "two_sites": ", 2 sites"}
+DECIDED = {"minimum": "1 replica", "throughput": "GPU time", "memory": "KV cache"}
+"""What set a pool's replicas at peak (`GpuPool.deciding`), in the fewest words."""
 
 
 def deciding_constraint(a: Assessment) -> str:
@@ -138,8 +154,10 @@ def deciding_constraint(a: Assessment) -> str:
         return "excluded (causes below)"
     pools = []
     for p in a.gpu_pools:
-        where = "on premises" if p.venue_id == "own-premises" else f"at {p.venue_id}"
-        pools.append(f"{p.gpus} x {p.gpu_id} {where}{REDUNDANCY[p.redundancy]}")
+        where = ", premises" if p.venue_id == "own-premises" else f" at {p.venue_id}"
+        pools.append(
+            f"{p.gpus} x {p.gpu_id}{where}: {DECIDED[p.deciding]}{REDUNDANCY[p.redundancy]}"
+        )
     return "; ".join(pools) or "API only, pay per token"
 
 
@@ -172,28 +190,27 @@ def why_gpus_line(a: Assessment) -> list[str]:
 
 
 def over_time_line(a: Assessment) -> str | None:
-    """Capex and the 3- and 5-year TCO of an architecture (typical), when it buys anything or
-    in any case for the TCO."""
+    """Capex and the 3- and 5-year TCO of an architecture (typical), in a line."""
     if a.cost is None or a.cost.capex is None:
         return None
     cur = a.cost.currency
-    tco = ", ".join(f"{t.years}-year TCO {money(t.total.typical, cur)}" for t in a.cost.tco)
-    return (
-        f"{a.architecture_id} over time (typical): capex {money(a.cost.capex.typical, cur)}, {tco}"
-    )
+    tco = "TCO " + ", ".join(f"{t.years} years {money(t.total.typical, cur)}" for t in a.cost.tco)
+    return f"{a.architecture_id}: capex {money(a.cost.capex.typical, cur)} {cur}; {tco} (no resale)"
 
 
 def _table(advice: Advice) -> list[str]:
     cur = advice.currency
     head = f"architecture ({cur}/month)"
-    out = [f"{'':<3}{head:<22}{'low':>10}{'typical':>10}{'high':>10}  deciding constraint"]
+    out = [f"{'':<3}{head:<22}{'low':>9}{'typical':>10}{'high':>10}  deciding constraint"]
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
             cur = advice.currency
-            money_cells = "".join(f"{money(v, cur):>10}" for v in (t.low, t.typical, t.high))
+            money_cells = f"{money(t.low, cur):>9}" + "".join(
+                f"{money(v, cur):>10}" for v in (t.typical, t.high)
+            )
         else:
-            money_cells = f"{'-':>10}{'-':>10}{'-':>10}"
+            money_cells = f"{'-':>9}{'-':>10}{'-':>10}"
         rank = str(a.rank) if a.rank else "-"
         out.append(f"{rank:<3}{a.architecture_id:<22}{money_cells}  {deciding_constraint(a)}")
     return out
@@ -222,7 +239,9 @@ def _causes(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     return out
 
 
-def _risks_and_duties(advice: Advice) -> list[str]:
+def _risks_and_duties(advice: Advice, shown: int | None = None) -> list[str]:
+    """The recommended architecture's risks and the obligations: every one coming and the first
+    `shown` of those in force (all when None)."""
     out: list[str] = []
     chosen = next(
         (
@@ -243,10 +262,15 @@ def _risks_and_duties(advice: Advice) -> list[str]:
         later = len(advice.obligations) - now
         out += [f"obligations ({now} in force, {later} coming):"]
         order = sorted(advice.obligations, key=lambda o: (not o.in_force, str(o.applies_from)))
-        for o in order:
+        hidden = 0 if shown is None else max(0, now - shown)
+        for i, o in enumerate(order):
+            if o.in_force and i >= now - hidden:
+                continue
             when = "in force" if o.in_force else f"from {o.applies_from}"
             who = f" [{o.use_case}]" if o.use_case else ""
             out.append(clip(f"  - {when}{who}: {o.summary}"))
+            if hidden and i == now - hidden - 1:
+                out.append(f"  - ... and {hidden} more in force (--detail)")
     return out
 
 
@@ -254,7 +278,8 @@ def nearest_change_lines(advice: Advice, kb: KnowledgeBase | None = None) -> lis
     """The nearest change that would alter the decision, as the advice computed it; with two or
     more eligible architectures and no move within the plausible ranges, says so."""
     if advice.sensitivity:
-        return [f"nearest change: {sensitivity_sentence(advice, advice.sensitivity[0], kb)}"]
+        sentence = sensitivity_sentence(advice, advice.sensitivity[0], kb)
+        return [f"nearest change: {sentence.removesuffix(' (venues and GPU counts as chosen)')}"]
     if sum(a.eligible for a in advice.assessments) >= 2:
         return [f"nearest change: {no_plausible_change_sentence(*plausible_ranges(advice))}"]
     remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
