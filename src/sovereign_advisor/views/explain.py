@@ -138,6 +138,7 @@ def _eligible(advice: Advice, a: Assessment) -> list[str]:
     assert a.cost is not None
     cur = a.cost.currency
     out += ["", f"step 4, cost ({cur} a month; quantity x unit price = cost; sources):"]
+    out += [f"  sizing: {p.explanation}" for p in a.gpu_pools]
     for line in a.cost.components:
         out.append(f"  {line.name} [{line.kind}]")
         out.append(
@@ -148,6 +149,14 @@ def _eligible(advice: Advice, a: Assessment) -> list[str]:
     t = a.cost.monthly_total
     low, typical, high = (money(x, cur, cents=True) for x in (t.low, t.typical, t.high))
     out.append(f"  total: {typical} typical (low {low}, high {high})")
+    cost = a.cost
+    if cost.capex is not None and cost.monthly_operating is not None:
+        out.append(
+            f"  over time: capex {money(cost.capex.typical, cur)} upfront, operating "
+            f"{money(cost.monthly_operating.typical, cur)} a month; "
+            + ", ".join(f"{t.years}-year TCO {money(t.total.typical, cur)}" for t in cost.tco)
+            + " (purchases, a refresh when their life ends inside the horizon, no resale value)"
+        )
     out += ["", "step 5, ranking and risks:"]
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks] or ["  no risk flagged"]
     for be in advice.break_even:

@@ -224,14 +224,23 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
             f"| {a.rank or '-'} | {a.architecture_id} | {money_cells} | "
             f"{cell(deciding_constraint(a))} |"
         )
-    out += [
-        "",
-        (
-            "No capital expenditure is shown: the cost model prices purchased GPUs as monthly "
-            "amortisation."
-        ),
-        "",
-    ]
+    out.append("")
+    best = _recommended(advice)
+    c = best.cost if best is not None else None
+    if best is not None and c is not None and c.capex is not None and c.monthly_operating:
+        tco = ", ".join(f"{money(t.total.typical)} over {t.years} years" for t in c.tco)
+        out += [
+            (
+                f"Over time, {best.architecture_id} costs {money(c.capex.typical)} {cur} upfront "
+                f"(the equipment bought) and {money(c.monthly_operating.typical)} a month to run "
+                f"(the monthly total above spreads the purchases over their life): a total cost "
+                f"of ownership of {tco}, typical, with no resale value counted."
+            ),
+            "",
+        ]
+        out += [f"- {cell(p.explanation)}" for p in best.gpu_pools]
+        if best.gpu_pools:
+            out.append("")
     excluded = [a for a in advice.assessments if not a.eligible]
     if excluded:
         out += ["**Excluded, by cause:**", ""]
@@ -368,7 +377,8 @@ def _ranking_table(advice: Advice, best: Assessment | None) -> list[str]:
             )
             continue
         t = a.cost.monthly_total
-        delta = "-" if base is None or a is best else f"+{money(t.typical - base)}"
+        gap = t.typical - base if base is not None else Decimal(0)
+        delta = "-" if base is None or a is best else f"{'+' if gap >= 0 else '-'}{money(abs(gap))}"
         capex = money(a.cost.capex.typical) if a.cost.capex is not None else "-"
         tco = {x.years: money(x.total.typical) for x in a.cost.tco}
         out.append(
