@@ -75,10 +75,7 @@ def render_html(
         *_causes(advice, kb),
         *_risks(advice),
         *_obligations_summary(advice),
-        (
-            f"<p><strong>Nearest change:</strong> "
-            f"{escape(nearest_change_lines(advice, kb)[0].removeprefix('nearest change: '))}</p>"
-        ),
+        _nearest(nearest_change_lines(advice, kb)[0]),
         "</section>",
         *_chart(curves, chart_svg),
         '<section id="detail"><h2>Detail</h2>',
@@ -92,6 +89,12 @@ def render_html(
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
     )
     return head + "\n".join(body) + "\n</body>\n</html>\n"
+
+
+def _nearest(line: str) -> str:
+    """The one-screen view's nearest-change line, its label in bold."""
+    label, _, rest = line.partition(": ")
+    return f"<p><strong>{escape(label[0].upper() + label[1:])}:</strong> {escape(rest)}</p>"
 
 
 def _recommended(advice: Advice) -> Assessment | None:

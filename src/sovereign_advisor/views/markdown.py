@@ -207,6 +207,12 @@ def _summary(
     return (text + _obligation_sentence(advice)).strip()
 
 
+def _nearest(line: str) -> str:
+    """The one-screen view's nearest-change line with its label in bold."""
+    label, _, rest = line.partition(": ")
+    return f"**{label[0].upper()}{label[1:]}:** {rest}"
+
+
 def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     """The rest of the summary: architectures, causes, risks, obligations, nearest change."""
     cur = advice.currency
@@ -275,7 +281,7 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
             out.append(f"- {when}{who}: {o.summary} ({_first_citation(o.citation)})")
         out.append("")
     out += [
-        f"**{nearest_change_lines(advice, kb)[0].replace('nearest change:', 'Nearest change:**')}",
+        _nearest(nearest_change_lines(advice, kb)[0]),
         "",
     ]
     out += [

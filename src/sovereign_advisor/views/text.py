@@ -279,7 +279,12 @@ def nearest_change_lines(advice: Advice, kb: KnowledgeBase | None = None) -> lis
     more eligible architectures and no move within the plausible ranges, says so."""
     if advice.sensitivity:
         sentence = sensitivity_sentence(advice, advice.sensitivity[0], kb)
-        return [f"nearest change: {sentence.removesuffix(' (venues and GPU counts as chosen)')}"]
+        sentence = sentence.removesuffix(" (venues and GPU counts as chosen)")
+        if advice.decision == "cost_equivalent":
+            # the moves flip the order of the costs; within the margin the recommendation rests
+            # on the reason given above, so say which order they change
+            return [f"nearest change in the cost order: {sentence}"]
+        return [f"nearest change: {sentence}"]
     if sum(a.eligible for a in advice.assessments) >= 2:
         return [f"nearest change: {no_plausible_change_sentence(*plausible_ranges(advice))}"]
     remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
