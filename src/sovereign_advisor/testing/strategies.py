@@ -258,7 +258,8 @@ def _workloads(
     top_output = max(10.0, min(limits.max_output, room - input_tokens))
     output_tokens = draw(spread(10, top_output))
     fits = room / (input_tokens + output_tokens)
-    factor = draw(st.integers(1, max(1, min(limits.max_factor, math.floor(fits)))))
+    most = limits.max_factor if math.isinf(fits) else min(limits.max_factor, math.floor(fits))
+    factor = draw(st.integers(1, max(1, most)))
     sizes = [0, 1_000_000, 20_000_000, 200_000_000]
     if corpus is True:
         sizes = sizes[1:]
@@ -473,7 +474,9 @@ def _profiles(
     required = tuple(c for c in DATA_CLASSES if c in parts["required"])
     data_fields: dict[str, Any] = {"query_shares": draw(_query_shares(classes, required))}
     if draw(st.integers(0, 3)):  # sometimes left out: headquarters and operates_in are assumed
-        data_fields["subjects_in"] = tuple(draw(st.lists(where, max_size=2)))
+        # stated as one or two countries; rarely as none at all (an edge case, shrunk away)
+        stated = st.one_of(st.lists(where, min_size=1, max_size=2), st.just([]))
+        data_fields["subjects_in"] = tuple(draw(stated))
     data = Data.model_validate(data_fields)
     gpu_ids = sorted(default_knowledge_base().gpus)
     owned = draw(st.dictionaries(st.sampled_from(gpu_ids), st.integers(0, 4), max_size=2))
@@ -554,9 +557,9 @@ def _profiles_near(
         if data["data"].get("subjects_in") is not None:
             data["data"]["subjects_in"] = _near_list(draw, tuple(data["data"]["subjects_in"]))
         if data.get("use_cases"):
-            dropped = draw(st.integers(-1, len(data["use_cases"]) - 1))  # -1: none dropped
-            if dropped >= 0:
-                del data["use_cases"][dropped]
+            dropped = draw(st.sampled_from((None, *range(len(data["use_cases"])))))
+            if dropped is not None:
+                data["use_cases"] = [u for i, u in enumerate(data["use_cases"]) if i != dropped]
     return OrganisationProfile.model_validate(data)
 
 
@@ -582,6 +585,10 @@ def _near_shares(
     absent = [c for c in DATA_CLASSES if c not in weights]
     if lists and absent and draw(st.booleans()):
         weights[draw(st.sampled_from(absent))] = 0.05 * math.fsum(weights.values())
+    if all(weights[c] == s for c, s in profile.data.query_shares.items() if s > 0) and len(
+        weights
+    ) == len(profile.data.present):
+        return dict(profile.data.query_shares)  # unchanged: not renormalised (no rounding)
     total = math.fsum(weights.values())
     shares = {c: w / total for c, w in weights.items()}
     largest = max(shares, key=lambda c: shares[c])
