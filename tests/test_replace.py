@@ -85,5 +85,5 @@ def test_advise_refuses_an_unvalidated_profile(update: dict[str, Any], field: st
     broken = INSURER.model_copy(update=update)
     with pytest.raises(sa.InputError, match=rf"^{field}: a (dict|tuple) where a .* belongs"):
         sa.advise(broken, as_of=AS_OF)
-    with pytest.raises(sa.InputError, match="sovereign_advisor.replace"):
+    with pytest.raises(sa.InputError, match=r"sovereign_advisor\.replace"):
         sa.advise(broken, as_of=AS_OF)

@@ -475,7 +475,9 @@ def _profiles(
     data_fields: dict[str, Any] = {"query_shares": draw(_query_shares(classes, required))}
     if draw(st.integers(0, 3)):  # sometimes left out: headquarters and operates_in are assumed
         # stated as one or two countries; rarely as none at all (an edge case, shrunk away)
-        stated = st.one_of(st.lists(where, min_size=1, max_size=2), st.just([]))
+        stated: st.SearchStrategy[list[str]] = st.one_of(
+            st.lists(where, min_size=1, max_size=2), st.just([])
+        )
         data_fields["subjects_in"] = tuple(draw(stated))
     data = Data.model_validate(data_fields)
     gpu_ids = sorted(default_knowledge_base().gpus)
