@@ -70,13 +70,11 @@ def test_default_profiles_cover_real_organisations(drawn: list[OrganisationProfi
     assert all(r >= 1 - 1e-9 for r in ratio)
     assert sum(1 for r in ratio if r > 10) >= DRAWS // 10
     assert sum(1 for r in ratio if r < 2) >= DRAWS // 10
-    assert all(
+    load = [
         x.peak_queries_per_second * (x.input_tokens_per_query + x.output_tokens_per_query)
-        <= MAX_PEAK_TOKENS_PER_SECOND * 1.01
-        or x.peak_queries_per_second * (x.input_tokens_per_query + x.output_tokens_per_query)
-        <= (x.queries_per_month / SECONDS_PER_MONTH + 1e-4) * 210 * 1.01
         for x in w
-    )
+    ]
+    assert max(load) <= MAX_PEAK_TOKENS_PER_SECOND * 1.001  # the ceiling that keeps advice fast
     presets = Counter(p.policy.preset for p in drawn)
     assert set(presets) == {"strict", "eu_only", "jp_only", "open"}
     assert min(presets.values()) >= DRAWS // 10, presets

@@ -185,7 +185,7 @@ MAX_QUERIES_PER_MONTH = 300_000_000
 
 MAX_PEAK_TOKENS_PER_SECOND = 100_000
 """Default ceiling of a generated workload's peak load, in tokens a second (peak queries a
-second times input plus output tokens): about ten of the self-hosted model's GPUs. The engine's
+second times input plus output tokens): about twenty of the self-hosted model's GPUs. The
 exact break-even search walks every GPU-count step between 1/10 and 10 times the volume, so one
 advice on a fleet of hundreds of GPUs takes seconds; above the ceiling, prompts, answers and
 peak-to-average factors are drawn smaller for the largest volumes."""
