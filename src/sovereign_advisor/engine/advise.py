@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from sovereign_advisor.advice import (
     Advice,
     Assessment,
@@ -27,10 +29,18 @@ from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.knowledge.models import Assumption
 from sovereign_advisor.profile import (
+    Capabilities,
+    ClassPolicy,
+    Data,
+    Finance,
+    Organisation,
     OrganisationProfile,
+    Policy,
+    UseCase,
     check_against_knowledge_base,
     defaults_applied,
 )
+from sovereign_advisor.profile import Workload as ProfileWorkload
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import FlowNote, Refusal, admissibility
@@ -83,6 +93,29 @@ def advise(
     """
     if not isinstance(profile, OrganisationProfile):
         raise InputError("advise() needs an OrganisationProfile (see load_profile)")
+    # model_copy(update=...) does not validate: a part given as a dict would crash deep inside
+    # the engine. Checking the parts' types is cheap; a valid profile is not validated again.
+    parts: list[tuple[str, object, type[BaseModel]]] = [
+        ("organisation", profile.organisation, Organisation),
+        ("data", profile.data, Data),
+        ("policy", profile.policy, Policy),
+        ("workload", profile.workload, ProfileWorkload),
+        ("capabilities", profile.capabilities, Capabilities),
+        ("finance", profile.finance, Finance),
+        *((f"use_cases[{i}]", u, UseCase) for i, u in enumerate(profile.use_cases)),
+    ]
+    if isinstance(profile.policy, Policy):
+        parts += [
+            (f"policy.overrides.{c}", o, ClassPolicy) for c, o in profile.policy.overrides.items()
+        ]
+    for field, value, kind in parts:
+        if not isinstance(value, kind):
+            raise InputError(
+                f"a {type(value).__name__} where a {kind.__name__} belongs: this profile was "
+                "not validated (model_copy(update=...) does not validate); derive one with "
+                "sovereign_advisor.replace(profile, **{'section.field': value})",
+                field=field,
+            )
     if as_of is None:
         raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
     if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
