@@ -91,37 +91,7 @@ def advise(
     is required here so that the engine never reads the clock: the command line defaults it to
     today.
     """
-    if not isinstance(profile, OrganisationProfile):
-        raise InputError("advise() needs an OrganisationProfile (see load_profile)")
-    # model_copy(update=...) does not validate: a part given as a dict would crash deep inside
-    # the engine. Checking the parts' types is cheap; a valid profile is not validated again.
-    parts: list[tuple[str, object, type[BaseModel]]] = [
-        ("organisation", profile.organisation, Organisation),
-        ("data", profile.data, Data),
-        ("policy", profile.policy, Policy),
-        ("workload", profile.workload, ProfileWorkload),
-        ("capabilities", profile.capabilities, Capabilities),
-        ("finance", profile.finance, Finance),
-        *((f"use_cases[{i}]", u, UseCase) for i, u in enumerate(profile.use_cases)),
-    ]
-    if isinstance(profile.policy, Policy):
-        parts += [
-            (f"policy.overrides.{c}", o, ClassPolicy) for c, o in profile.policy.overrides.items()
-        ]
-    for field, value, kind in parts:
-        if not isinstance(value, kind):
-            raise InputError(
-                f"a {type(value).__name__} where a {kind.__name__} belongs: this profile was "
-                "not validated (model_copy(update=...) does not validate); derive one with "
-                "sovereign_advisor.replace(profile, **{'section.field': value})",
-                field=field,
-            )
-    if as_of is None:
-        raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
-    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
-        raise InputError(f"advise() needs as_of to be a datetime.date, got {as_of!r}")
-    if kb is not None and not isinstance(kb, KnowledgeBase):
-        raise InputError(f"advise() needs kb from load_knowledge_base(), got {type(kb).__name__}")
+    as_of = _check_arguments(profile, kb, as_of)
     kb = _Recording.of(kb or default_knowledge_base())
     check_against_knowledge_base(profile, kb)
     assumptions = _defaults(profile)
@@ -193,6 +163,44 @@ def advise(
         fx_rate_date=fx_date,
         warnings=(*_warnings(profile), *_fx_warnings(fx_date, as_of)),
     )
+
+
+def _check_arguments(
+    profile: OrganisationProfile, kb: KnowledgeBase | None, as_of: dt.date | None
+) -> dt.date:
+    """One clear InputError for arguments `advise` cannot use; the as-of date when they do."""
+    if not isinstance(profile, OrganisationProfile):
+        raise InputError("advise() needs an OrganisationProfile (see load_profile)")
+    # model_copy(update=...) does not validate: a part given as a dict would crash deep inside
+    # the engine. Checking the parts' types is cheap; a valid profile is not validated again.
+    parts: list[tuple[str, object, type[BaseModel]]] = [
+        ("organisation", profile.organisation, Organisation),
+        ("data", profile.data, Data),
+        ("policy", profile.policy, Policy),
+        ("workload", profile.workload, ProfileWorkload),
+        ("capabilities", profile.capabilities, Capabilities),
+        ("finance", profile.finance, Finance),
+        *((f"use_cases[{i}]", u, UseCase) for i, u in enumerate(profile.use_cases)),
+    ]
+    if isinstance(profile.policy, Policy):
+        parts += [
+            (f"policy.overrides.{c}", o, ClassPolicy) for c, o in profile.policy.overrides.items()
+        ]
+    for field, value, kind in parts:
+        if not isinstance(value, kind):
+            raise InputError(
+                f"a {type(value).__name__} where a {kind.__name__} belongs: this profile was "
+                "not validated (model_copy(update=...) does not validate); derive one with "
+                "sovereign_advisor.replace(profile, **{'section.field': value})",
+                field=field,
+            )
+    if as_of is None:
+        raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
+    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
+        raise InputError(f"advise() needs as_of to be a datetime.date, got {as_of!r}")
+    if kb is not None and not isinstance(kb, KnowledgeBase):
+        raise InputError(f"advise() needs kb from load_knowledge_base(), got {type(kb).__name__}")
+    return as_of
 
 
 def _fx_warnings(fx_date: dt.date | None, as_of: dt.date) -> tuple[str, ...]:
