@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 BandName = Literal["low", "typical", "high"]
 BANDS: tuple[BandName, ...] = ("low", "typical", "high")
@@ -109,14 +109,25 @@ class Count:
 
     def at_ratio(self, vn: int, vd: int) -> int:
         """The count at volume `vn / vd` (`vd` > 0, not necessarily in lowest terms)."""
+        n = self.replicas_at_ratio(vn, vd)
+        if self._plain:
+            return n * self.unit
+        return self.of_load(n)
+
+    def replicas_at_ratio(self, vn: int, vd: int) -> int:
+        """Replicas the load needs at volume `vn / vd`: what every count of the same terms
+        (GPUs, servers, those to buy) derives from."""
         # ceil(a*v + b) in integers: Fraction arithmetic dominates break-even search otherwise
         n = self.minimum
         for an, ad, bn, bd in self._integer_terms:
             den = ad * vd * bd
             n = max(n, -((-(an * vn * bd + bn * ad * vd)) // den))
-        if self._plain:
-            return n * self.unit
-        return self.of_load(n)
+        return n
+
+    @property
+    def load(self) -> tuple[int, tuple[tuple[Fraction, Fraction], ...]]:
+        """What the replicas depend on: counts with the same `load` step at the same volumes."""
+        return self.minimum, self.terms
 
     @cached_property
     def _plain(self) -> bool:
@@ -334,17 +345,30 @@ def _steps(
     """The intervals between the counts' breakpoints on [lo, hi] and each count on each interval
     (read at its midpoint). Cached: the alternatives of a GPU-pool decision share their counts
     (one per GPU type), so they share these too. Callers must not modify the lists."""
-    points: set[Fraction] = {lo, hi}
+    # counts of one pool (its GPUs, servers and purchases) share their replica terms: their
+    # breakpoints are found once and each is derived from the replicas on every interval
+    loads: dict[Any, Count] = {}
     for count in counts:
-        points |= count.breakpoints(lo, hi)
+        loads.setdefault(count.load, count)
+    which = [list(loads).index(count.load) for count in counts]
+    points: set[Fraction] = {lo, hi}
+    for base in loads.values():
+        points |= base.breakpoints(lo, hi)
     bounds = ordered(points)
     if len(bounds) == 1:
         bounds = [lo, hi]
     steps = []
+    bases = list(loads.values())
     for left, right in itertools.pairwise(bounds):
         ld, rd = left.denominator, right.denominator
         vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
-        steps.append(tuple(count.at_ratio(vn, vd) for count in counts))
+        replicas = [base.replicas_at_ratio(vn, vd) for base in bases]
+        steps.append(
+            tuple(
+                replicas[i] * count.unit if count._plain else count.of_load(replicas[i])
+                for i, count in zip(which, counts, strict=True)
+            )
+        )
     return bounds, steps
 
 
