@@ -631,9 +631,9 @@ def _owned_gpu_use(
             currency = profile.finance.currency
             reason = (
                 f"a premises pool on them would cost {q6(on_owned):,.0f} {currency} a month "
-                f"against {q6(chosen):,.0f} {currency} on {where}: what they cannot carry "
-                "(the load and the spare capacity redundancy asks for) would be bought in whole "
-                "servers of their type"
+                f"against {q6(chosen):,.0f} {currency} on {where} (on them: their power, rack "
+                "space and staff, and what they cannot carry of the load and the spare capacity, "
+                "bought in whole servers of their type)"
             )
         elif not at_premises:
             reason = (

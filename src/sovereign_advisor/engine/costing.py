@@ -931,11 +931,11 @@ def _pool_options(
     sizes: dict[str, dict[BandName, PoolSize]] = {}  # sizing depends on the GPU, not the venue
     # GPUs the organisation owns cost nothing to buy: a pool on an owned type at the premises
     # uses them first and buys only what they cannot carry, in whole servers of a configuration
-    # (see Count). When the owned GPUs carry the load and the spare capacity at the profile's
-    # volume, the pool runs on them (nothing else is bought or rented); when they cannot, every
-    # type and venue is an alternative, owned types included, so that owning one card of a type
-    # sold only in 8-GPU servers does not force buying such a server when another type is
-    # cheaper. The advice says why owned GPUs are not used (`OwnedGpuUse.reason`).
+    # (see Count); it still pays their power, rack space and staff. Every type and venue is an
+    # alternative, owned types included, and the cheapest wins at every volume (so that the
+    # cost never falls when the load rises): owning one card of a type sold only in 8-GPU
+    # servers does not force buying such a server when another type is cheaper. The advice
+    # says why owned GPUs are not used, with both amounts (`OwnedGpuUse.reason`).
     gpu_ids = sorted(kb.gpus)
     for venue_id in venue_ids:
         for gpu_id in gpu_ids:
@@ -960,15 +960,7 @@ def _pool_options(
                     build_pool(venue_id, price, placements, profile, kb, w, pricing, sized, server)
                 )
     assert options, "eligibility guarantees a priced venue"
-    owned = {g for g, n in profile.capabilities.owned_gpus.items() if n > 0}
-    carried = [
-        o
-        for o in options
-        if o.gpu_id in owned
-        and kb.venues[o.venue_id].kind == "premises"
-        and replace(o.count, of="bought_gpus").at(w.volume) == 0
-    ]
-    return carried or options
+    return options
 
 
 def choose(
