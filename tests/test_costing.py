@@ -174,6 +174,7 @@ def premises_month(
     server_name: str,
     bought_gpus: int | None = None,
     bought_servers: int | None = None,
+    owned_share: Decimal | None = None,
 ) -> dict[str, Decimal]:
     """A premises GPU pool's monthly lines, by hand: cards and servers bought, amortised over
     gpu.life_months (converted at the inverted EUR/USD rate, rounded like a unit price), power
@@ -181,14 +182,16 @@ def premises_month(
     colocation rate per kW, and staff per server (FR employer cost)."""
     bought_gpus = gpus if bought_gpus is None else bought_gpus
     bought_servers = servers if bought_servers is None else bought_servers
-    kw = gpus * gpu_kw + servers * server_kw
+    # the organisation's own servers count for the share of a server its GPUs fill
+    chassis = D(servers) if owned_share is None else bought_servers + owned_share
+    kw = gpus * gpu_kw + chassis * server_kw
     return {
         f"GPU purchase, amortised: {gpu_name}": bought_gpus * q6(q6(card_usd * EUR_PER_USD) / LIFE),
         f"GPU servers, amortised: {server_name}": bought_servers
         * q6(q6(server_usd * EUR_PER_USD) / LIFE),
         f"Power: {gpu_name}": kw * HOURS * PUE * KWH,
         f"Rack space and facility: {gpu_name}": kw * COLO_EU,
-        "Operations staff: GPU servers": servers * FTE_SERVER * FTE,
+        "Operations staff: GPU servers": chassis * FTE_SERVER * FTE,
     }
 
 
@@ -440,14 +443,17 @@ def test_on_prem_owned_a100(kb: sa.KnowledgeBase) -> None:
     )
     assert n == 1
     # the owned A100 carries the load (no redundancy asked): nothing is bought; it sits in the
-    # organisation's own server, which draws power and takes rack space like the HGX A100
-    # configuration of the catalogue (3.3 kW besides the modules)
-    expected = premises_month(gpus=1, servers=1, bought_gpus=0, bought_servers=0, **HGX_A100_8)
+    # organisation's own server, which counts for the share of an HGX A100 server (3.3 kW
+    # besides the modules, 8 modules) that one module fills: 1/8 of its power, rack space and
+    # staff
+    expected = premises_month(
+        gpus=1, servers=1, bought_gpus=0, bought_servers=0, owned_share=D(1) / 8, **HGX_A100_8
+    )
     expected["Operations staff: local_model"] = FTE_SERVICE * FTE
     on_prem = _assessment(advice, "on_prem_rag")
-    # 0 + 0 + 3.7 kW x 730 h x 1.56 x 0.1902 (= 801.419112) + 3.7 x 200 + 0.025 x 5558.33
-    # + 0.05 x 5558.33
-    _check(on_prem, expected, "1958.29")
+    # 0 + 0 + 0.8125 kW x 730 h x 1.56 x 0.1902 (= 175.987305) + 0.8125 x 200
+    # + 0.125 x 0.025 x 5558.33 + 0.05 x 5558.33
+    _check(on_prem, expected, "633.77")
     local = next(v for v in on_prem.venues if v.role == "local_model")
     assert (local.gpu_id, local.gpu_count) == ("a100-80gb-sxm", 1)
     # average load: 100,000 queries x 0.3129 GPU-s over 730 h
@@ -473,7 +479,9 @@ def test_one_owned_a100_that_cannot_carry_n_plus_1_is_left_for_a_cheaper_type(
         workload={"queries_per_month": 100_000},
         capabilities={"operates_gpus": True, "owned_gpus": {"a100-80gb-sxm": 1}},
     )
-    on_a100 = premises_month(gpus=9, servers=2, bought_gpus=8, bought_servers=1, **HGX_A100_8)
+    on_a100 = premises_month(
+        gpus=9, servers=2, bought_gpus=8, bought_servers=1, owned_share=D(1) / 8, **HGX_A100_8
+    )
     on_pcie = premises_month(gpus=2, servers=2, **PCIE_H100)
     assert sum(on_pcie.values(), D(0)) < sum(on_a100.values(), D(0))
     advice = sa.advise(profile, kb=kb, as_of=AS_OF)

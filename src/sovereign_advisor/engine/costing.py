@@ -689,10 +689,18 @@ def _premises_lines(
     def it_load(
         per_gpu: dict[BandName, Fraction], per_server: dict[BandName, Fraction]
     ) -> dict[BandName, Quantity]:
-        """A quantity per GPU plus one per server (power, rack space)."""
+        """A quantity per GPU plus one per server (power, rack space). The servers bought count
+        whole; the organisation's own servers, which may hold other cards too, count for the
+        share of a server (of this configuration) that its GPUs in the pool fill."""
         out = {}
         for b in BANDS:
-            also = ((server_counts[b], per_server[b], 0),) if server is not None else ()
+            also: tuple[tuple[Count, Fraction, int], ...] = ()
+            if server is not None:
+                k = server.gpus_per_server
+                also = (
+                    (replace(counts[b], of="bought_servers"), per_server[b], 0),
+                    (replace(counts[b], of="owned_gpus"), per_server[b] / k, 0),
+                )
             out[b] = Quantity(count=counts[b], per_count=per_gpu[b], also=also)
         return out
 
@@ -759,7 +767,9 @@ def _premises_lines(
             "FTE-month",
             _source("ops.fte_per_server", staff_source),
             staff,
-            {b: Quantity(count=server_counts[b], per_count=per_server[b]) for b in BANDS},
+            it_load(dict.fromkeys(BANDS, ZERO), per_server)
+            if server is not None
+            else {b: Quantity(count=server_counts[b], per_count=per_server[b]) for b in BANDS},
             scales_with=_ids("ops.fte_per_server", staff_source),
         )
     )

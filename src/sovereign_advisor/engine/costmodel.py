@@ -74,7 +74,7 @@ class Count:
     sites: int = 1
     spare: int = 0
     owned: int = 0
-    of: Literal["gpus", "servers", "bought_gpus", "bought_servers"] = "gpus"
+    of: Literal["gpus", "servers", "bought_gpus", "bought_servers", "owned_gpus"] = "gpus"
 
     def of_load(self, replicas: int) -> int:
         """The count (as `of` says) when the load needs `replicas`."""
@@ -82,6 +82,8 @@ class Count:
         k = self.per_server
         if self.owned <= 0:
             servers = self.sites * -(-m // k) + self.spare
+            if self.of == "owned_gpus":
+                return 0
             if self.of in ("servers", "bought_servers"):
                 return servers
             if self.fully_populated:
@@ -96,6 +98,7 @@ class Count:
             "servers": -(-used // k) + bought_servers,
             "bought_gpus": bought,
             "bought_servers": bought_servers,
+            "owned_gpus": used,
         }[self.of]
 
     @cached_property

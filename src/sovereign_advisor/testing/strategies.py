@@ -274,8 +274,6 @@ def _workloads(
         corpus_tokens=float(corpus_tokens),
         corpus_refreshes_per_month=float(draw(st.integers(0, 4))) if corpus_tokens else 0.0,
         complex_share=draw(st.integers(0, 20)) / 20,
-        # the default first, so that shrinking ends on it
-        redundancy=draw(st.sampled_from(["n_plus_1", "none", "two_sites"])),
     )
 
 
