@@ -1,6 +1,6 @@
 """Quick start: advise the seed archetypes through the library API (the strict bank, the insurer
-that keeps personal and health data in house, the French retail bank whose owned GPUs make the
-hybrid clearly cheapest, and the high-volume web shop)."""
+that keeps personal and health data in house, the German hospital where the hybrid is clearly
+cheapest, and the high-volume web shop)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ PROFILES = Path(__file__).parent / "profiles"
 def main() -> None:
     kb = sa.load_knowledge_base()  # the packaged knowledge base
     as_of = dt.date(2026, 11, 23)  # the engine reads no clock: say which day's law and prices
-    for name in ("bank_strict", "insurer_hybrid", "french_retail_bank", "triage_high_volume"):
+    for name in ("bank_strict", "insurer_hybrid", "german_hospital", "triage_high_volume"):
         profile = sa.load_profile(PROFILES / f"{name}.yaml")
         advice = sa.advise(profile, kb=kb, as_of=as_of)
         best = advice.recommended.architecture_id if advice.recommended else "none"

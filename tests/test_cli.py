@@ -14,6 +14,7 @@ import pytest
 import sovereign_advisor as sa
 from sovereign_advisor import cli
 from sovereign_advisor.cli import main
+from sovereign_advisor.formatting import money
 from sovereign_advisor.knowledge.loader import default_patterns_path
 from sovereign_advisor.views.explain import render_explanation
 
@@ -58,7 +59,8 @@ def test_every_subcommand_works_on_every_example_profile(
         assert ("ELIGIBLE, rank" in explanation) == assessed.eligible
         assert all(e.rule_id in explanation for e in assessed.exclusions)
         if assessed.cost is not None:
-            assert f"{assessed.cost.monthly_total.typical:,.2f}" in explanation
+            total = assessed.cost.monthly_total.typical
+            assert money(total, advice.currency, cents=True) in explanation
         _lines_fit(explanation)
 
     assert main(["break-even", str(profile), *AS_OF]) == 0

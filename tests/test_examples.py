@@ -48,7 +48,10 @@ def test_compare_as_of_dates_shows_the_moved_annex_iii_date() -> None:
 def test_volume_sweep_writes_its_chart(tmp_path: Path) -> None:
     chart = tmp_path / "sweep.png"
     out = _run("volume_sweep.py", str(PROFILES / "insurer_hybrid.yaml"), str(chart))
-    assert "break-even on_prem_rag / hybrid_routing" in out
+    assert (
+        "break-even on_prem_rag / hybrid_routing" in out
+        or "break-even hybrid_routing / on_prem_rag" in out
+    )
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -64,8 +67,10 @@ def test_negotiated_prices_overlay_changes_the_costs() -> None:
     [hybrid] = [line.split() for line in insurer.splitlines() if "hybrid_routing " in line]
     saved = D(hybrid[2].replace(",", "")) - D(hybrid[5].replace(",", ""))
     # by hand: 3.2 M API queries x 1,500 input tokens = 4,800 Mtok x EUR 0.044 saved, + 960 Mtok
-    # of output x EUR 0.13, + 2 H100 PCIe bought at USD 5,000 less (x 0.895095 / 60 months)
-    expected = 4800 * D("0.044") + 960 * D("0.13") + 2 * q6(D(5000) * D("0.895095") / 60)
+    # of output x EUR 0.13, + 4 H100 PCIe bought at USD 5,000 less (x 0.895095 / 60 months): the
+    # pool needs 2 replicas of one card for GPU time at peak, and N+1 (the default redundancy)
+    # adds a spare server holding as many cards as the fullest one (2)
+    expected = 4800 * D("0.044") + 960 * D("0.13") + 4 * q6(D(5000) * D("0.895095") / 60)
     assert abs(saved - expected) <= D("0.01"), (saved, expected)
 
 
@@ -95,9 +100,11 @@ EXPECTED = {
         "tiered_cost_pipeline",
         {"on_prem_rag", "hybrid_routing", "tiered_cost_pipeline"},
     ),
-    "french_retail_bank": ("hybrid_routing", {"on_prem_rag", "hybrid_routing"}),
-    # cost-equivalent (within 10%): on-prem preferred, it misroutes no health data
-    "german_hospital": ("on_prem_rag", {"on_prem_rag", "hybrid_routing"}),
+    # cost-equivalent (hybrid ~6% cheaper): on-prem preferred, it misroutes no personal data
+    "french_retail_bank": ("on_prem_rag", {"on_prem_rag", "hybrid_routing"}),
+    # the hybrid's API bill plus 4 GPUs is about 11% below on-prem's 6 GPUs: beyond the 10%
+    # cost-equivalence margin, so the hybrid is recommended, its detector's misses stated
+    "german_hospital": ("hybrid_routing", {"on_prem_rag", "hybrid_routing"}),
     # on-prem on H100 PCIe cards is about 11% cheaper than the hybrid's API bill plus its GPUs
     "insurer_hybrid": ("on_prem_rag", {"on_prem_rag", "hybrid_routing"}),
     # hybrid routing's detector misses would send customer data to an EU API only JP may reach
@@ -170,8 +177,10 @@ def test_profile_gets_the_advice_its_comment_promises(name: str, kb: sa.Knowledg
         flagged = {
             a.architecture_id: {r.id for r in a.risks} for a in advice.assessments if a.eligible
         }
-        assert {"no_gpu_operations", "budget_exceeded"} <= flagged["on_prem_rag"]
-        assert {"no_gpu_operations", "budget_exceeded"} <= flagged["hybrid_routing"]
+        # two rented H100 (one replica and the N+1 spare) with their staff stay under EUR 5,000
+        for architecture in ("on_prem_rag", "hybrid_routing"):
+            assert "no_gpu_operations" in flagged[architecture]
+            assert "budget_exceeded" not in flagged[architecture]
     if name == "ecommerce_triage":
         firsts = [b for b in advice.break_even if b.architectures[0] == "tiered_cost_pipeline"]
         assert firsts and all(b.queries_per_month is None for b in firsts)

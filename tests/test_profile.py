@@ -102,7 +102,12 @@ LEFT_OUT = {
     "default.data": ["subjects_in"],
     "default.policy": ["overrides"],
     "default.use_cases": ["use_cases"],
-    "default.workload": ["corpus_tokens", "corpus_refreshes_per_month", "complex_share"],
+    "default.workload": [
+        "corpus_tokens",
+        "corpus_refreshes_per_month",
+        "complex_share",
+        "redundancy",
+    ],
     "default.capabilities": ["operates_gpus", "owned_gpus"],
     "default.finance": ["currency", "monthly_budget"],
 }
@@ -146,6 +151,7 @@ def test_nothing_is_listed_as_a_default_when_everything_is_given(kb: sa.Knowledg
     data["policy"]["overrides"] = {}
     data["use_cases"] = []
     data["workload"]["complex_share"] = 0.1
+    data["workload"]["redundancy"] = "n_plus_1"
     data["capabilities"]["owned_gpus"] = {}
     advice = sa.advise(OrganisationProfile.model_validate(data), kb=kb, as_of=AS_OF)
     assert [a.id for a in advice.assumptions if a.id.startswith("default.")] == []

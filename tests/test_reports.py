@@ -12,10 +12,11 @@ import pytest
 
 import sovereign_advisor as sa
 from sovereign_advisor.cli import main as cli_main
+from sovereign_advisor.formatting import money, money_in, unit_price
 from sovereign_advisor.views import chart
 from sovereign_advisor.views import regenerate as reports
 from sovereign_advisor.views.curves import cost_curves, table_volumes
-from sovereign_advisor.views.markdown import money, render_markdown, unit_price
+from sovereign_advisor.views.markdown import render_markdown
 
 from .conftest import AS_OF, PROFILES, ROOT
 
@@ -85,9 +86,11 @@ def test_breakdown_adds_up_to_the_total(built: list[reports.Report]) -> None:
         )
         assert chosen.cost is not None
         total = chosen.cost.monthly_total.typical
-        assert f"| **Total (typical)** | | | | **{money(total, '0.01')}** | |" in report.markdown
+        cur = report.advice.currency
+        shown = money(total, cur, cents=True)
+        assert f"| **Total (typical)** | | | | **{shown}** | |" in report.markdown
         for c in chosen.cost.components:
-            assert f"| {money(c.monthly_cost, '0.01')} |" in report.markdown
+            assert f"| {money(c.monthly_cost, cur, cents=True)} |" in report.markdown
 
 
 def test_curves_agree_with_the_engine_at_the_profile_volume(built: list[reports.Report]) -> None:
@@ -190,9 +193,16 @@ def test_number_formats() -> None:
     from decimal import Decimal
 
     assert money(Decimal("10071.04")) == "10,071"
-    assert money(Decimal("0.125"), "0.01") == "0.12"
+    assert money(Decimal("0.125"), "EUR", cents=True) == "0.12"
     assert unit_price(Decimal("5167.000000")) == "5,167.00"
     assert unit_price(Decimal("0.443695")) == "0.443695"
+    # the yen has no minor unit: amounts are whole even where other currencies show cents; a
+    # unit price keeps the decimals it was published or converted with
+    assert money(Decimal("196563.4"), "JPY", cents=True) == "196,563"
+    assert money(Decimal("1749.825"), "EUR", cents=True) == "1,749.82"
+    assert money_in(Decimal("1749.82"), "EUR") == "1,750 EUR"
+    assert unit_price(Decimal("5167.000000"), "JPY") == "5,167"
+    assert unit_price(Decimal("28.98"), "JPY") == "28.98"
     assert chart.human_volume(4_016_316) == "4.02M" and chart.human_volume(2e9) == "2B"
 
 
@@ -218,7 +228,8 @@ def test_summary_comes_first_with_grouped_exclusions(built: list[reports.Report]
         text = report.markdown
         summary = text[text.index("## Summary") : text.index("## Recommendation")]
         assert "| rank | architecture | low | typical |" in summary
-        assert "**Nearest change:**" in summary and "*The detail follows" in summary
+        assert "**Nearest change" in summary and "*The detail follows" in summary
+        assert "No capital expenditure is shown" not in summary
         flat = " ".join(summary.split())
         for a in report.advice.assessments:
             if not a.eligible:

@@ -14,7 +14,7 @@ from sovereign_advisor.engine.advise import advise, advise_many, iter_advise_man
 from sovereign_advisor.engine.costing import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
-from sovereign_advisor.profile import OrganisationProfile, load_profile
+from sovereign_advisor.profile import OrganisationProfile, load_profile, replace
 
 if typing.TYPE_CHECKING:
     from sovereign_advisor.views.html import render_html
@@ -63,6 +63,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "replace",
     "serving_cost",
 ]
 

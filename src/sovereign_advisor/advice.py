@@ -272,6 +272,11 @@ class Sensitivity(Model):
     flips_to: str
     """The architecture that becomes the cheapest."""
     note: str
+    """The move in plain words, names before ids: "Mistral Large 3's token prices at Mistral La
+    Plateforme would have to rise 40% (record lp.mistral-large-3.eur) for ..."."""
+    label: str = ""
+    """What the input is, in words from the knowledge base ("the EUR/USD exchange rate (USD per
+    EUR)"); empty when the knowledge base has no record of it."""
 
 
 class Obligation(Model):

@@ -118,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         "HTML report is one self-contained file with the chart inline.",
     )
     advise.add_argument("profile", help="organisation profile (YAML or JSON)")
-    advise.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
+    advise.add_argument(
+        "--format",
+        choices=("text", "markdown", "html", "json", "csv"),
+        default="text",
+        help="csv: the cost breakdown, one component per row, for a spreadsheet",
+    )
     advise.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     advise.add_argument(
         "--detail",
@@ -432,6 +437,10 @@ def _cmd_advise(args: argparse.Namespace) -> int:
         text = sa.render_text(advice, kb=kb, detail=args.detail)
     elif args.format == "html":
         text = _html(profile, kb, advice)
+    elif args.format == "csv":
+        from sovereign_advisor.views.spreadsheet import render_csv
+
+        text = render_csv(advice)
     else:
         text = _markdown(args, output, profile, kb, advice)
     _write(text, output)

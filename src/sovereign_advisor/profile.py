@@ -278,6 +278,11 @@ class Workload(Model):
     """How many times a month the whole corpus is re-embedded (at most 10^4)."""
     complex_share: Share = 0.0
     """Share of queries that need the large model's deep reasoning."""
+    redundancy: Literal["none", "n_plus_1", "two_sites"] = "n_plus_1"
+    """How self-hosted GPU pools survive a failure: `n_plus_1` (the default) adds one server
+    (one replica on rented GPUs) beyond what peak load needs, so the service keeps its peak
+    capacity when one fails; `two_sites` runs the whole pool in each of two sites; `none` sizes
+    for load only (a pilot, or a service that may stop for a repair)."""
 
     @field_validator("peak_queries_per_second")
     @classmethod
@@ -425,6 +430,40 @@ def profile_from_dict(data: Mapping[str, Any], name: str = "<profile>") -> Organ
         raise InputError(f"a profile is a mapping, got {type(data).__name__}", file=name)
     _check_depth(data, name)
     return _validate(dict(data), name, None)
+
+
+def replace(profile: OrganisationProfile, /, **changes: Any) -> OrganisationProfile:
+    """A copy of `profile` with fields replaced, validated again as a loaded profile is.
+
+    Name a field by its dotted path, as `--set` does: `replace(profile,
+    **{"workload.queries_per_month": 5e6, "use_cases[0].annex_iii_area": "employment"})`; a
+    bare section name replaces the whole section (`replace(profile, policy={"preset":
+    "strict"})`). Values may be models, dicts, lists or scalars. Fields the profile left out
+    stay out (their defaults are still listed in the advice's assumptions). Raises `InputError`
+    naming the field path and the offending value, like `load_profile`.
+
+    Unlike `profile.model_copy(update=...)`, which does not validate and leaves nested parts as
+    plain dicts that `advise` refuses, the result is a profile like any loaded one.
+    """
+    from sovereign_advisor.whatif import set_field  # whatif imports this module
+
+    if not isinstance(profile, OrganisationProfile):
+        raise InputError(f"replace() needs an OrganisationProfile, got {type(profile).__name__}")
+    data = _plain(profile.model_dump(exclude_unset=True))
+    for path, value in changes.items():
+        if isinstance(value, BaseModel):
+            value = value.model_dump(exclude_unset=True)
+        set_field(data, path, _plain(value), "replace()")
+    return _validate(data, "replace()", None)
+
+
+def _plain(value: Any) -> Any:
+    """Dumped model data as a file would give it: dicts and lists (so paths can index lists)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _check_depth(data: object, name: str) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from sovereign_advisor.advice import (
     Advice,
     Assessment,
@@ -27,10 +29,18 @@ from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.knowledge.models import Assumption
 from sovereign_advisor.profile import (
+    Capabilities,
+    ClassPolicy,
+    Data,
+    Finance,
+    Organisation,
     OrganisationProfile,
+    Policy,
+    UseCase,
     check_against_knowledge_base,
     defaults_applied,
 )
+from sovereign_advisor.profile import Workload as ProfileWorkload
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import FlowNote, Refusal, admissibility
@@ -40,6 +50,7 @@ from .costing import (
     Pricing,
     Workload,
     choose,
+    explain_pool,
     is_active,
     workload_of,
 )
@@ -47,7 +58,15 @@ from .costmodel import BANDS, BandName, q6
 from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
 from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
-from .ranking import break_even, obligations_and_blockers, risks, sensitivity
+from .ownership import ownership
+from .ranking import (
+    PRICE_FACTOR_ID,
+    VOLUME_FACTOR_ID,
+    break_even,
+    obligations_and_blockers,
+    risks,
+    sensitivity,
+)
 
 _DEFAULT_KB: KnowledgeBase | None = None
 
@@ -72,14 +91,7 @@ def advise(
     is required here so that the engine never reads the clock: the command line defaults it to
     today.
     """
-    if not isinstance(profile, OrganisationProfile):
-        raise InputError("advise() needs an OrganisationProfile (see load_profile)")
-    if as_of is None:
-        raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
-    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
-        raise InputError(f"advise() needs as_of to be a datetime.date, got {as_of!r}")
-    if kb is not None and not isinstance(kb, KnowledgeBase):
-        raise InputError(f"advise() needs kb from load_knowledge_base(), got {type(kb).__name__}")
+    as_of = _check_arguments(profile, kb, as_of)
     kb = _Recording.of(kb or default_knowledge_base())
     check_against_knowledge_base(profile, kb)
     assumptions = _defaults(profile)
@@ -119,6 +131,8 @@ def advise(
         used.add("quality.complex_share_on_basic_model_threshold")
     if any(r.id == "residual_leak_risk" for a in assessments for r in a.risks):
         used.add("routing.pii_detection_recall")
+    if len(choices) >= 2:  # the sensitivity reports only moves within these ranges
+        used.update((PRICE_FACTOR_ID, VOLUME_FACTOR_ID))
     read = {r.id for r in kb.read}  # every assumption the steps above consulted
     assumptions += [
         AssumptionUsed(
@@ -141,7 +155,7 @@ def advise(
         coming_blocked_use_cases=tuple(coming),
         assessments=tuple(assessments),
         break_even=tuple(crossings),
-        sensitivity=tuple(sensitivity(ranked_choices, w, crossings)),
+        sensitivity=tuple(sensitivity(ranked_choices, w, crossings, kb)),
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),
@@ -149,6 +163,44 @@ def advise(
         fx_rate_date=fx_date,
         warnings=(*_warnings(profile), *_fx_warnings(fx_date, as_of)),
     )
+
+
+def _check_arguments(
+    profile: OrganisationProfile, kb: KnowledgeBase | None, as_of: dt.date | None
+) -> dt.date:
+    """One clear InputError for arguments `advise` cannot use; the as-of date when they do."""
+    if not isinstance(profile, OrganisationProfile):
+        raise InputError("advise() needs an OrganisationProfile (see load_profile)")
+    # model_copy(update=...) does not validate: a part given as a dict would crash deep inside
+    # the engine. Checking the parts' types is cheap; a valid profile is not validated again.
+    parts: list[tuple[str, object, type[BaseModel]]] = [
+        ("organisation", profile.organisation, Organisation),
+        ("data", profile.data, Data),
+        ("policy", profile.policy, Policy),
+        ("workload", profile.workload, ProfileWorkload),
+        ("capabilities", profile.capabilities, Capabilities),
+        ("finance", profile.finance, Finance),
+        *((f"use_cases[{i}]", u, UseCase) for i, u in enumerate(profile.use_cases)),
+    ]
+    if isinstance(profile.policy, Policy):
+        parts += [
+            (f"policy.overrides.{c}", o, ClassPolicy) for c, o in profile.policy.overrides.items()
+        ]
+    for field, value, kind in parts:
+        if not isinstance(value, kind):
+            raise InputError(
+                f"a {type(value).__name__} where a {kind.__name__} belongs: this profile was "
+                "not validated (model_copy(update=...) does not validate); derive one with "
+                "sovereign_advisor.replace(profile, **{'section.field': value})",
+                field=field,
+            )
+    if as_of is None:
+        raise InputError("advise() needs as_of=datetime.date(...): the engine reads no clock")
+    if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
+        raise InputError(f"advise() needs as_of to be a datetime.date, got {as_of!r}")
+    if kb is not None and not isinstance(kb, KnowledgeBase):
+        raise InputError(f"advise() needs kb from load_knowledge_base(), got {type(kb).__name__}")
+    return as_of
 
 
 def _fx_warnings(fx_date: dt.date | None, as_of: dt.date) -> tuple[str, ...]:
@@ -517,16 +569,21 @@ def _assessment(
                 unit_price=price,
                 monthly_cost=quantity * price,
                 source=line.source,
+                unit_purchase_price=line.upfront["typical"] if line.upfront else None,
             )
         )
     totals = bands[arch.id]
     exposure_of = {v: e.jurisdictions for v, e in exposures.items()}
     owned = _owned_gpu_use(choice, profile, kb, w)
     flows = misrouted_flows(result, choice.venue_of, exposure_of, profile, kb, w.volume)
+    capex, operating, tco = ownership(choice, w, totals)
     cost = Cost(
         currency=profile.finance.currency,
         monthly_total=MonthlyTotal(**totals),
         components=tuple(components),
+        capex=capex,
+        monthly_operating=operating,
+        tco=tco,
     )
     return Assessment(
         architecture_id=arch.id,
@@ -538,6 +595,7 @@ def _assessment(
         cost=cost,
         risks=tuple(risks(result, choice, totals["typical"], profile, kb, w, flows)),
         owned_gpus=owned,
+        gpu_pools=tuple(explain_pool(pool, profile, kb, w) for pool in choice.pools),
         misrouted=flows,
     )
 
@@ -560,16 +618,33 @@ def _owned_gpu_use(
                 "the organisation does not operate GPUs (capabilities.operates_gpus is false), "
                 "so its own are not used"
             )
+        elif used == 0 and gpu_id in choice.owned_alternatives:
+            on_owned, chosen = choice.owned_alternatives[gpu_id]
+            where = ", ".join(
+                sorted(
+                    {
+                        f"{p.gpu_id} {'on the premises' if p in at_premises else 'at ' + p.venue_id}"
+                        for p in choice.pools
+                    }
+                )
+            )
+            currency = profile.finance.currency
+            reason = (
+                f"a premises pool on them would cost {q6(on_owned):,.0f} {currency} a month "
+                f"against {q6(chosen):,.0f} {currency} on {where} (on them: their power, rack "
+                "space and staff, and what they cannot carry of the load and the spare capacity, "
+                "bought in whole servers of their type)"
+            )
         elif not at_premises:
             reason = (
                 "no self-hosted role may run on the premises (see the venues refused): the "
                 "pools run at a GPU cloud"
             )
         elif used == 0:
-            other = sorted({p.gpu_id for p in at_premises})
+            other = ", ".join(sorted({p.gpu_id for p in at_premises}))
             reason = (
-                f"the premises pools run on {', '.join(other)}: another owned type, or no "
-                f"purchase record for {gpu_id} on the as-of date to size a pool on it"
+                f"the premises pools run on {other}: no purchase record (or server "
+                f"configuration) for {gpu_id} on the as-of date to size a pool on it"
             )
         elif used < owned:
             reason = f"{owned - used} of them idle: the pools need only {used} at this volume"

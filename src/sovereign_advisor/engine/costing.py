@@ -5,17 +5,36 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Literal
 
+from sovereign_advisor.advice import GpuPool
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
-from sovereign_advisor.knowledge.models import Band, FxRate, GpuPrice, LanguageModel, Role
+from sovereign_advisor.knowledge.models import (
+    Band,
+    FxRate,
+    GpuPrice,
+    LanguageModel,
+    Role,
+    ServerPrice,
+)
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Currency
 
-from .costmodel import BANDS, BandName, CostModel, Count, Group, Line, Quantity, q6
+from .costmodel import (
+    BANDS,
+    BandName,
+    CostModel,
+    Count,
+    Group,
+    Line,
+    Quantity,
+    lines_total,
+    q6,
+)
 from .eligibility import Eligibility, Placement, offered_price
 
 F = Fraction
@@ -127,6 +146,7 @@ def priced_currencies(kb: KnowledgeBase) -> frozenset[str]:
     found: set[str] = {p.currency for p in kb.token_prices}
     found.update(g.currency for g in kb.gpu_prices)
     found.update(h.currency for h in kb.host_prices)
+    found.update(s.currency for s in kb.server_prices)
     found.update(a.currency for a in kb.assumptions if a.currency is not None)
     return frozenset(found)
 
@@ -383,12 +403,19 @@ class Pool:
     venue_id: str
     gpu_id: str
     counts: dict[BandName, Count]
+    """GPUs in the pool (spares included), for each end of the band."""
     lines: tuple[Line, ...]
     utilisation: float
     """Share of the pool's GPU time used at average load (typical band)."""
     roles: tuple[str, ...]
     load_share: dict[str, float]
     """Share of the pool's average GPU time each role uses (typical band)."""
+    facts: SizingFacts | None = None
+    """What decided the number of replicas (typical band)."""
+    server: ServerPrice | None = None
+    """The server configuration, for purchased GPUs."""
+    servers: Count | None = None
+    """Servers holding the GPUs (typical band), for purchased GPUs."""
 
     @property
     def count(self) -> Count:
@@ -450,11 +477,39 @@ def _pool_count(
         (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
         for slope, intercept in throughput_terms + memory_terms
     ]
-    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources)
+    facts = SizingFacts(weights, context_kv, usable, unit, seconds, corpus_load, kv, kv_budget)
+    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources), facts
 
 
-PoolSize = tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...]]
-"""What `_pool_count` gives: count, GPU-seconds per second of each role, usable memory, sources."""
+@dataclass(frozen=True)
+class SizingFacts:
+    """What decided a pool's replicas, per query and per GPU (one end of the band)."""
+
+    weights: Fraction
+    """Bytes of every model's weights."""
+    context_kv: Fraction
+    """Bytes of one full-context sequence's KV cache, summed over the models."""
+    usable: Fraction
+    """Bytes of one GPU's memory that weights and KV cache may use."""
+    unit: int
+    """GPUs per replica."""
+    seconds: Fraction
+    """GPU-seconds per query (all queries, each role weighted by its share)."""
+    background: Fraction
+    """GPU-seconds per second of background work (corpus embedding)."""
+    kv: Fraction
+    """KV-cache byte-seconds per query."""
+    kv_budget: Fraction
+    """Bytes of one replica's memory left for the KV cache."""
+
+    def replicas(self, peak: Fraction) -> tuple[Fraction, Fraction]:
+        """Replicas needed at a peak rate (queries a second): for GPU time, for KV memory."""
+        return (self.seconds * peak + self.background) / self.unit, self.kv * peak / self.kv_budget
+
+
+PoolSize = tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...], SizingFacts]
+"""What `_pool_count` gives: count, GPU-seconds per second of each role, usable memory,
+sources, and the facts the count rests on."""
 
 
 def pool_sizes(
@@ -467,6 +522,28 @@ def pool_sizes(
     return {b: _pool_count(gpu_id, placements, profile, kb, w, b) for b in BANDS}
 
 
+def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:
+    """(sites, spare servers) the profile's `workload.redundancy` asks for."""
+    mode = profile.workload.redundancy
+    if mode == "two_sites":
+        return 2, 0
+    return 1, 1 if mode == "n_plus_1" else 0
+
+
+def server_configs(
+    kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date
+) -> list[ServerPrice]:
+    """Server configurations for a GPU type at a premises venue on a day, by id."""
+    return sorted(
+        (
+            sp
+            for sp in kb.server_prices
+            if (sp.venue, sp.gpu) == (venue_id, gpu_id) and sp.valid_on(as_of)
+        ),
+        key=lambda sp: sp.id,
+    )
+
+
 def build_pool(
     venue_id: str,
     gpu_price: GpuPrice,
@@ -476,20 +553,44 @@ def build_pool(
     w: Workload,
     pricing: Pricing,
     sized: dict[BandName, PoolSize] | None = None,
+    server: ServerPrice | None = None,
 ) -> Pool:
-    """The GPU pool of `placements` at one venue and GPU type. `sized` is the pool's sizing
-    (`pool_sizes`), which depends on the GPU type only, not on the venue: pass it to reuse it."""
+    """The GPU pool of `placements` at one venue and GPU type (in `server`s, for purchased
+    GPUs). `sized` is the pool's sizing (`pool_sizes`), which depends on the GPU type only,
+    not on the venue: pass it to reuse it."""
     gpu = kb.gpus[gpu_price.gpu]
     if sized is None:
         sized = pool_sizes(gpu.id, placements, profile, kb, w)
-    counts = {b: sized[b][0] for b in BANDS}
-    count, by_role, _, sources = sized["typical"]
+    sites, spare = redundancy_of(profile)
+    load_counts = {b: sized[b][0] for b in BANDS}
+    if server is not None:
+        owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
+        counts = {
+            b: replace(
+                c,
+                per_server=server.gpus_per_server,
+                fully_populated=server.fully_populated,
+                sites=sites,
+                spare=spare,
+                owned=owned,
+            )
+            for b, c in load_counts.items()
+        }
+    else:  # rented GPUs (or a purchase without a server record): a spare is one replica
+        counts = {
+            b: replace(c, per_server=c.unit, sites=sites, spare=spare)
+            for b, c in load_counts.items()
+        }
+    server_counts = {b: replace(c, of="servers") for b, c in counts.items()}
+    _, by_role, _, sources, facts = sized["typical"]
     average = sum(by_role.values(), F(0))
-    n = count.at(w.volume)
+    n = counts["typical"].at(w.volume)
     roles = tuple(p.role.id for p in placements)
     label = f"{gpu.name} ({', '.join(roles)})"
     hours = frac(kb.assumption("hours_per_month").value.typical)
     sizing = _source("vllm.gpu_memory_utilization", "serving.activation_reserve_gb", *sources)
+    if spare or sites > 1:
+        sizing = _source(sizing, "workload.redundancy")
 
     def per_gpu(amount: dict[BandName, Fraction], owned: int = 0) -> dict[BandName, Quantity]:
         return {b: Quantity(count=counts[b], per_count=amount[b], owned=owned) for b in BANDS}
@@ -509,56 +610,170 @@ def build_pool(
                 scales_with=_ids(gpu_price.id, fx),
             )
         )
+        staff, staff_source = staff_prices(profile, kb, pricing)
+        lines.append(
+            Line(
+                f"Operations staff: rented GPUs at {venue_id}",
+                None,
+                "always_on",
+                "FTE-month",
+                _source("ops.fte_per_gpu", staff_source),
+                staff,
+                per_gpu(assumed(kb, "ops.fte_per_gpu")),
+                scales_with=_ids("ops.fte_per_gpu", staff_source),
+            )
+        )
     else:
         assert gpu_price.purchase is not None
-        life = for_cost(assumed(kb, "gpu.life_months"), cheaper_when_higher=True)
-        prices, fx = pricing.convert(gpu_price.purchase, gpu_price.currency, divide_by=life)
-        owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
+        lines.extend(
+            _premises_lines(
+                gpu_price, server, counts, server_counts, roles, sizing, profile, kb, pricing
+            )
+        )
+    shares = {r: float(t / average) if average else 0.0 for r, t in by_role.items()}
+    return Pool(
+        venue_id,
+        gpu.id,
+        counts,
+        tuple(lines),
+        float(average / n),
+        roles,
+        shares,
+        facts,
+        server,
+        server_counts["typical"] if server is not None else None,
+    )
+
+
+def _premises_lines(
+    gpu_price: GpuPrice,
+    server: ServerPrice | None,
+    counts: dict[BandName, Count],
+    server_counts: dict[BandName, Count],
+    roles: tuple[str, ...],
+    sizing: str,
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    pricing: Pricing,
+) -> list[Line]:
+    """Bought GPUs: cards and servers amortised over their life, their power at the facility's
+    PUE, the rack space and facility per kW, and the staff per server."""
+    assert gpu_price.purchase is not None
+    gpu = kb.gpus[gpu_price.gpu]
+    label = f"{gpu.name} ({', '.join(roles)})"
+    hours = frac(kb.assumption("hours_per_month").value.typical)
+    life = for_cost(assumed(kb, "gpu.life_months"), cheaper_when_higher=True)
+    # with a server configuration the counts know the owned GPUs (they serve first); bare cards
+    # (a knowledge base without server records) subtract them here
+    owned = profile.capabilities.owned_gpus.get(gpu.id, 0) if server is None else 0
+    bought = {b: replace(c, of="bought_gpus") for b, c in counts.items()}
+    card, fx = pricing.convert(gpu_price.purchase, gpu_price.currency)
+    lines = [
+        Line(
+            f"GPU purchase, amortised: {label}",
+            None,
+            "always_on",
+            "GPU-month",
+            _source(gpu_price.id, "gpu.life_months", fx, sizing),
+            {b: q6(frac(card[b]) / life[b]) for b in BANDS},
+            {b: Quantity(count=bought[b], per_count=ONE, owned=owned) for b in BANDS},
+            scales_with=_ids(gpu_price.id, fx),
+            inverse_with=("gpu.life_months",),
+            upfront=card,
+            life=life,
+        )
+    ]
+    kw_gpu = frac(gpu.power_w) / 1000
+    kw_server = frac(server.power_w) / 1000 if server is not None else ZERO
+
+    def it_load(
+        per_gpu: dict[BandName, Fraction], per_server: dict[BandName, Fraction]
+    ) -> dict[BandName, Quantity]:
+        """A quantity per GPU plus one per server (power, rack space). The servers bought count
+        whole; the organisation's own servers, which may hold other cards too, count for the
+        share of a server (of this configuration) that its GPUs in the pool fill."""
+        out = {}
+        for b in BANDS:
+            also: tuple[tuple[Count, Fraction, int], ...] = ()
+            if server is not None:
+                k = server.gpus_per_server
+                also = (
+                    (replace(counts[b], of="bought_servers"), per_server[b], 0),
+                    (replace(counts[b], of="owned_gpus"), per_server[b] / k, 0),
+                )
+            out[b] = Quantity(count=counts[b], per_count=per_gpu[b], also=also)
+        return out
+
+    if server is not None:
+        box, sfx = pricing.convert(server.purchase, server.currency)
+        to_buy = {b: replace(c, of="bought_servers") for b, c in counts.items()}
         lines.append(
             Line(
-                f"GPU purchase, amortised: {label}",
+                f"GPU servers, amortised: {server.name} ({', '.join(roles)})",
                 None,
                 "always_on",
-                "GPU-month",
-                _source(gpu_price.id, "gpu.life_months", fx, sizing),
-                prices,
-                per_gpu(dict.fromkeys(BANDS, F(1)), owned),
-                scales_with=_ids(gpu_price.id, fx),
+                "server-month",
+                _source(server.id, "gpu.life_months", sfx, sizing),
+                {b: q6(frac(box[b]) / life[b]) for b in BANDS},
+                {b: Quantity(count=to_buy[b], per_count=ONE) for b in BANDS},
+                scales_with=_ids(server.id, sfx),
                 inverse_with=("gpu.life_months",),
+                upfront=box,
+                life=life,
             )
         )
-        energy = kb.assumption("energy.price_per_kwh", profile.premises_country)
-        pue = assumed(kb, "datacentre.pue")
-        kwh = {b: frac(gpu.power_w) / 1000 * hours * pue[b] for b in BANDS}
-        assert energy.currency is not None
-        eprices, efx = pricing.convert(energy.value, energy.currency)
-        lines.append(
-            Line(
-                f"GPU power: {label}",
-                None,
-                "always_on",
-                "kWh",
-                _source(energy.id, "datacentre.pue", "hours_per_month", gpu.id, efx),
-                eprices,
-                per_gpu(kwh),
-                scales_with=_ids(energy.id, "datacentre.pue", efx),
-            )
-        )
-    staff, staff_source = staff_prices(profile, kb, pricing)
+    energy = kb.assumption("energy.price_per_kwh", profile.premises_country)
+    pue = assumed(kb, "datacentre.pue")
+    assert energy.currency is not None
+    eprices, efx = pricing.convert(energy.value, energy.currency)
+    server_id = server.id if server is not None else None
     lines.append(
         Line(
-            f"Operations staff: GPU fleet at {venue_id}",
+            f"Power: {label}",
+            None,
+            "always_on",
+            "kWh",
+            _source(energy.id, "datacentre.pue", "hours_per_month", gpu.id, server_id, efx),
+            eprices,
+            it_load(
+                {b: kw_gpu * hours * pue[b] for b in BANDS},
+                {b: kw_server * hours * pue[b] for b in BANDS},
+            ),
+            scales_with=_ids(energy.id, "datacentre.pue", efx),
+        )
+    )
+    colo = kb.assumption("datacentre.colocation_per_kw_month", profile.premises_country)
+    assert colo.currency is not None
+    cprices, cfx = pricing.convert(colo.value, colo.currency)
+    lines.append(
+        Line(
+            f"Rack space and facility: {label}",
+            None,
+            "always_on",
+            "kW-month",
+            _source(colo.id, gpu.id, server_id, cfx),
+            cprices,
+            it_load(dict.fromkeys(BANDS, kw_gpu), dict.fromkeys(BANDS, kw_server)),
+            scales_with=_ids(colo.id, cfx),
+        )
+    )
+    staff, staff_source = staff_prices(profile, kb, pricing)
+    per_server = assumed(kb, "ops.fte_per_server")
+    lines.append(
+        Line(
+            f"Operations staff: GPU servers ({', '.join(roles)})",
             None,
             "always_on",
             "FTE-month",
-            _source("ops.fte_per_gpu", staff_source),
+            _source("ops.fte_per_server", staff_source),
             staff,
-            per_gpu(assumed(kb, "ops.fte_per_gpu")),
-            scales_with=_ids("ops.fte_per_gpu", staff_source),
+            it_load(dict.fromkeys(BANDS, ZERO), per_server)
+            if server is not None
+            else {b: Quantity(count=server_counts[b], per_count=per_server[b]) for b in BANDS},
+            scales_with=_ids("ops.fte_per_server", staff_source),
         )
     )
-    shares = {r: float(t / average) if average else 0.0 for r, t in by_role.items()}
-    return Pool(venue_id, gpu.id, counts, tuple(lines), float(average / n), roles, shares)
+    return lines
 
 
 def staff_prices(
@@ -573,17 +788,20 @@ def staff_prices(
 def role_staff_line(
     role_id: str, profile: OrganisationProfile, kb: KnowledgeBase, pricing: Pricing
 ) -> Line:
+    """Staff time for a software component the organisation runs itself (a model server, an
+    embedder, a vector store on its own host), whatever its size: patches, upgrades,
+    monitoring. The hardware under it is counted per server or per rented GPU."""
     prices, source = staff_prices(profile, kb, pricing)
-    fte = assumed(kb, "ops.fte_per_self_hosted_role")
+    fte = assumed(kb, "ops.fte_per_self_hosted_service")
     return Line(
         f"Operations staff: {role_id}",
         role_id,
         "always_on",
         "FTE-month",
-        _source("ops.fte_per_self_hosted_role", source),
+        _source("ops.fte_per_self_hosted_service", source),
         prices,
         {b: Quantity(fixed=fte[b]) for b in BANDS},
-        scales_with=_ids("ops.fte_per_self_hosted_role", source),
+        scales_with=_ids("ops.fte_per_self_hosted_service", source),
     )
 
 
@@ -658,12 +876,15 @@ def vector_store_lines(
     kb: KnowledgeBase,
     w: Workload,
     pricing: Pricing,
-) -> list[tuple[Line, dict[BandName, int]]]:
-    """One line per host type the venue offers, with the hosts each end of the band needs."""
+    profile: OrganisationProfile,
+) -> list[tuple[tuple[Line, ...], dict[BandName, int]]]:
+    """One option per host type (or managed plan) the venue offers: its lines (the hosts, and
+    the staff to run the store unless the service is managed) and the hosts each end of the
+    band needs."""
     chunk = for_cost(assumed(kb, "rag.chunk_tokens"), cheaper_when_higher=True)
     overhead = assumed(kb, "qdrant.memory_overhead")
     dims = embedder.embedding_dims or 0
-    out = []
+    out: list[tuple[tuple[Line, ...], dict[BandName, int]]] = []
     for h in sorted(kb.host_prices, key=lambda h: h.id):
         if h.venue != venue_id or not h.valid_on(pricing.as_of):
             continue
@@ -673,17 +894,23 @@ def vector_store_lines(
             memory_gb = w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9
             hosts[b] = max(1, math.ceil(memory_gb / frac(h.memory_gb)))
         prices, fx = pricing.convert(h.per_month, h.currency)
+        what = h.name or f"vector store hosts ({h.memory_gb:g} GB)"
+        if h.name:
+            what = f"{'managed vector store' if h.managed else 'vector store host'}, {h.name}"
         line = Line(
-            f"{placement.role.id}: vector store hosts ({h.memory_gb:g} GB) @ {venue_id}",
+            f"{placement.role.id}: {what} @ {venue_id}",
             placement.role.id,
             "always_on",
-            "host-month",
+            "plan-month" if h.managed else "host-month",
             _source(h.id, fx, "rag.chunk_tokens", "qdrant.memory_overhead"),
             prices,
             {b: Quantity(fixed=F(hosts[b])) for b in BANDS},
             scales_with=_ids(h.id, fx),
         )
-        out.append((line, hosts))
+        if h.managed:
+            out.append(((line,), hosts))
+        else:
+            out.append(((line, role_staff_line(placement.role.id, profile, kb, pricing)), hosts))
     return out
 
 
@@ -697,6 +924,9 @@ class Choice:
     hosts: dict[str, int]
     model: CostModel
     """Cost as a function of volume: every venue/GPU alternative, cheapest chosen per volume."""
+    owned_alternatives: dict[str, tuple[Fraction, Fraction]] = field(default_factory=dict)
+    """For each owned GPU type a chosen premises pool does not run on: (the cheapest pool on it
+    at the premises, the chosen pool), monthly typical, at the profile's volume."""
 
 
 def _pool_options(
@@ -709,23 +939,35 @@ def _pool_options(
 ) -> list[Pool]:
     options = []
     sizes: dict[str, dict[BandName, PoolSize]] = {}  # sizing depends on the GPU, not the venue
-    owned = sorted(g for g, n in profile.capabilities.owned_gpus.items() if n > 0)
-    at_premises = [v for v in venue_ids if kb.venues[v].kind == "premises"]
+    # GPUs the organisation owns cost nothing to buy: a pool on an owned type at the premises
+    # uses them first and buys only what they cannot carry, in whole servers of a configuration
+    # (see Count); it still pays their power, rack space and staff. Every type and venue is an
+    # alternative, owned types included, and the cheapest wins at every volume (so that the
+    # cost never falls when the load rises): owning one card of a type sold only in 8-GPU
+    # servers does not force buying such a server when another type is cheaper. The advice
+    # says why owned GPUs are not used, with both amounts (`OwnedGpuUse.reason`).
     gpu_ids = sorted(kb.gpus)
-    if owned and any(_gpu_price(kb, v, g, pricing.as_of) for v in at_premises for g in owned):
-        # GPUs the organisation owns are used before any is bought or rented: the pool runs on
-        # its premises, on an owned type (more of that type are bought if it needs more). An
-        # owned type without a purchase record on the as-of date cannot be priced beyond what
-        # is owned, so it is not forced (the advice says why it is unused).
-        venue_ids, gpu_ids = at_premises, owned
     for venue_id in venue_ids:
         for gpu_id in gpu_ids:
             price = _gpu_price(kb, venue_id, gpu_id, pricing.as_of)
-            if price is not None:
-                if gpu_id not in sizes:
-                    sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w)
+            if price is None:
+                continue
+            if gpu_id not in sizes:
+                sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w)
+            sized = sizes[gpu_id]
+            servers: list[ServerPrice | None] = [None]
+            if price.purchase is not None:
+                # bought GPUs sit in servers: each configuration that holds a replica is an
+                # alternative (a knowledge base without server records prices bare cards)
+                unit = max(sized[b][0].unit for b in BANDS)
+                configs = server_configs(kb, venue_id, gpu_id, pricing.as_of)
+                fitting = [c for c in configs if c.gpus_per_server >= unit]
+                servers = [*fitting] if configs else [None]
+                if configs and not fitting:
+                    continue
+            for server in servers:
                 options.append(
-                    build_pool(venue_id, price, placements, profile, kb, w, pricing, sizes[gpu_id])
+                    build_pool(venue_id, price, placements, profile, kb, w, pricing, sized, server)
                 )
     assert options, "eligibility guarantees a priced venue"
     return options
@@ -747,6 +989,7 @@ def choose(
     groups: list[Group] = []
     venue_of: dict[str, tuple[str, str | None]] = {}
     hosts: dict[str, int] = {}
+    owned_alternatives: dict[str, tuple[Fraction, Fraction]] = {}
     gpu_roles = [
         p
         for p in result.placements
@@ -760,12 +1003,22 @@ def choose(
             if common
             else [(sorted(v for v, _ in p.options), [p]) for p in gpu_roles]
         )
+        owned = {g for g, n in profile.capabilities.owned_gpus.items() if n > 0}
         for venue_ids, members in specs:
             options = _pool_options(venue_ids, members, profile, kb, w, pricing)
             group = Group(tuple(pool.lines for pool in options))
             groups.append(group)
             pool = options[group.chosen(w.volume)]
             pools.append(pool)
+            chosen_total = lines_total(pool.lines, w.volume)
+            for gpu_id in sorted(owned - {pool.gpu_id}):
+                on_it = [
+                    lines_total(o.lines, w.volume)
+                    for o in options
+                    if o.gpu_id == gpu_id and kb.venues[o.venue_id].kind == "premises"
+                ]
+                if on_it:
+                    owned_alternatives[gpu_id] = (min(on_it), chosen_total)
             for p in members:
                 venue_of[p.role.id] = (pool.venue_id, p.role.models[0])
     embedder = next(
@@ -793,18 +1046,17 @@ def choose(
             if embedder is None:
                 raise InputError(f"architecture has a vector store `{role.id}` but no embedder")
             store_options = [
-                (venue_id, line, n)
+                (venue_id, lines, n)
                 for venue_id, _ in p.options
-                for line, n in vector_store_lines(p, venue_id, embedder, kb, w, pricing)
+                for lines, n in vector_store_lines(p, venue_id, embedder, kb, w, pricing, profile)
             ]
-            group = Group(tuple((line,) for _, line, _ in store_options))
+            group = Group(tuple(lines for _, lines, _ in store_options))
             groups.append(group)
             venue_id, _, n = store_options[group.chosen(w.volume)]
             venue_of[role.id] = (venue_id, None)
             hosts[role.id] = n["typical"]
-            groups.append(Group(((role_staff_line(role.id, profile, kb, pricing),),)))
     groups = [_fx_direction(g, pricing.inverted) for g in groups]
-    return Choice(venue_of, tuple(pools), hosts, CostModel(tuple(groups)))
+    return Choice(venue_of, tuple(pools), hosts, CostModel(tuple(groups)), owned_alternatives)
 
 
 def _fx_direction(group: Group, inverted: set[str]) -> Group:
@@ -878,4 +1130,84 @@ def serving_cost(
         output_tokens_per_hour=tokens_per_hour,
         per_million_output_tokens=q6(per_hour * 10**6 / tokens_per_hour),
         source=_source(*sources, throughput.id),
+    )
+
+
+def _gb(value: Fraction) -> Decimal:
+    return q6(value / 10**9).quantize(Decimal("0.01"))
+
+
+def explain_pool(
+    pool: Pool, profile: OrganisationProfile, kb: KnowledgeBase, w: Workload
+) -> GpuPool:
+    """Why a pool has the GPUs it has at the profile's volume: the replica's size (memory), the
+    replicas peak load needs (GPU time, KV cache), and the spares redundancy adds."""
+    v = w.volume
+    facts = pool.facts
+    assert facts is not None
+    gpu = kb.gpus[pool.gpu_id]
+    peak = w.peak_slope * v + w.peak_fixed
+    for_time, for_memory = facts.replicas(peak)
+    load = Count(pool.count.minimum, pool.count.terms, pool.count.unit)
+    replicas = load.at(v) // load.unit
+    gpus = pool.count.at(v)
+    spare_gpus = gpus - replicas * load.unit
+    if replicas <= 1 and for_time <= 1 and for_memory <= 1:
+        deciding: Literal["minimum", "throughput", "memory"] = "minimum"
+    elif math.ceil(for_time) >= math.ceil(for_memory):
+        deciding = "throughput"
+    else:
+        deciding = "memory"
+    servers = pool.servers.at(v) if pool.servers is not None else None
+    where = f"{gpus} x {gpu.name}"
+    if pool.server is not None and servers is not None:
+        where += f" in {servers} x {pool.server.name}"
+    replica = (
+        f"one replica needs {load.unit} GPU{'s' if load.unit > 1 else ''} (weights "
+        f"{_gb(facts.weights)} GB + one full-context sequence's KV cache "
+        f"{_gb(facts.context_kv)} GB; {_gb(facts.usable)} GB usable per GPU)"
+    )
+    kv_peak = facts.kv * peak
+    need = (
+        f"at the peak of {q6(peak).normalize():f} queries a second, GPU time "
+        f"({q6(facts.seconds).quantize(Decimal('0.0001'))} GPU-seconds a query, prefill and "
+        f"decode) needs {q6(for_time).quantize(Decimal('0.01'))} replicas and the KV cache "
+        f"in flight ({_gb(kv_peak)} GB) {q6(for_memory).quantize(Decimal('0.01'))}"
+    )
+    decided = {
+        "minimum": "so one replica carries the load",
+        "throughput": f"so GPU time decides: {replicas} replicas",
+        "memory": f"so the KV cache decides: {replicas} replicas",
+    }[deciding]
+    mode = profile.workload.redundancy
+    if mode == "n_plus_1" and pool.server is not None:
+        spare = (
+            f"; N+1 adds a spare server ({spare_gpus} GPU{'s' if spare_gpus != 1 else ''}) so "
+            "that peak capacity survives a server failure"
+        )
+    elif mode == "n_plus_1":
+        spare = "; N+1 adds a spare replica so that peak capacity survives a failure"
+    elif mode == "two_sites":
+        spare = "; two sites: the whole pool runs in each"
+    else:
+        spare = "; no redundancy (workload.redundancy: none)"
+    return GpuPool(
+        venue_id=pool.venue_id,
+        gpu_id=pool.gpu_id,
+        roles=pool.roles,
+        gpus=gpus,
+        servers=servers,
+        server_config=pool.server.id if pool.server is not None else None,
+        deciding=deciding,
+        replica_gpus=load.unit,
+        weights_gb=_gb(facts.weights),
+        context_kv_gb=_gb(facts.context_kv),
+        usable_gb_per_gpu=_gb(facts.usable),
+        peak_queries_per_second=q6(peak),
+        replicas_for_throughput=q6(for_time),
+        kv_cache_gb_at_peak=_gb(kv_peak),
+        replicas_for_memory=q6(for_memory),
+        redundancy=mode,
+        spare_gpus=spare_gpus,
+        explanation=f"{where}: {replica}; {need}, {decided}{spare}.",
     )

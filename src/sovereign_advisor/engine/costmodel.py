@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 BandName = Literal["low", "typical", "high"]
 BANDS: tuple[BandName, ...] = ("low", "typical", "high")
@@ -49,12 +49,57 @@ def q6(value: Fraction | Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class Count:
-    """A number of GPUs or hosts: `unit * max(minimum, ceil(a*v + b) for each (a, b) term)`
-    (`unit` GPUs per model replica; the terms count replicas)."""
+    """A number of GPUs (or of the servers holding them) as a function of volume.
+
+    The load needs `m = unit * max(minimum, ceil(a*v + b) for each (a, b) term)` GPUs (`unit`
+    GPUs per model replica; the terms count replicas). They sit in servers of `per_server`
+    GPUs: each of `sites` sites holds `ceil(m / per_server)` servers, and `spare` servers are
+    added for redundancy. A `fully_populated` server (an HGX baseboard, or a rented replica)
+    always holds `per_server` GPUs; a PCIe server holds what it needs, a spare as many as the
+    fullest server (`min(m, per_server)`), so that it can take any one server's place.
+
+    `owned` GPUs (in the organisation's own servers) serve first: they cover the GPUs the load
+    and the spare capacity need (`sites * m + spare * min(m, per_server)`), and only what they
+    cannot cover is bought, in whole servers of the configuration.
+
+    `of` says which number `at` gives: every GPU or server of the pool, or those to buy. Each
+    is nondecreasing in `m`, so the count steps only where `m` does.
+    """
 
     minimum: int
     terms: tuple[tuple[Fraction, Fraction], ...] = ()
     unit: int = 1
+    per_server: int = 1
+    fully_populated: bool = True
+    sites: int = 1
+    spare: int = 0
+    owned: int = 0
+    of: Literal["gpus", "servers", "bought_gpus", "bought_servers", "owned_gpus"] = "gpus"
+
+    def of_load(self, replicas: int) -> int:
+        """The count (as `of` says) when the load needs `replicas`."""
+        m = replicas * self.unit
+        k = self.per_server
+        if self.owned <= 0:
+            servers = self.sites * -(-m // k) + self.spare
+            if self.of == "owned_gpus":
+                return 0
+            if self.of in ("servers", "bought_servers"):
+                return servers
+            if self.fully_populated:
+                return servers * k
+            return self.sites * m + self.spare * min(m, k)
+        needed = self.sites * m + self.spare * min(m, k)
+        used = min(self.owned, needed)
+        bought_servers = -(-(needed - used) // k)
+        bought = bought_servers * k if self.fully_populated else needed - used
+        return {
+            "gpus": used + bought,
+            "servers": -(-used // k) + bought_servers,
+            "bought_gpus": bought,
+            "bought_servers": bought_servers,
+            "owned_gpus": used,
+        }[self.of]
 
     @cached_property
     def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -67,12 +112,35 @@ class Count:
 
     def at_ratio(self, vn: int, vd: int) -> int:
         """The count at volume `vn / vd` (`vd` > 0, not necessarily in lowest terms)."""
+        n = self.replicas_at_ratio(vn, vd)
+        if self._plain:
+            return n * self.unit
+        return self.of_load(n)
+
+    def replicas_at_ratio(self, vn: int, vd: int) -> int:
+        """Replicas the load needs at volume `vn / vd`: what every count of the same terms
+        (GPUs, servers, those to buy) derives from."""
         # ceil(a*v + b) in integers: Fraction arithmetic dominates break-even search otherwise
         n = self.minimum
         for an, ad, bn, bd in self._integer_terms:
             den = ad * vd * bd
             n = max(n, -((-(an * vn * bd + bn * ad * vd)) // den))
-        return n * self.unit
+        return n
+
+    @property
+    def load(self) -> tuple[int, tuple[tuple[Fraction, Fraction], ...]]:
+        """What the replicas depend on: counts with the same `load` step at the same volumes."""
+        return self.minimum, self.terms
+
+    @cached_property
+    def _plain(self) -> bool:
+        return (
+            self.of in ("gpus", "bought_gpus")
+            and self.sites == 1
+            and self.spare == 0
+            and self.per_server == 1
+            and self.owned == 0
+        )
 
     def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
         """Volumes in [lo, hi] after which the count may step up."""
@@ -98,19 +166,29 @@ ZERO = Fraction(0)
 
 @dataclass(frozen=True)
 class Quantity:
-    """Monthly quantity = per_query*v + fixed + per_count*max(0, count(v) - owned)."""
+    """Monthly quantity = per_query*v + fixed + per_count*max(0, count(v) - owned), plus
+    `also`: more stepped terms `(count, per_count, owned)` of the same form (e.g. the power of a
+    pool's GPUs and of the servers holding them, in one kWh line)."""
 
     per_query: Fraction = ZERO
     fixed: Fraction = ZERO
     count: Count | None = None
     per_count: Fraction = ZERO
     owned: int = 0
+    also: tuple[tuple[Count, Fraction, int], ...] = ()
 
     def at(self, v: Fraction) -> Fraction:
         q = self.per_query * v + self.fixed
-        if self.count is not None:
-            q += self.per_count * max(0, self.count.at(v) - self.owned)
+        for count, per_count, owned in self.stepped:
+            q += per_count * max(0, count.at(v) - owned)
         return q
+
+    @property
+    def stepped(self) -> tuple[tuple[Count, Fraction, int], ...]:
+        """Every stepped term: (count, per_count, owned)."""
+        if self.count is None:
+            return self.also
+        return ((self.count, self.per_count, self.owned), *self.also)
 
 
 def banded(
@@ -137,6 +215,11 @@ class Line:
     """Inputs (price record, FX or assumption ids) the line's cost is proportional to."""
     inverse_with: tuple[str, ...] = ()
     """Inputs the line's cost is inversely proportional to (e.g. a depreciation life)."""
+    upfront: dict[BandName, Decimal] | None = None
+    """For purchased equipment: the price of one unit bought (the line's unit price is it
+    spread over `life` months), for each end of the band."""
+    life: dict[BandName, Fraction] | None = None
+    """Months the purchased equipment is used before it is replaced, for each end of the band."""
 
     @cached_property
     def exact_prices(self) -> dict[BandName, Fraction]:
@@ -150,8 +233,10 @@ class Line:
         return self.quantity(v, band) * self.exact_prices[band]
 
     def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
-        count = self.quantities["typical"].count
-        return count.breakpoints(lo, hi) if count is not None else set()
+        out: set[Fraction] = set()
+        for count, _, _ in self.quantities["typical"].stepped:
+            out |= count.breakpoints(lo, hi)
+        return out
 
     @property
     def slope(self) -> Fraction:
@@ -226,8 +311,8 @@ def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
         q, price = line.quantities["typical"], line.exact_prices["typical"]
         slope += q.per_query * price
         constant += q.fixed * price
-        if q.count is not None:
-            stepped.setdefault(q.count, []).append((q.per_count * price, q.owned))
+        for count, per_count, owned in q.stepped:
+            stepped.setdefault(count, []).append((per_count * price, owned))
     counts = tuple(stepped)
     bounds, steps = _steps(counts, lo, hi)
 
@@ -263,17 +348,30 @@ def _steps(
     """The intervals between the counts' breakpoints on [lo, hi] and each count on each interval
     (read at its midpoint). Cached: the alternatives of a GPU-pool decision share their counts
     (one per GPU type), so they share these too. Callers must not modify the lists."""
-    points: set[Fraction] = {lo, hi}
+    # counts of one pool (its GPUs, servers and purchases) share their replica terms: their
+    # breakpoints are found once and each is derived from the replicas on every interval
+    loads: dict[Any, Count] = {}
     for count in counts:
-        points |= count.breakpoints(lo, hi)
+        loads.setdefault(count.load, count)
+    which = [list(loads).index(count.load) for count in counts]
+    points: set[Fraction] = {lo, hi}
+    for base in loads.values():
+        points |= base.breakpoints(lo, hi)
     bounds = ordered(points)
     if len(bounds) == 1:
         bounds = [lo, hi]
     steps = []
+    bases = list(loads.values())
     for left, right in itertools.pairwise(bounds):
         ld, rd = left.denominator, right.denominator
         vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
-        steps.append(tuple(count.at_ratio(vn, vd) for count in counts))
+        replicas = [base.replicas_at_ratio(vn, vd) for base in bases]
+        steps.append(
+            tuple(
+                replicas[i] * count.unit if count._plain else count.of_load(replicas[i])
+                for i, count in zip(which, counts, strict=True)
+            )
+        )
     return bounds, steps
 
 

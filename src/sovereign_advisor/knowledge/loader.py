@@ -44,6 +44,7 @@ from sovereign_advisor.knowledge.models import (
     LanguageModel,
     PriceFile,
     Rule,
+    ServerPrice,
     Throughput,
     TokenPrice,
     Venue,
@@ -63,8 +64,10 @@ REQUIRED_ASSUMPTIONS = (
     "qdrant.memory_overhead",
     "rag.chunk_tokens",
     "rag.initial_load_amortisation_months",
-    "ops.fte_per_self_hosted_role",
+    "ops.fte_per_self_hosted_service",
     "ops.fte_per_gpu",
+    "ops.fte_per_server",
+    "datacentre.colocation_per_kw_month",
     "ops.monthly_cost_per_fte",
     "energy.price_per_kwh",
     "quality.complex_share_on_basic_model_threshold",
@@ -90,8 +93,10 @@ ASSUMPTION_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
         ("qdrant.memory_overhead", "1", "100"),
         ("rag.chunk_tokens", "1", "1000000"),
         ("rag.initial_load_amortisation_months", "1", "240"),
-        ("ops.fte_per_self_hosted_role", "0", "100"),
+        ("ops.fte_per_self_hosted_service", "0", "100"),
         ("ops.fte_per_gpu", "0", "100"),
+        ("ops.fte_per_server", "0", "100"),
+        ("datacentre.colocation_per_kw_month", "0", "100000000"),
         ("ops.monthly_cost_per_fte", "0", "100000000"),
         ("energy.price_per_kwh", "0", "10000"),
         ("quality.complex_share_on_basic_model_threshold", "0", "1"),
@@ -99,6 +104,8 @@ ASSUMPTION_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
         ("routing.label_output_tokens", "0", "1000000"),
         ("routing.pii_detection_recall", "0", "1"),
         ("serving.measured_throughput_transfer", "0.05", "10"),
+        ("sensitivity.plausible_price_factor", "1", "1000"),
+        ("sensitivity.plausible_volume_factor", "1", "1000"),
     )
 }
 """The physically sensible range of each assumption the engine reads (low, typical and high
@@ -137,6 +144,7 @@ class KnowledgeBase:
     token_prices: tuple[TokenPrice, ...]
     gpu_prices: tuple[GpuPrice, ...]
     host_prices: tuple[HostPrice, ...]
+    server_prices: tuple[ServerPrice, ...]
     assumptions: tuple[Assumption, ...]
     throughputs: tuple[Throughput, ...]
     fx_rates: tuple[FxRate, ...]
@@ -177,7 +185,13 @@ class KnowledgeBase:
     def oldest_check(self) -> dt.date:
         """The oldest `checked_on` of any record: how current the data is at worst."""
         dates = [f.checked_on for f in self.facts.values()]
-        for group in (self.token_prices, self.gpu_prices, self.host_prices, self.assumptions):
+        for group in (
+            self.token_prices,
+            self.gpu_prices,
+            self.host_prices,
+            self.server_prices,
+            self.assumptions,
+        ):
             dates.extend(r.checked_on for r in group)
         return min(dates)
 
@@ -204,6 +218,7 @@ class _Collected:
     token_prices: list[tuple[str, TokenPrice]] = field(default_factory=list)
     gpu_prices: list[tuple[str, GpuPrice]] = field(default_factory=list)
     host_prices: list[tuple[str, HostPrice]] = field(default_factory=list)
+    server_prices: list[tuple[str, ServerPrice]] = field(default_factory=list)
     assumptions: list[tuple[str, Assumption]] = field(default_factory=list)
     throughputs: list[tuple[str, Throughput]] = field(default_factory=list)
     fx_rates: list[tuple[str, FxRate]] = field(default_factory=list)
@@ -341,6 +356,7 @@ def _read(root: Path, path: Path, into: _Collected, digest: Any) -> str:
             "token_prices",
             "gpu_prices",
             "host_prices",
+            "server_prices",
             "assumptions",
             "throughputs",
             "fx_rates",
@@ -452,7 +468,14 @@ def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
     venues = _unique("venue", c.venues)
     gpus = _unique("gpu", c.gpus)
     blocs = _unique("bloc", c.blocs)
-    for kind in ("token_prices", "gpu_prices", "host_prices", "throughputs", "fx_rates"):
+    for kind in (
+        "token_prices",
+        "gpu_prices",
+        "host_prices",
+        "server_prices",
+        "throughputs",
+        "fx_rates",
+    ):
         _unique(kind.rstrip("s").replace("_", " "), getattr(c, kind))
     _unique("assumption", c.assumptions)
     origin = {
@@ -489,6 +512,7 @@ def _assemble(c: _Collected, files: list[str], version: str) -> KnowledgeBase:
         token_prices=tuple(p for _, p in c.token_prices),
         gpu_prices=tuple(p for _, p in c.gpu_prices),
         host_prices=tuple(p for _, p in c.host_prices),
+        server_prices=tuple(p for _, p in c.server_prices),
         assumptions=tuple(a for _, a in c.assumptions),
         throughputs=tuple(t for _, t in c.throughputs),
         fx_rates=tuple(f for _, f in c.fx_rates),
@@ -564,6 +588,8 @@ def _check_numbers(c: _Collected) -> None:
                 _out_of(file, f"gpu price `{g.id}`", name, band, zero, MAX_PRICE)
     for file, h in c.host_prices:
         _out_of(file, f"host price `{h.id}`", "per_month", h.per_month, zero, MAX_PRICE)
+    for file, sp in c.server_prices:
+        _out_of(file, f"server price `{sp.id}`", "purchase", sp.purchase, zero, MAX_PRICE)
 
 
 def _check_usable_memory(c: _Collected) -> None:
@@ -696,6 +722,13 @@ def _check_prices(
     for file, h in c.host_prices:
         if h.venue not in venues or venues[h.venue].kind == "api":
             fail(file, f"host price `{h.id}` names `{h.venue}`, not a premises or gpu_cloud venue")
+    for file, sp in c.server_prices:
+        if sp.venue not in venues or venues[sp.venue].kind != "premises" or sp.gpu not in gpus:
+            fail(
+                file,
+                f"server price `{sp.id}` names `{sp.venue}` and gpu `{sp.gpu}`: servers are "
+                "bought for a premises venue, for a GPU of the catalogue",
+            )
     _check_dates(c)
 
 
@@ -706,7 +739,15 @@ def _check_dates(c: _Collected) -> None:
         [(f, (p.venue, p.model, p.currency, p.status), p) for f, p in c.token_prices],
     )
     _no_overlap("gpu price", [(f, (g.venue, g.gpu, g.status), g) for f, g in c.gpu_prices])
-    _no_overlap("host price", [(f, (h.venue, h.memory_gb, h.status), h) for f, h in c.host_prices])
+    _no_overlap(
+        "host price",
+        # one product is one name (records without a name: one per memory size and venue)
+        [(f, (h.venue, h.name or h.memory_gb, h.managed, h.status), h) for f, h in c.host_prices],
+    )
+    _no_overlap(
+        "server price",
+        [(f, (s.venue, s.gpu, s.gpus_per_server, s.status), s) for f, s in c.server_prices],
+    )
     counts = Counter((f.base, f.quote, f.date) for _, f in c.fx_rates)
     for (base, quote, day), n in counts.items():
         if n > 1:

@@ -639,7 +639,8 @@ class GpuPrice(Dated):
     rental_per_hour: Band | None = None
     """Rental price per GPU-hour (gpu_cloud venues)."""
     purchase: Band | None = None
-    """Purchase price per GPU, including its share of the server (premises)."""
+    """Purchase price of one GPU card or module (premises); the server it sits in is a
+    `ServerPrice`."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> GpuPrice:
@@ -648,16 +649,44 @@ class GpuPrice(Dated):
         return self
 
 
+class ServerPrice(Dated):
+    """A GPU server configuration bought for the premises: the chassis with its CPUs, memory,
+    networking and storage, priced WITHOUT its GPU cards (each card is a `GpuPrice`)."""
+
+    id: Id
+    venue: Id
+    name: str = Field(min_length=3)
+    """What it is, e.g. `8-GPU HGX H100 server`."""
+    gpu: Id
+    """The GPU type it holds."""
+    gpus_per_server: int = Field(ge=1, le=16)
+    """GPU slots (PCIe) or modules on the baseboard (SXM)."""
+    fully_populated: bool = False
+    """True when GPUs come only as the full set (an HGX baseboard): every server holds
+    `gpus_per_server` GPUs; False for PCIe slots, which hold as many cards as are needed."""
+    currency: Currency
+    purchase: Band
+    """Price of one server without GPU cards."""
+    power_w: PositiveFloat = Field(ge=1, le=100_000)
+    """Electrical draw of the server without its GPUs (CPUs, memory, fans, NICs), W."""
+    rack_units: int = Field(ge=1, le=48)
+
+
 class HostPrice(Dated):
-    """A CPU host for the vector store at a venue, per month."""
+    """A host (or managed service) for the vector store at a venue, per month."""
 
     id: Id
     venue: Id
     currency: Currency
     memory_gb: PositiveFloat = Field(ge=1, le=1_000_000)
-    """Memory of the host, in GB (1 to 10^6)."""
+    """Memory of the host, in GB (1 to 10^6), or the index size a managed plan holds."""
     per_month: Band
     """Price per host-month (rental, or purchase amortised plus running costs)."""
+    managed: bool = False
+    """A managed service (the provider patches, backs up and monitors it): no operations staff
+    of the organisation's is counted for it."""
+    name: str | None = None
+    """The product, e.g. `OVHcloud b2-7 instance` or `Scaleway Managed PostgreSQL DB-DEV-S`."""
 
 
 class Assumption(Provenance):
@@ -710,6 +739,7 @@ class PriceFile(Model):
     token_prices: tuple[TokenPrice, ...] = ()
     gpu_prices: tuple[GpuPrice, ...] = ()
     host_prices: tuple[HostPrice, ...] = ()
+    server_prices: tuple[ServerPrice, ...] = ()
     assumptions: tuple[Assumption, ...] = ()
     throughputs: tuple[Throughput, ...] = ()
     fx_rates: tuple[FxRate, ...] = ()
@@ -748,6 +778,7 @@ __all__ = [
     "PriceFile",
     "Role",
     "Rule",
+    "ServerPrice",
     "Source",
     "SourceKind",
     "SubProcessor",

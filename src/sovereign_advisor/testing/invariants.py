@@ -259,8 +259,9 @@ def owned_gpus_are_used_or_explained(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
     """Every eligible architecture accounts for each owned GPU type: how many it uses and, when
-    fewer than all, why; where its pools run on the premises, they run on owned types first
-    (no other type is bought while an owned one could serve)."""
+    fewer than all, why; an owned type a pool could run on at the premises is left unused only
+    when a pool on it costs more (what the owned cards cannot carry is bought in whole servers
+    of their type), and the reason says so with both amounts."""
     owned = {g: n for g, n in profile.capabilities.owned_gpus.items() if n > 0}
     for a in _eligible(advice).values():
         listed = {u.gpu_id: u for u in a.owned_gpus}
@@ -275,11 +276,16 @@ def owned_gpus_are_used_or_explained(
         at_premises = {
             v.gpu_id for v in a.venues if v.gpu_id and kb.venues[v.venue_id].kind == "premises"
         }
-        if owned:
-            assert at_premises <= owned.keys(), (
-                f"{a.architecture_id} buys {sorted(at_premises - owned.keys())} at the premises "
-                f"although the organisation owns {sorted(owned)}"
-            )
+        if owned and at_premises - owned.keys():
+            for gpu_id, use in listed.items():
+                if use.used == 0 and profile.capabilities.operates_gpus:
+                    assert use.reason and (
+                        "would cost" in use.reason or "no purchase record" in use.reason
+                    ), (
+                        f"{a.architecture_id} buys {sorted(at_premises - owned.keys())} at the "
+                        f"premises and leaves the owned {gpu_id} unused without saying it is "
+                        f"dearer: {use.reason}"
+                    )
 
 
 def strict_preset_leaves_only_on_premises(
@@ -585,8 +591,10 @@ def cost_never_decreases_with_volume(
 def gpu_count_never_decreases_with_peak(
     profile: OrganisationProfile, kb: KnowledgeBase, advice: Advice
 ) -> None:
-    """A higher peak never needs fewer GPUs of the same type at the same venue, and never makes an
-    architecture cheaper. (A different GPU type may be chosen: then counts are not comparable.)"""
+    """A higher peak never needs fewer GPUs of the same type in the same server configuration at
+    the same venue, and never makes an architecture cheaper. (A different GPU type or server
+    configuration may be chosen: then counts are not comparable, e.g. three 2-slot servers hold
+    fewer GPUs than two 4-slot ones.)"""
     w = profile.workload
     peakier = _changed(
         profile, "workload", peak_queries_per_second=w.peak_queries_per_second * 2 + 1
@@ -595,13 +603,15 @@ def gpu_count_never_decreases_with_peak(
     gaps = _gaps(before, after)
     assert not gaps, f"a higher peak costs less: {gaps}"
     for aid in before.keys() & after.keys():
-        old = {(v.role, v.venue_id, v.gpu_id): v.gpu_count for v in before[aid].venues}
-        for v in after[aid].venues:
-            was = old.get((v.role, v.venue_id, v.gpu_id))
-            if v.gpu_id is not None and was is not None and v.gpu_count is not None:
-                assert v.gpu_count >= was, (
-                    f"{aid}/{v.role}: {was} -> {v.gpu_count} {v.gpu_id} at {v.venue_id} when the "
-                    "peak went up"
+        old = {
+            (p.roles, p.venue_id, p.gpu_id, p.server_config): p.gpus for p in before[aid].gpu_pools
+        }
+        for p in after[aid].gpu_pools:
+            was = old.get((p.roles, p.venue_id, p.gpu_id, p.server_config))
+            if was is not None:
+                assert p.gpus >= was, (
+                    f"{aid}/{', '.join(p.roles)}: {was} -> {p.gpus} {p.gpu_id} at {p.venue_id} "
+                    "when the peak went up"
                 )
 
 

@@ -29,6 +29,8 @@ from sovereign_advisor.knowledge.models import (
     Venue,
 )
 from sovereign_advisor.profile import (
+    MAX_CORPUS_TOKENS,
+    MAX_TOKENS_PER_QUERY,
     Capabilities,
     ClassPolicy,
     Data,
@@ -39,6 +41,8 @@ from sovereign_advisor.profile import (
     UseCase,
     Workload,
 )
+from sovereign_advisor.profile import MAX_PEAK_QUERIES_PER_SECOND as MAX_PEAK_QPS
+from sovereign_advisor.profile import MAX_QUERIES_PER_MONTH as MAX_QUERIES_PER_MONTH_ACCEPTED
 from sovereign_advisor.types import (
     DATA_CLASSES,
     AnnexIIIArea,
@@ -118,9 +122,52 @@ def as_of_dates(
     return st.dates(min_value=min_value, max_value=max_value)
 
 
+# Hypothesis draws integers of a wide range mostly small (bit size first), so that
+# `st.integers(1_000, 2_000_000)` has a median near 25,000. Magnitudes are drawn instead as a
+# step on a logarithmic grid of a narrow index range, which it draws about uniformly: every
+# decade is about equally likely, and the index, hence the value, shrinks to the low end.
+
+GRID_STEPS = 100
+"""Steps of the logarithmic grid between the bounds of a drawn magnitude."""
+
+
+def _rounded(value: float, low: float, high: float) -> float:
+    """`value` to two significant digits (readable counterexamples), kept within the bounds."""
+    return min(max(float(f"{value:.2g}"), low), high)
+
+
+def spread(low: float, high: float, *, steps: int = GRID_STEPS) -> st.SearchStrategy[float]:
+    """Numbers from `low` to `high`, about log-uniform (each decade about as likely), rounded to
+    two significant digits; they shrink to `low`."""
+    if not 0 <= low <= high or not math.isfinite(high):
+        raise ValueError(f"need 0 <= low <= high < inf, got {low}, {high}")
+    if low == high:
+        return st.just(float(low))
+    start = max(low, min(1.0, high))
+    ratio = high / start
+
+    def at(i: int) -> float:
+        return float(low) if i == 0 else _rounded(start * ratio ** (i / steps), low, high)
+
+    return st.integers(0, steps).map(at)
+
+
 @st.composite
-def _query_shares(draw: st.DrawFn, classes: tuple[DataClass, ...]) -> dict[DataClass, float]:
-    present = draw(st.lists(st.sampled_from(classes), min_size=1, max_size=4, unique=True))
+def _query_shares(
+    draw: st.DrawFn, classes: tuple[DataClass, ...], required: tuple[DataClass, ...]
+) -> dict[DataClass, float]:
+    others = [c for c in classes if c not in required]
+    room = max(0, 4 - len(required))
+    extra = (
+        draw(
+            st.lists(
+                st.sampled_from(others), min_size=0 if required else 1, max_size=room, unique=True
+            )
+        )
+        if others and room
+        else []
+    )
+    present = [*required, *extra]
     weights = [draw(st.integers(1, 10)) for _ in present]
     total = sum(weights)
     shares: dict[DataClass, float] = {c: w / total for c, w in zip(present, weights, strict=True)}
@@ -132,29 +179,87 @@ def _query_shares(draw: st.DrawFn, classes: tuple[DataClass, ...]) -> dict[DataC
     return shares
 
 
+MIN_QUERIES_PER_MONTH = 2_000
+MAX_QUERIES_PER_MONTH = 300_000_000
+"""Default bounds of generated volumes: a team's pilot to a national service."""
+
+MAX_PEAK_TOKENS_PER_SECOND = 100_000
+"""Default ceiling of a generated workload's peak load, in tokens a second (peak queries a
+second times input plus output tokens): about twenty of the self-hosted model's GPUs. The
+exact break-even search walks every GPU-count step between 1/10 and 10 times the volume, so one
+advice on a fleet of hundreds of GPUs takes seconds; above the ceiling, prompts, answers and
+peak-to-average factors are drawn smaller for the largest volumes."""
+
+
 def workloads(
     *,
-    min_queries_per_month: int = 1_000,
-    max_queries_per_month: int = 2_000_000,
-    max_peak_to_average: int = 10,
+    min_queries_per_month: int = MIN_QUERIES_PER_MONTH,
+    max_queries_per_month: int = MAX_QUERIES_PER_MONTH,
+    min_input_tokens_per_query: int = 200,
+    max_input_tokens_per_query: int = 8_000,
+    max_output_tokens_per_query: int = 1_500,
+    max_peak_to_average: int = 20,
+    max_peak_tokens_per_second: float | None = MAX_PEAK_TOKENS_PER_SECOND,
     corpus: bool | None = None,
 ) -> st.SearchStrategy[Workload]:
-    """Workloads. The peak is the average load times a factor up to `max_peak_to_average`, as in
-    real traffic; `corpus=True` always draws a retrieval corpus, `False` never, None either."""
+    """Workloads like real ones: volumes about log-uniform between the bounds (by default 2,000
+    to 300 million queries a month), prompts of hundreds to thousands of tokens, answers of tens
+    to 1,500, and a peak of the average load over 730 hours times a factor of 1 to
+    `max_peak_to_average`, all within `max_peak_tokens_per_second` (None: no ceiling; the
+    lower token bounds and a factor of 1 are always allowed). `corpus=True` always draws a
+    retrieval corpus, `False` never, None either. A workload shrinks to the lower bounds, a
+    peak equal to the average and no corpus."""
     if not 0 <= min_queries_per_month <= max_queries_per_month:
         raise ValueError("need 0 <= min_queries_per_month <= max_queries_per_month")
+    if max_queries_per_month > MAX_QUERIES_PER_MONTH_ACCEPTED:
+        raise ValueError(f"max_queries_per_month must be at most {MAX_QUERIES_PER_MONTH_ACCEPTED}")
+    if not 1 <= min_input_tokens_per_query <= max_input_tokens_per_query <= MAX_TOKENS_PER_QUERY:
+        raise ValueError("need 1 <= min_input_tokens_per_query <= max_input_tokens_per_query")
+    if not 10 <= max_output_tokens_per_query <= MAX_TOKENS_PER_QUERY:
+        raise ValueError("max_output_tokens_per_query must be at least 10")
     if max_peak_to_average < 1:
         raise ValueError("max_peak_to_average must be at least 1")
-    return _workloads(min_queries_per_month, max_queries_per_month, max_peak_to_average, corpus)
+    if max_queries_per_month / SECONDS_PER_MONTH * max_peak_to_average > MAX_PEAK_QPS:
+        raise ValueError(
+            "max_queries_per_month times max_peak_to_average gives peaks above "
+            f"{MAX_PEAK_QPS:,} queries a second, the profile's limit"
+        )
+    if max_peak_tokens_per_second is not None and not max_peak_tokens_per_second > 0:
+        raise ValueError("max_peak_tokens_per_second must be above 0 (or None)")
+    limits = _Limits(
+        min_input_tokens_per_query,
+        max_input_tokens_per_query,
+        max_output_tokens_per_query,
+        max_peak_to_average,
+        math.inf if max_peak_tokens_per_second is None else max_peak_tokens_per_second,
+    )
+    return _workloads(spread(min_queries_per_month, max_queries_per_month), limits, corpus)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Limits:
+    min_input: int
+    max_input: int
+    max_output: int
+    max_factor: int
+    max_peak_tokens: float
 
 
 @st.composite
 def _workloads(
-    draw: st.DrawFn, low: int, high: int, peak_factor: int, corpus: bool | None
+    draw: st.DrawFn, volumes: st.SearchStrategy[float], limits: _Limits, corpus: bool | None
 ) -> Workload:
-    volume = draw(st.integers(low, high))
-    factor = draw(st.integers(1, peak_factor))
-    peak = math.ceil(volume / SECONDS_PER_MONTH * factor * 10_000) / 10_000  # never below average
+    volume = draw(volumes)
+    average = volume / SECONDS_PER_MONTH
+    # tokens a query may carry at a peak equal to the average, within the ceiling
+    room = limits.max_peak_tokens / average if average else math.inf
+    top_input = max(limits.min_input, min(limits.max_input, room - 10))
+    input_tokens = draw(spread(limits.min_input, top_input))
+    top_output = max(10.0, min(limits.max_output, room - input_tokens))
+    output_tokens = draw(spread(10, top_output))
+    fits = room / (input_tokens + output_tokens)
+    most = limits.max_factor if math.isinf(fits) else min(limits.max_factor, math.floor(fits))
+    factor = draw(st.integers(1, max(1, most)))
     sizes = [0, 1_000_000, 20_000_000, 200_000_000]
     if corpus is True:
         sizes = sizes[1:]
@@ -162,24 +267,35 @@ def _workloads(
         sizes = [0]
     corpus_tokens = draw(st.sampled_from(sizes))
     return Workload(
-        queries_per_month=float(volume),
-        input_tokens_per_query=float(draw(st.integers(50, 8_000))),
-        output_tokens_per_query=float(draw(st.integers(10, 1_500))),
-        peak_queries_per_second=peak,
+        queries_per_month=volume,
+        input_tokens_per_query=input_tokens,
+        output_tokens_per_query=output_tokens,
+        peak_queries_per_second=_peak(volume, factor),
         corpus_tokens=float(corpus_tokens),
         corpus_refreshes_per_month=float(draw(st.integers(0, 4))) if corpus_tokens else 0.0,
         complex_share=draw(st.integers(0, 20)) / 20,
     )
 
 
+def _peak(volume: float, factor: float) -> float:
+    """The average load over 730 hours times `factor`, rounded up to 1/10,000 (never below the
+    average, which the profile refuses)."""
+    return min(math.ceil(volume / SECONDS_PER_MONTH * factor * 10_000) / 10_000, MAX_PEAK_QPS)
+
+
 def policies(
     *,
+    preset: str | None = None,
     presets: Collection[str] | None = None,
     data_classes: Collection[str] | None = None,
     overrides: bool = True,
 ) -> st.SearchStrategy[Policy]:
-    """Sovereignty policies: a preset from `presets` and, unless `overrides=False`, per-class
-    overrides for some of `data_classes`."""
+    """Sovereignty policies: the `preset` given, or one of `presets` (all by default), and,
+    unless `overrides=False`, per-class overrides for some of `data_classes`."""
+    if preset is not None:
+        if presets is not None:
+            raise ValueError("give preset= or presets=, not both")
+        presets = [preset]
     chosen = _choices("presets", presets, PRESETS)
     classes = _choices("data_classes", data_classes, DATA_CLASSES)
     return _policies(chosen, classes, overrides)
@@ -242,14 +358,17 @@ def _use_cases(draw: st.DrawFn, prohibited: bool | None) -> UseCase:
 
 def profiles(
     *,
+    sector: str | None = None,
     sectors: Collection[str] | None = None,
+    preset: str | None = None,
     presets: Collection[str] | None = None,
     headquarters: Collection[str] | None = None,
     countries: Collection[str] | None = None,
     data_classes: Collection[str] | None = None,
+    require_classes: Collection[str] | None = None,
     currencies: Collection[str] | None = None,
-    min_queries_per_month: int = 1_000,
-    max_queries_per_month: int = 2_000_000,
+    min_queries_per_month: int = MIN_QUERIES_PER_MONTH,
+    max_queries_per_month: int = MAX_QUERIES_PER_MONTH,
     max_use_cases: int = 2,
     operates_gpus: bool | None = None,
     us_person: bool | None = None,
@@ -257,22 +376,36 @@ def profiles(
     policy: st.SearchStrategy[Policy] | None = None,
     use_case: st.SearchStrategy[UseCase] | None = None,
 ) -> st.SearchStrategy[OrganisationProfile]:
-    """Organisation profiles.
+    """Organisation profiles, with realistic workloads (see `workloads()`).
 
-    Narrow them with: `sectors`, `presets`, `headquarters` (countries the head office may be in),
-    `countries` (where it operates, its premises and data subjects), `data_classes` (classes that
-    may carry queries), `currencies`, the volume bounds, `max_use_cases`, `operates_gpus` and
-    `us_person` (None: either). `workload`, `policy` and `use_case` replace the strategies of
-    those parts outright (the narrowing arguments above then do not apply to them).
+    Pin parts with: `sector` (every profile is in exactly this sector), `preset` (every policy
+    has it), `require_classes` (classes every profile has queries of, with a share above 0).
+    Narrow them with: `sectors`, `presets`, `headquarters` (countries the head office may be
+    in), `countries` (where it operates, its premises and data subjects; the headquarters too
+    unless `headquarters` is given), `data_classes` (classes that may carry queries),
+    `currencies`, the volume bounds, `max_use_cases`, `operates_gpus` and `us_person` (None:
+    either). `workload`, `policy` and `use_case` replace the strategies of those parts outright
+    (the narrowing arguments above then do not apply to them).
     """
     if max_use_cases < 0:
         raise ValueError("max_use_cases must be >= 0")
+    if sector is not None:
+        if sectors is not None:
+            raise ValueError("give sector= or sectors=, not both")
+        sectors = [sector]
+    if preset is not None and policy is not None:
+        raise ValueError("give preset= or policy=, not both")
     where = _countries("countries", countries)
+    classes = _choices("data_classes", data_classes, DATA_CLASSES)
+    required = _choices("require_classes", require_classes, classes) if require_classes else ()
+    if len(required) > 4:
+        raise ValueError("require_classes: at most 4 classes")
     parts = {
         "sectors": _choices("sectors", sectors, SECTORS),
         "headquarters": _countries("headquarters", headquarters) if headquarters else where,
         "countries": where,
-        "classes": _choices("data_classes", data_classes, DATA_CLASSES),
+        "classes": classes,
+        "required": tuple(c for c in DATA_CLASSES if c in required),
         "currencies": _choices("currencies", currencies, CURRENCIES),
     }
     if workload is None:
@@ -280,10 +413,12 @@ def profiles(
             min_queries_per_month=min_queries_per_month,
             max_queries_per_month=max_queries_per_month,
         )
+    if policy is None:
+        policy = policies(preset=preset) if preset is not None else policies(presets=presets)
     return _profiles(
         parts,
         workload,
-        policies(presets=presets) if policy is None else policy,
+        policy,
         use_cases() if use_case is None else use_case,
         max_use_cases,
         operates_gpus,
@@ -299,6 +434,10 @@ def _flag(draw: st.DrawFn, fixed: bool | None) -> bool:
     return draw(st.booleans()) if fixed is None else fixed
 
 
+BUDGETS = spread(1_000, 1_000_000)
+"""Monthly budgets, in the profile's currency."""
+
+
 @st.composite
 def _profiles(
     draw: st.DrawFn,
@@ -310,6 +449,9 @@ def _profiles(
     operates_gpus: bool | None,
     us_person: bool | None,
 ) -> OrganisationProfile:
+    # the workload is drawn first: Hypothesis fills choices it drew late with simpler values
+    # more often, and the workload is what most sizes a realistic organisation
+    drawn_workload = draw(workload)
     where = st.sampled_from(parts["countries"])
     organisation = Organisation.model_validate(
         {
@@ -329,13 +471,18 @@ def _profiles(
         }
     )
     classes = tuple(c for c in DATA_CLASSES if c in parts["classes"])
-    data_fields: dict[str, Any] = {"query_shares": draw(_query_shares(classes))}
+    required = tuple(c for c in DATA_CLASSES if c in parts["required"])
+    data_fields: dict[str, Any] = {"query_shares": draw(_query_shares(classes, required))}
     if draw(st.integers(0, 3)):  # sometimes left out: headquarters and operates_in are assumed
-        data_fields["subjects_in"] = tuple(draw(st.lists(where, max_size=2)))
+        # stated as one or two countries; rarely as none at all (an edge case, shrunk away)
+        stated: st.SearchStrategy[list[str]] = st.one_of(
+            st.lists(where, min_size=1, max_size=2), st.just([])
+        )
+        data_fields["subjects_in"] = tuple(draw(stated))
     data = Data.model_validate(data_fields)
     gpu_ids = sorted(default_knowledge_base().gpus)
     owned = draw(st.dictionaries(st.sampled_from(gpu_ids), st.integers(0, 4), max_size=2))
-    budget = draw(st.none() | st.integers(0, 60_000).map(Decimal))
+    budget = draw(st.none() | BUDGETS.map(lambda b: Decimal(int(b))))
     return OrganisationProfile(
         organisation=organisation,
         data=data,
@@ -343,12 +490,112 @@ def _profiles(
         use_cases=tuple(
             draw(st.lists(use_case, max_size=max_use_cases, unique_by=lambda u: u.name))
         ),
-        workload=draw(workload),
+        workload=drawn_workload,
         capabilities=Capabilities(operates_gpus=_flag(draw, operates_gpus), owned_gpus=owned),
         finance=Finance.model_validate(
             {"currency": draw(st.sampled_from(parts["currencies"])), "monthly_budget": budget}
         ),
     )
+
+
+# --- profiles near a given one ----------------------------------------------------------------
+
+NEAR_FACTORS: tuple[float, ...] = (1.0, 0.9, 1.1, 0.8, 1.25, 0.67, 1.5, 0.5, 2.0)
+"""Factors `profiles_near()` multiplies numbers by, identity first (so it shrinks to it)."""
+
+
+def profiles_near(
+    profile: OrganisationProfile, *, max_factor: float = 2.0, lists: bool = True
+) -> st.SearchStrategy[OrganisationProfile]:
+    """Profiles near `profile` (e.g. your own, from `load_profile`): its numbers (volume,
+    tokens, peak, corpus, complex share, data-class shares, owned GPUs, budget) multiplied by
+    factors between 1/`max_factor` and `max_factor`, and with `lists=True` its lists perturbed
+    (a country of operation or of data subjects added or dropped, a use case dropped, a data
+    class added with a small share). Everything else is kept, fields it leaves out stay out, and
+    each profile is validated again. It shrinks to `profile` itself."""
+    if not isinstance(profile, OrganisationProfile):
+        raise TypeError(f"profiles_near() needs an OrganisationProfile, got {type(profile)}")
+    if not max_factor >= 1:
+        raise ValueError("max_factor must be at least 1")
+    factors = tuple(f for f in NEAR_FACTORS if 1 / max_factor - 1e-9 <= f <= max_factor + 1e-9)
+    return _profiles_near(profile, factors, lists)
+
+
+@st.composite
+def _profiles_near(
+    draw: st.DrawFn, profile: OrganisationProfile, factors: tuple[float, ...], lists: bool
+) -> OrganisationProfile:
+    factor = st.sampled_from(factors)
+    data = profile.model_dump(exclude_unset=True)
+    work = data["workload"]
+    w = profile.workload
+    volume = min(w.queries_per_month * draw(factor), MAX_QUERIES_PER_MONTH_ACCEPTED)
+    average = w.queries_per_month / SECONDS_PER_MONTH
+    peak_factor = draw(factor)
+    if volume > 0 and average > 0:  # keep the peak-to-average ratio about the same
+        peak = _peak(volume, max(1.0, w.peak_queries_per_second / average * peak_factor))
+    else:
+        peak = min(w.peak_queries_per_second * peak_factor, MAX_PEAK_QPS)
+    work["queries_per_month"] = volume
+    work["peak_queries_per_second"] = peak
+    for name in ("input_tokens_per_query", "output_tokens_per_query"):
+        work[name] = min(getattr(w, name) * draw(factor), MAX_TOKENS_PER_QUERY)
+    if "corpus_tokens" in work:
+        work["corpus_tokens"] = min(w.corpus_tokens * draw(factor), MAX_CORPUS_TOKENS)
+    if "complex_share" in work:
+        step = draw(st.sampled_from((0.0, -0.05, 0.05, -0.1, 0.1)))
+        work["complex_share"] = min(1.0, max(0.0, w.complex_share + step))
+    data["data"]["query_shares"] = _near_shares(draw, profile, factor, lists)
+    owned = data.get("capabilities", {}).get("owned_gpus")
+    if owned:
+        change = st.sampled_from((0, -1, 1))
+        data["capabilities"]["owned_gpus"] = {g: max(0, n + draw(change)) for g, n in owned.items()}
+    budget = data.get("finance", {}).get("monthly_budget")
+    if budget is not None:
+        data["finance"]["monthly_budget"] = (Decimal(str(draw(factor))) * budget).quantize(ONE)
+    if lists:
+        org = data["organisation"]
+        org["operates_in"] = _near_list(draw, tuple(org.get("operates_in", ())))
+        if data["data"].get("subjects_in") is not None:
+            data["data"]["subjects_in"] = _near_list(draw, tuple(data["data"]["subjects_in"]))
+        if data.get("use_cases"):
+            dropped = draw(st.sampled_from((None, *range(len(data["use_cases"])))))
+            if dropped is not None:
+                data["use_cases"] = [u for i, u in enumerate(data["use_cases"]) if i != dropped]
+    return OrganisationProfile.model_validate(data)
+
+
+def _near_list(draw: st.DrawFn, countries: tuple[str, ...]) -> list[str]:
+    """The countries with one dropped or one of `COUNTRIES` added (or unchanged)."""
+    change = draw(st.sampled_from(("same", "drop", "add")))
+    out = list(countries)
+    if change == "drop" and out:
+        del out[draw(st.integers(0, len(out) - 1))]
+    elif change == "add":
+        others = [c for c in COUNTRIES if c not in out]
+        if others:
+            out.append(draw(st.sampled_from(others)))
+    return out
+
+
+def _near_shares(
+    draw: st.DrawFn, profile: OrganisationProfile, factor: st.SearchStrategy[float], lists: bool
+) -> dict[DataClass, float]:
+    """The data-class shares reweighted (each class present stays present), and with `lists`
+    sometimes one more class with a small share."""
+    weights = {c: s * draw(factor) for c, s in profile.data.query_shares.items() if s > 0}
+    absent = [c for c in DATA_CLASSES if c not in weights]
+    if lists and absent and draw(st.booleans()):
+        weights[draw(st.sampled_from(absent))] = 0.05 * math.fsum(weights.values())
+    if all(weights[c] == s for c, s in profile.data.query_shares.items() if s > 0) and len(
+        weights
+    ) == len(profile.data.present):
+        return dict(profile.data.query_shares)  # unchanged: not renormalised (no rounding)
+    total = math.fsum(weights.values())
+    shares = {c: w / total for c, w in weights.items()}
+    largest = max(shares, key=lambda c: shares[c])
+    shares[largest] = 1.0 - math.fsum(v for c, v in shares.items() if c != largest)
+    return {c: shares.get(c, 0.0) for c in profile.data.query_shares} | shares
 
 
 # --- knowledge bases --------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 | `json` | the Advice as JSON, the contract |
 | `markdown` | the report a board reads: summary first, then the detail |
 | `html` | the same report as one self-contained HTML file (chart inline as SVG) |
+| `spreadsheet` | the cost breakdown as CSV, one component per row (`--format csv`) |
 | `scenarios` | what-ifs side by side (`compare`) and a column of outcomes (`sweep`) |
 | `explain` | one architecture rule by rule, and the break-even table |
 | `curves` | monthly cost against volume, evaluated for the chart and the tables |

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 
 from sovereign_advisor.advice import Advice, Assessment, Exclusion, Finding
 from sovereign_advisor.errors import InputError
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.views.chart import human_volume
 from sovereign_advisor.views.curves import CostCurves, table_volumes
-from sovereign_advisor.views.text import money2, wrap_lines
+from sovereign_advisor.views.text import wrap_lines
 
 
 def render_explanation(
@@ -85,8 +86,9 @@ def _what_it_would_cost(
     out = [
         "",
         (
-            f"if the policy allowed it (`open` preset, any venue) it would cost {money2(t.typical)} "
-            f"{cur} a month typical (low {money2(t.low)}, high {money2(t.high)}), with {venues}"
+            f"if the policy allowed it (`open` preset, any venue) it would cost "
+            f"{money(t.typical, cur, cents=True)} {cur} a month typical (low "
+            f"{money(t.low, cur, cents=True)}, high {money(t.high, cur, cents=True)}), with {venues}"
         ),
     ]
     best = next((a for a in advice.assessments if a.rank == 1), None)
@@ -94,9 +96,9 @@ def _what_it_would_cost(
         gap = best.cost.monthly_total.typical - t.typical
         if gap > 0:
             out.append(
-                f"so the sovereignty policy costs {money2(gap)} {cur} a month against it (the "
+                f"so the sovereignty policy costs {money(gap, cur, cents=True)} {cur} a month against it (the "
                 f"recommended {best.architecture_id} costs "
-                f"{money2(best.cost.monthly_total.typical)})"
+                f"{money(best.cost.monthly_total.typical, cur, cents=True)})"
             )
     return out
 
@@ -113,7 +115,8 @@ def _verdict(advice: Advice, a: Assessment) -> str:
     winner = next((x for x in advice.assessments if x.architecture_id == best), None)
     if winner is not None and winner.cost is not None and a.cost is not None:
         gap = a.cost.monthly_total.typical - winner.cost.monthly_total.typical
-        verdict += f": costs {money2(gap)} {advice.currency} a month more than {best}"
+        cost = money(gap, advice.currency, cents=True)
+        verdict += f": costs {cost} {advice.currency} a month more than {best}"
     return verdict
 
 
@@ -135,14 +138,25 @@ def _eligible(advice: Advice, a: Assessment) -> list[str]:
     assert a.cost is not None
     cur = a.cost.currency
     out += ["", f"step 4, cost ({cur} a month; quantity x unit price = cost; sources):"]
+    out += [f"  sizing: {p.explanation}" for p in a.gpu_pools]
     for line in a.cost.components:
         out.append(f"  {line.name} [{line.kind}]")
         out.append(
             f"    {line.monthly_quantity.normalize():,f} {line.unit} x "
-            f"{line.unit_price.normalize():,f} = {money2(line.monthly_cost)}   ({line.source})"
+            f"{unit_price(line.unit_price, cur)} = {money(line.monthly_cost, cur, cents=True)}   "
+            f"({line.source})"
         )
     t = a.cost.monthly_total
-    out.append(f"  total: {money2(t.typical)} typical (low {money2(t.low)}, high {money2(t.high)})")
+    low, typical, high = (money(x, cur, cents=True) for x in (t.low, t.typical, t.high))
+    out.append(f"  total: {typical} typical (low {low}, high {high})")
+    cost = a.cost
+    if cost.capex is not None and cost.monthly_operating is not None:
+        out.append(
+            f"  over time: capex {money(cost.capex.typical, cur)} upfront, operating "
+            f"{money(cost.monthly_operating.typical, cur)} a month; "
+            + ", ".join(f"{t.years}-year TCO {money(t.total.typical, cur)}" for t in cost.tco)
+            + " (purchases, a refresh when their life ends inside the horizon, no resale value)"
+        )
     out += ["", "step 5, ranking and risks:"]
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks] or ["  no risk flagged"]
     for be in advice.break_even:
@@ -212,7 +226,7 @@ def render_break_even(advice: Advice, curves: CostCurves) -> str:
         mark = " *" if v == curves.profile_volume else "  "
         row = f"{human_volume(v):>14}{mark}"
         for c in curves.curves:
-            row += f"{money2(curves.at(c.architecture_id, v)):>{width}}"
+            row += f"{money(curves.at(c.architecture_id, v), advice.currency, cents=True):>{width}}"
         out.append(row)
     out += ["", "* the profile's volume"]
     return wrap_lines(out)

@@ -13,23 +13,22 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
+from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
 from sovereign_advisor.views.curves import CostCurves, table_volumes
 from sovereign_advisor.views.exclusions import exclusion_groups
-from sovereign_advisor.views.markdown import (
-    citation_text,
-    money,
-    quantity,
-    unit_price,
-)
+from sovereign_advisor.views.markdown import citation_text, quantity
 from sovereign_advisor.views.text import (
     RISKS_SHOWN,
     SENSITIVITY_SHOWN,
     deciding_constraint,
     misrouting_lines,
     nearest_change_lines,
+    plausible_ranges,
     pool_share_text,
+    sensitivity_sentence,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -76,10 +75,7 @@ def render_html(
         *_causes(advice, kb),
         *_risks(advice),
         *_obligations_summary(advice),
-        (
-            f"<p><strong>Nearest change:</strong> "
-            f"{escape(nearest_change_lines(advice)[0].removeprefix('nearest change: '))}</p>"
-        ),
+        _nearest(nearest_change_lines(advice, kb)[0]),
         "</section>",
         *_chart(curves, chart_svg),
         '<section id="detail"><h2>Detail</h2>',
@@ -93,6 +89,12 @@ def render_html(
         f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
     )
     return head + "\n".join(body) + "\n</body>\n</html>\n"
+
+
+def _nearest(line: str) -> str:
+    """The one-screen view's nearest-change line, its label in bold."""
+    label, _, rest = line.partition(": ")
+    return f"<p><strong>{escape(label[0].upper() + label[1:])}:</strong> {escape(rest)}</p>"
 
 
 def _recommended(advice: Advice) -> Assessment | None:
@@ -136,17 +138,21 @@ def _architectures(advice: Advice) -> list[str]:
     out = [
         (
             "<table><thead><tr><th>rank</th><th>architecture</th><th class=n>low</th>"
-            "<th class=n>typical</th><th class=n>high</th><th>deciding constraint</th></tr></thead>"
+            "<th class=n>typical</th><th class=n>high</th><th class=n>capex</th>"
+            "<th class=n>5-year TCO</th><th>deciding constraint</th></tr></thead>"
             "<tbody>"
         )
     ]
     for a in advice.assessments:
         css = "best" if a is best else ("out" if not a.eligible else "")
         if a.cost is None:
-            cells = "<td class=n>-</td>" * 3
+            cells = "<td class=n>-</td>" * 5
         else:
             t = a.cost.monthly_total
             cells = "".join(f"<td class=n>{money(v)}</td>" for v in (t.low, t.typical, t.high))
+            capex = money(a.cost.capex.typical) if a.cost.capex is not None else "-"
+            five = next((money(x.total.typical) for x in a.cost.tco if x.years == 5), "-")
+            cells += f"<td class=n>{capex}</td><td class=n>{five}</td>"
         out.append(
             f'<tr class="{css}"><td>{a.rank or "-"}</td><td>{escape(a.architecture_id)}<br>'
             f'<span class="note">{escape(a.name)}</span></td>{cells}'
@@ -154,9 +160,12 @@ def _architectures(advice: Advice) -> list[str]:
         )
     out.append("</tbody></table>")
     out.append(
-        f'<p class="note">{escape(advice.currency)} a month. No capital expenditure is shown: the '
-        "cost model prices purchased GPUs as monthly amortisation.</p>"
+        f'<p class="note">{escape(advice.currency)} a month (low, typical, high); capex is the '
+        "equipment bought upfront, the 5-year TCO the purchases (with a refresh when their life "
+        "ends inside the horizon; no resale value) plus the monthly operating cost, typical.</p>"
     )
+    if best is not None:
+        out += [f'<p class="note">{escape(p.explanation)}</p>' for p in best.gpu_pools]
     return out
 
 
@@ -264,8 +273,8 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
                 escape(c.kind),
                 quantity(c.monthly_quantity),
                 escape(c.unit),
-                unit_price(c.unit_price),
-                money(c.monthly_cost, "0.01"),
+                unit_price(c.unit_price, advice.currency),
+                money(c.monthly_cost, advice.currency, cents=True),
                 escape(c.source),
             )
             for c in a.cost.components
@@ -275,14 +284,15 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         out += [
             (
                 f"<details{open_}><summary>Cost breakdown of {escape(a.architecture_id)}: "
-                f"{escape(advice.currency)} {money(t.typical, '0.01')} typical (low "
-                f"{money(t.low, '0.01')}, high {money(t.high, '0.01')})</summary>"
+                f"{escape(advice.currency)} {money(t.typical, advice.currency, cents=True)} typical (low "
+                f"{money(t.low, advice.currency, cents=True)}, high {money(t.high, advice.currency, cents=True)})</summary>"
             ),
             _table(
                 ("component", "kind", "quantity", "unit", "unit price", "monthly", "records"),
                 rows,
                 {2, 4, 5},
             ),
+            *_over_time(a),
             "</details>",
         ]
     for a in advice.assessments:
@@ -323,16 +333,24 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     if advice.sensitivity:
         rows = [
             (
+                escape(sensitivity_sentence(advice, s, kb)),
+                escape(s.flips_to),
                 f"<code>{escape(s.input_id)}</code>",
                 f"{s.factor}",
-                escape(s.flips_to),
-                escape(s.note),
             )
             for s in advice.sensitivity[:SENSITIVITY_SHOWN]
         ]
         out += [
             "<h3>What would change the recommendation</h3>",
-            _table(("input", "multiply by", "then cheapest", "what happens"), rows, {1}),
+            _table(
+                ("what would have to happen", "then cheapest", "input", "multiply by"), rows, {3}
+            ),
+        ]
+    elif sum(a.eligible for a in advice.assessments) >= 2:
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        out += [
+            "<h3>What would change the recommendation</h3>",
+            f"<p>{escape(nothing[0].upper() + nothing[1:])}.</p>",
         ]
     out += _obligations_detail(advice)
     rows = [
@@ -346,6 +364,36 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     ]
     out += _sources(advice, kb)
     return out
+
+
+def _over_time(a: Assessment) -> list[str]:
+    """Capex, monthly operating cost and TCO of an architecture, with their bands."""
+    assert a.cost is not None
+    c = a.cost
+    if c.capex is None or c.monthly_operating is None:
+        return []
+    rows = [
+        ("capex (upfront)", *(money(v) for v in (c.capex.low, c.capex.typical, c.capex.high))),
+        (
+            "operating cost a month",
+            *(
+                money(v)
+                for v in (
+                    c.monthly_operating.low,
+                    c.monthly_operating.typical,
+                    c.monthly_operating.high,
+                )
+            ),
+        ),
+        *(
+            (
+                f"{x.years}-year TCO",
+                *(money(v) for v in (x.total.low, x.total.typical, x.total.high)),
+            )
+            for x in c.tco
+        ),
+    ]
+    return [_table(("over time", "low", "typical", "high"), rows, {1, 2, 3})]
 
 
 def _venues(venues: Iterable[RoleVenue]) -> str:

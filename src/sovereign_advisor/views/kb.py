@@ -24,6 +24,7 @@ from sovereign_advisor.knowledge.models import (
     LanguageModel,
     Provenance,
     Rule,
+    ServerPrice,
     SourceKind,
     TokenPrice,
     Venue,
@@ -39,7 +40,13 @@ def _records(kb: KnowledgeBase, section: str) -> Sequence[BaseModel]:
         "venues": lambda: list(kb.venues.values()),
         "models": lambda: list(kb.models.values()),
         "gpus": lambda: list(kb.gpus.values()),
-        "prices": lambda: [*kb.token_prices, *kb.gpu_prices, *kb.host_prices, *kb.throughputs],
+        "prices": lambda: [
+            *kb.token_prices,
+            *kb.gpu_prices,
+            *kb.server_prices,
+            *kb.host_prices,
+            *kb.throughputs,
+        ],
         "assumptions": lambda: kb.assumptions,
         "fx": lambda: kb.fx_rates,
     }
@@ -73,6 +80,18 @@ def _headline(r: BaseModel) -> str:
         return f"{r.kind}, {r.total_params_b or '?'}B params, {r.licence}"
     if isinstance(r, Gpu):
         return f"{r.name}, {r.memory_gb:g} GB, {r.bandwidth_gb_s:g} GB/s, {r.power_w:g} W"
+    price = _price_headline(r)
+    if price is not None:
+        return price
+    if isinstance(r, Assumption):
+        return f"{r.value.typical} {r.unit}: {r.summary}"
+    if isinstance(r, FxRate):
+        return f"1 {r.base} = {r.rate.typical} {r.quote} on {r.date}"
+    return type(r).__name__
+
+
+def _price_headline(r: BaseModel) -> str | None:
+    """The headline of a price record, or None for another kind of record."""
     if isinstance(r, TokenPrice):
         return (
             f"{r.model} at {r.venue}: {r.input_per_mtok.typical} in / "
@@ -82,13 +101,15 @@ def _headline(r: BaseModel) -> str:
         rent = f"rent {r.rental_per_hour.typical}/h" if r.rental_per_hour else ""
         buy = f"buy {r.purchase.typical}" if r.purchase else ""
         return f"{r.gpu} at {r.venue}: {rent}{buy} {r.currency}"
+    if isinstance(r, ServerPrice):
+        return (
+            f"{r.name} at {r.venue}: buy {r.purchase.typical} {r.currency} without its GPUs, "
+            f"{r.power_w:g} W, {r.rack_units}U"
+        )
     if isinstance(r, HostPrice):
-        return f"{r.memory_gb:g} GB host at {r.venue}: {r.per_month.typical} {r.currency}/month"
-    if isinstance(r, Assumption):
-        return f"{r.value.typical} {r.unit}: {r.summary}"
-    if isinstance(r, FxRate):
-        return f"1 {r.base} = {r.rate.typical} {r.quote} on {r.date}"
-    return type(r).__name__
+        what = f"{r.name}, managed" if r.managed and r.name else (r.name or "host")
+        return f"{what} ({r.memory_gb:g} GB) at {r.venue}: {r.per_month.typical} {r.currency}/month"
+    return None
 
 
 def _line(r: BaseModel) -> list[str]:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
+from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Fact, Provenance
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume
@@ -31,15 +33,10 @@ from sovereign_advisor.views.text import (
     deciding_constraint,
     misrouting_lines,
     nearest_change_lines,
+    plausible_ranges,
     pool_share_text,
+    sensitivity_sentence,
 )
-
-
-def money(value: Decimal, places: str = "1") -> str:
-    """Group thousands and round half to even: 10071.04 -> '10,071'."""
-    rounded = value.quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
-    decimals = max(0, -rounded.as_tuple().exponent)  # type: ignore[operator]
-    return f"{rounded:,.{decimals}f}"
 
 
 def quantity(value: Decimal) -> str:
@@ -49,13 +46,6 @@ def quantity(value: Decimal) -> str:
     if abs(value) >= 100:
         return f"{value:,.1f}"
     return f"{value.normalize():,.4f}".rstrip("0").rstrip(".")
-
-
-def unit_price(value: Decimal) -> str:
-    """A unit price with at least two and at most six decimals: 5167 -> '5,167.00'."""
-    text = f"{value.normalize():,f}"
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals[:6].ljust(2, '0')}"
 
 
 def cell(text: object) -> str:
@@ -132,7 +122,7 @@ def render_markdown(
         out += _breakdown(best, cur)
     out += _excluded(excluded, kb)
     out += _break_even(advice, curves, chart)
-    out += _sensitivity(advice)
+    out += _sensitivity(advice, kb)
     out += _obligations(advice)
     out += _assumptions(advice)
     out += _sources(advice, kb)
@@ -217,6 +207,12 @@ def _summary(
     return (text + _obligation_sentence(advice)).strip()
 
 
+def _nearest(line: str) -> str:
+    """The one-screen view's nearest-change line with its label in bold."""
+    label, _, rest = line.partition(": ")
+    return f"**{label[0].upper()}{label[1:]}:** {rest}"
+
+
 def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
     """The rest of the summary: architectures, causes, risks, obligations, nearest change."""
     cur = advice.currency
@@ -234,14 +230,23 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
             f"| {a.rank or '-'} | {a.architecture_id} | {money_cells} | "
             f"{cell(deciding_constraint(a))} |"
         )
-    out += [
-        "",
-        (
-            "No capital expenditure is shown: the cost model prices purchased GPUs as monthly "
-            "amortisation."
-        ),
-        "",
-    ]
+    out.append("")
+    best = _recommended(advice)
+    c = best.cost if best is not None else None
+    if best is not None and c is not None and c.capex is not None and c.monthly_operating:
+        tco = ", ".join(f"{money(t.total.typical)} over {t.years} years" for t in c.tco)
+        out += [
+            (
+                f"Over time, {best.architecture_id} costs {money(c.capex.typical)} {cur} upfront "
+                f"(the equipment bought) and {money(c.monthly_operating.typical)} a month to run "
+                f"(the monthly total above spreads the purchases over their life): a total cost "
+                f"of ownership of {tco}, typical, with no resale value counted."
+            ),
+            "",
+        ]
+        out += [f"- {cell(p.explanation)}" for p in best.gpu_pools]
+        if best.gpu_pools:
+            out.append("")
     excluded = [a for a in advice.assessments if not a.eligible]
     if excluded:
         out += ["**Excluded, by cause:**", ""]
@@ -276,7 +281,7 @@ def summary_block(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
             out.append(f"- {when}{who}: {o.summary} ({_first_citation(o.citation)})")
         out.append("")
     out += [
-        f"**{nearest_change_lines(advice)[0].replace('nearest change:', 'Nearest change:**')}",
+        _nearest(nearest_change_lines(advice, kb)[0]),
         "",
     ]
     out += [
@@ -362,21 +367,38 @@ def _sizing(v: RoleVenue) -> str:
 
 def _ranking_table(advice: Advice, best: Assessment | None) -> list[str]:
     out = [
-        "| rank | architecture | eligible | low | typical | high | vs recommended |",
-        "|---:|---|---|---:|---:|---:|---:|",
+        (
+            "| rank | architecture | eligible | low | typical | high | vs recommended | capex "
+            "| 3-year TCO | 5-year TCO |"
+        ),
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = _typical(best) if best is not None and best.cost is not None else None
     for a in advice.assessments:
         if a.cost is None:
             why = sorted({e.rule_id for e in a.exclusions})
-            out.append(f"| - | {a.architecture_id} | no ({cell(', '.join(why))}) | - | - | - | - |")
+            out.append(
+                f"| - | {a.architecture_id} | no ({cell(', '.join(why))}) | - | - | - | - | - | - "
+                "| - |"
+            )
             continue
         t = a.cost.monthly_total
-        delta = "-" if base is None or a is best else f"+{money(t.typical - base)}"
+        gap = t.typical - base if base is not None else Decimal(0)
+        delta = "-" if base is None or a is best else f"{'+' if gap >= 0 else '-'}{money(abs(gap))}"
+        capex = money(a.cost.capex.typical) if a.cost.capex is not None else "-"
+        tco = {x.years: money(x.total.typical) for x in a.cost.tco}
         out.append(
             f"| {a.rank} | {a.architecture_id} | yes | {money(t.low)} | {money(t.typical)} | "
-            f"{money(t.high)} | {delta} |"
+            f"{money(t.high)} | {delta} | {capex} | {tco.get(3, '-')} | {tco.get(5, '-')} |"
         )
+    out += [
+        "",
+        (
+            f"{advice.currency} a month (low, typical, high); capex is the equipment bought "
+            "upfront and the TCO the purchases (with a refresh when their life ends inside the "
+            "horizon; no resale value) plus the monthly operating cost, typical."
+        ),
+    ]
     return [*out, ""]
 
 
@@ -395,24 +417,81 @@ def _breakdown(a: Assessment, currency: str) -> list[str]:
     titles = {"always_on": "Always on", "usage": "Usage-based"}
     for kind, lines in kinds.items():
         subtotal = sum((c.monthly_cost for c in lines), Decimal(0))
-        out.append(f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, '0.01')}** | |")
+        out.append(
+            f"| **{titles.get(kind, kind)}** | | | | **{money(subtotal, currency, cents=True)}** | |"
+        )
         for c in lines:
             out.append(
                 f"| {cell(c.name)} | {quantity(c.monthly_quantity)} | {cell(c.unit)} | "
-                f"{unit_price(c.unit_price)} | {money(c.monthly_cost, '0.01')} | "
+                f"{unit_price(c.unit_price, currency)} | {money(c.monthly_cost, currency, cents=True)} | "
                 f"{cell(_ids(s.strip() for s in c.source.split('+')))} |"
             )
     t = a.cost.monthly_total
     out += [
-        f"| **Total (typical)** | | | | **{money(t.typical, '0.01')}** | |",
+        f"| **Total (typical)** | | | | **{money(t.typical, currency, cents=True)}** | |",
         "",
         (
-            f"Band: low {money(t.low, '0.01')}, high {money(t.high, '0.01')} {currency} a month "
+            f"Band: low {money(t.low, currency, cents=True)}, high {money(t.high, currency, cents=True)} {currency} a month "
             "(every unit price at the low or the high end of its published range)."
         ),
         "",
     ]
+    out += _over_time(a, currency)
+    if a.gpu_pools:
+        out += ["Why this many GPUs:", ""]
+        out += [f"- {cell(p.explanation)}" for p in a.gpu_pools]
+        out.append("")
     return out
+
+
+def _bought(name: str) -> str:
+    """What a purchase line buys: `GPU purchase, amortised: NVIDIA H100 80GB PCIe (roles)` ->
+    `NVIDIA H100 80GB PCIe`."""
+    return name.split(": ", 1)[-1].rsplit(" (", 1)[0]
+
+
+def _over_time(a: Assessment, currency: str) -> list[str]:
+    """Capex, the monthly operating cost and the TCO of an architecture, with their bands."""
+    assert a.cost is not None
+    c = a.cost
+    if c.capex is None or c.monthly_operating is None:
+        return []
+    bought = [x for x in c.components if x.unit_purchase_price is not None]
+    rows = [
+        "| over time | low | typical | high |",
+        "|---|---:|---:|---:|",
+        (
+            f"| capex (upfront) | {money(c.capex.low)} | {money(c.capex.typical)} | "
+            f"{money(c.capex.high)} |"
+        ),
+        (
+            f"| operating cost a month | {money(c.monthly_operating.low)} | "
+            f"{money(c.monthly_operating.typical)} | {money(c.monthly_operating.high)} |"
+        ),
+    ]
+    rows += [
+        f"| {x.years}-year TCO | {money(x.total.low)} | {money(x.total.typical)} | "
+        f"{money(x.total.high)} |"
+        for x in c.tco
+    ]
+    what = (
+        "; ".join(
+            f"{quantity(x.monthly_quantity)} x {cell(_bought(x.name))} at "
+            f"{money(x.unit_purchase_price or Decimal(0))}"
+            for x in bought
+        )
+        or "nothing: every component is rented or paid per use"
+    )
+    return [
+        *rows,
+        "",
+        (
+            f"Bought upfront ({currency}): {what}. The monthly breakdown spreads each purchase over "
+            "its life (`gpu.life_months`); the TCO counts the purchase, a refresh each time that "
+            "life ends inside the horizon, and no resale value."
+        ),
+        "",
+    ]
 
 
 def _excluded(excluded: list[Assessment], kb: KnowledgeBase | None) -> list[str]:
@@ -498,23 +577,43 @@ def _break_even(advice: Advice, curves: CostCurves | None, chart: str | None) ->
     return out
 
 
-def _sensitivity(advice: Advice) -> list[str]:
+def _sensitivity(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     if not advice.sensitivity:
-        return []
+        if sum(a.eligible for a in advice.assessments) < 2:
+            return []
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        return [
+            "## What would change the recommendation",
+            "",
+            f"{nothing[0].upper()}{nothing[1:]}.",
+            "",
+        ]
     shown = advice.sensitivity[:SENSITIVITY_SHOWN]
+    price, volume = plausible_ranges(advice)
     out = [
         "## What would change the recommendation",
         "",
         (
-            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can) nearest to changing "
-            "the recommendation, each moved alone with venues and GPU counts as chosen:"
+            f"The {len(shown)} inputs (of {len(advice.sensitivity)} that can within the plausible "
+            f"ranges: {_range_text(price, volume)}) nearest to changing the recommendation, each "
+            "moved alone with venues and GPU counts as chosen:"
         ),
         "",
-        "| input | multiply by | then cheapest | what happens |",
-        "|---|---:|---|---|",
+        "| what would have to happen | then cheapest | input | multiply by |",
+        "|---|---|---|---:|",
     ]
-    out += [f"| `{s.input_id}` | {s.factor} | {s.flips_to} | {cell(s.note)} |" for s in shown]
+    out += [
+        f"| {cell(sensitivity_sentence(advice, s, kb))} | {s.flips_to} | `{s.input_id}` | "
+        f"{s.factor} |"
+        for s in shown
+    ]
     return [*out, ""]
+
+
+def _range_text(price: Decimal, volume: Decimal) -> str:
+    """'each price, rate and assumption from half to double, volume from a tenth to ten times'."""
+    sentence = no_plausible_change_sentence(price, volume)
+    return sentence[sentence.index("(") + 1 : -1]
 
 
 def _curve_table(curves: CostCurves) -> list[str]:
@@ -647,6 +746,7 @@ def _price_records(kb: KnowledgeBase) -> dict[str, Provenance]:
     for group in (
         kb.token_prices,
         kb.gpu_prices,
+        kb.server_prices,
         kb.host_prices,
         kb.assumptions,
         kb.throughputs,

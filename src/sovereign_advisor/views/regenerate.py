@@ -18,10 +18,11 @@ from pathlib import Path
 
 from sovereign_advisor.advice import Advice
 from sovereign_advisor.engine.advise import advise
+from sovereign_advisor.formatting import money
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.profile import load_profile
 from sovereign_advisor.views.curves import CostCurves, cost_curves
-from sovereign_advisor.views.markdown import cell, money, render_markdown, user_text
+from sovereign_advisor.views.markdown import cell, render_markdown, user_text
 
 REPORT_AS_OF = dt.date(2026, 11, 23)
 """The as-of date of the checked-in reports."""

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sovereign_advisor.advice import Advice
-from sovereign_advisor.views.text import WIDTH, clip, money0, wrap_lines
+from sovereign_advisor.formatting import money_in
+from sovereign_advisor.views.text import WIDTH, clip, wrap_lines
 
 LABEL = 22
 """Width of the row-label column."""
@@ -43,7 +44,7 @@ def _total(advice: Advice, architecture_id: str) -> str:
         return "-"
     if found.cost is None:
         return "excluded"
-    return f"{money0(found.cost.monthly_total.typical)} {advice.currency}"
+    return money_in(found.cost.monthly_total.typical, advice.currency)
 
 
 def _architectures(advices: Sequence[Advice]) -> list[str]:

@@ -11,10 +11,21 @@ assumptions.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue
+from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue, Sensitivity
+from sovereign_advisor.engine.ranking import (
+    PLAUSIBLE_PRICE_FACTOR,
+    PLAUSIBLE_VOLUME_FACTOR,
+    PRICE_FACTOR_ID,
+    VOLUME_FACTOR_ID,
+    VOLUME_INPUT,
+    change_sentence,
+    input_label,
+    no_plausible_change_sentence,
+)
+from sovereign_advisor.formatting import money, money_in
 from sovereign_advisor.views.exclusions import exclusion_groups
 
 if TYPE_CHECKING:
@@ -30,16 +41,6 @@ RISKS_SHOWN = 3
 """How many of the recommended architecture's risks the one-screen view lists."""
 
 
-def money2(value: Decimal) -> str:
-    """Two decimals, thousands grouped, half to even."""
-    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
-
-
-def money0(value: Decimal) -> str:
-    """Whole units, thousands grouped, half to even: 10071.5 -> '10,072'."""
-    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):,.0f}"
-
-
 def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool = False) -> str:
     """The decision on one screen (at most 100 columns wide); with `detail`, everything.
 
@@ -52,8 +53,8 @@ def render_text(advice: Advice, *, kb: KnowledgeBase | None = None, detail: bool
         if advice.recommended is None and advice.no_recommendation_reason:
             out += ["", f"NO RECOMMENDATION: {advice.no_recommendation_reason}"]
         for a in advice.assessments:
-            out += _assessment(a)
-        out += _tail(advice)
+            out += _assessment(a, advice.currency)
+        out += _tail(advice, kb)
     return wrap_lines(out)
 
 
@@ -67,14 +68,37 @@ def one_screen(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
         "",
         *_table(advice),
     ]
-    out += _causes(advice, kb)
-    out += _risks_and_duties(advice)
-    out += ["", *nearest_change_lines(advice)]
-    out.append(
-        "more: --detail, explain PROFILE ARCH, --format markdown|html|json; knowledge base "
-        + advice.knowledge_base_version
+    rec = advice.recommended
+    best = next(
+        (a for a in advice.assessments if rec and a.architecture_id == rec.architecture_id), None
     )
-    return out
+    over_time = over_time_line(best) if best is not None else None
+    if over_time:
+        out.append(over_time)
+    out += _causes(advice, kb)
+    tail = [
+        "",
+        *nearest_change_lines(advice, kb),
+        "more: --detail, explain PROFILE ARCH, --format markdown|html|json|csv; kb "
+        + advice.knowledge_base_version,
+    ]
+    # Everything when it fits the screen; else without the blank line under the header; else
+    # fewer obligations in force (those coming, with their dates, stay) and how many more
+    # --detail lists
+    duties = _risks_and_duties(advice)
+    if _height([*out, *duties, *tail]) <= SCREEN_LINES:
+        return [*out, *duties, *tail]
+    out = out[:2] + out[3:]
+    in_force = sum(1 for o in advice.obligations if o.in_force)
+    while in_force > 0 and _height([*out, *duties, *tail]) > SCREEN_LINES:
+        in_force -= 1
+        duties = _risks_and_duties(advice, in_force)
+    return [*out, *duties, *tail]
+
+
+def _height(lines: list[str]) -> int:
+    """Screen lines once folded at the view's width."""
+    return len(wrap_lines(lines).splitlines())
 
 
 def fx_rate_text(advice: Advice) -> str:
@@ -119,33 +143,76 @@ def no_recommendation_headline(advice: Advice) -> str:
     return reason
 
 
+REDUNDANCY = {"none": "", "n_plus_1": ", N+1", "two_sites": ", 2 sites"}
+DECIDED = {"minimum": "1 replica", "throughput": "GPU time", "memory": "KV cache"}
+"""What set a pool's replicas at peak (`GpuPool.deciding`), in the fewest words."""
+
+
 def deciding_constraint(a: Assessment) -> str:
     """What sizes an architecture, as the advice states it: GPU pools, or pay per token."""
     if not a.eligible:
         return "excluded (causes below)"
     pools = []
-    seen = set()
-    for v in a.venues:
-        if v.gpu_count is not None and v.venue_id not in seen:
-            seen.add(v.venue_id)
-            busy = v.utilisation_at_average_load or 0.0
-            where = "on premises" if v.venue_id == "own-premises" else f"at {v.venue_id}"
-            pools.append(f"{v.gpu_count} x {v.gpu_id} {where}, {busy:.0%} busy")
+    for p in a.gpu_pools:
+        where = ", premises" if p.venue_id == "own-premises" else f" at {p.venue_id}"
+        pools.append(
+            f"{p.gpus} x {p.gpu_id}{where}: {DECIDED[p.deciding]}{REDUNDANCY[p.redundancy]}"
+        )
     return "; ".join(pools) or "API only, pay per token"
+
+
+def why_gpus_line(a: Assessment) -> list[str]:
+    """Why the recommended architecture's pools have their GPUs, in a line each."""
+    out = []
+    for p in a.gpu_pools:
+        peak = f"{p.peak_queries_per_second.normalize():f}"
+        load = {
+            "minimum": "one replica carries the load",
+            "throughput": "GPU time decides",
+            "memory": "the KV cache in flight decides",
+        }[p.deciding]
+        servers = f" in {p.servers} servers" if p.servers is not None else ""
+        spare = {
+            "none": "no redundancy",
+            "n_plus_1": (
+                f"N+1 adds a spare server ({p.spare_gpus} GPU)"
+                if p.servers is not None
+                else f"N+1 adds a spare replica ({p.spare_gpus} GPU)"
+            ),
+            "two_sites": "doubled for two sites",
+        }[p.redundancy]
+        out.append(
+            f"why {p.gpus} x {p.gpu_id}{servers}: at the peak of {peak} queries a second GPU "
+            f"time needs {p.replicas_for_throughput:.2f} and the KV cache "
+            f"{p.replicas_for_memory:.2f} replicas of {p.replica_gpus} GPU: {load}; {spare}"
+        )
+    return out
+
+
+def over_time_line(a: Assessment) -> str | None:
+    """Capex and the 3- and 5-year TCO of an architecture (typical), in a line."""
+    if a.cost is None or a.cost.capex is None:
+        return None
+    cur = a.cost.currency
+    tco = "TCO " + ", ".join(f"{t.years} years {money(t.total.typical, cur)}" for t in a.cost.tco)
+    return f"{a.architecture_id}: capex {money(a.cost.capex.typical, cur)} {cur}; {tco} (no resale)"
 
 
 def _table(advice: Advice) -> list[str]:
     cur = advice.currency
     head = f"architecture ({cur}/month)"
-    out = [f"{'':<3}{head:<22}{'low':>10}{'typical':>10}{'high':>10}  deciding constraint"]
+    out = [f"{'':<3}{head:<22}{'low':>9}{'typical':>10}{'high':>10}  deciding constraint"]
     for a in advice.assessments:
         if a.cost:
             t = a.cost.monthly_total
-            money = f"{money0(t.low):>10}{money0(t.typical):>10}{money0(t.high):>10}"
+            cur = advice.currency
+            money_cells = f"{money(t.low, cur):>9}" + "".join(
+                f"{money(v, cur):>10}" for v in (t.typical, t.high)
+            )
         else:
-            money = f"{'-':>10}{'-':>10}{'-':>10}"
+            money_cells = f"{'-':>9}{'-':>10}{'-':>10}"
         rank = str(a.rank) if a.rank else "-"
-        out.append(f"{rank:<3}{a.architecture_id:<22}{money}  {deciding_constraint(a)}")
+        out.append(f"{rank:<3}{a.architecture_id:<22}{money_cells}  {deciding_constraint(a)}")
     return out
 
 
@@ -165,14 +232,16 @@ def _causes(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         line = f"  {a.architecture_id}, decisive: {a.decisive_reason or 'no venue left for a role'}"
         if a.remedy is not None:
             line += (
-                f"; would change it: {a.remedy.sentence}, at {money0(a.remedy.monthly_total)} "
-                f"{advice.currency} a month"
+                f"; would change it: {a.remedy.sentence}, at "
+                f"{money_in(a.remedy.monthly_total, advice.currency)} a month"
             )
         out.append(line)
     return out
 
 
-def _risks_and_duties(advice: Advice) -> list[str]:
+def _risks_and_duties(advice: Advice, shown: int | None = None) -> list[str]:
+    """The recommended architecture's risks and the obligations: every one coming and the first
+    `shown` of those in force (all when None)."""
     out: list[str] = []
     chosen = next(
         (
@@ -193,24 +262,62 @@ def _risks_and_duties(advice: Advice) -> list[str]:
         later = len(advice.obligations) - now
         out += [f"obligations ({now} in force, {later} coming):"]
         order = sorted(advice.obligations, key=lambda o: (not o.in_force, str(o.applies_from)))
-        for o in order:
+        hidden = 0 if shown is None else max(0, now - shown)
+        for i, o in enumerate(order):
+            if o.in_force and i >= now - hidden:
+                continue
             when = "in force" if o.in_force else f"from {o.applies_from}"
             who = f" [{o.use_case}]" if o.use_case else ""
             out.append(clip(f"  - {when}{who}: {o.summary}"))
+            if hidden and i == now - hidden - 1:
+                out.append(f"  - ... and {hidden} more in force (--detail)")
     return out
 
 
-def nearest_change_lines(advice: Advice) -> list[str]:
-    """The nearest change that would alter the decision, as the advice computed it."""
+def nearest_change_lines(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
+    """The nearest change that would alter the decision, as the advice computed it; with two or
+    more eligible architectures and no move within the plausible ranges, says so."""
     if advice.sensitivity:
-        s = advice.sensitivity[0]
-        return [f"nearest change: {s.note}"]
+        sentence = sensitivity_sentence(advice, advice.sensitivity[0], kb)
+        sentence = sentence.removesuffix(" (venues and GPU counts as chosen)")
+        if advice.decision == "cost_equivalent":
+            # the moves flip the order of the costs; within the margin the recommendation rests
+            # on the reason given above, so say which order they change
+            return [f"nearest change in the cost order: {sentence}"]
+        return [f"nearest change: {sentence}"]
+    if sum(a.eligible for a in advice.assessments) >= 2:
+        return [f"nearest change: {no_plausible_change_sentence(*plausible_ranges(advice))}"]
     remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
     if remedies:
         a, r = min(remedies, key=lambda ar: (len(ar[1].changes), ar[1].monthly_total))
-        at = f"{money0(r.monthly_total)} {advice.currency}"
+        at = money_in(r.monthly_total, advice.currency)
         return [f"nearest change: {r.sentence} ({a.architecture_id}, at {at} a month)"]
     return ["nearest change: none found (no input within the searched range changes it)"]
+
+
+def plausible_ranges(advice: Advice) -> tuple[Decimal, Decimal]:
+    """The factors within which the advice reported moves (price, rate or assumption; volume):
+    as its assumptions list them, else the engine's defaults."""
+    price, volume = PLAUSIBLE_PRICE_FACTOR, PLAUSIBLE_VOLUME_FACTOR
+    for a in advice.assumptions:
+        head = a.value.split(" ")[0]
+        if a.id in (PRICE_FACTOR_ID, VOLUME_FACTOR_ID) and head.replace(".", "", 1).isdigit():
+            if a.id == PRICE_FACTOR_ID:
+                price = Decimal(head)
+            else:
+                volume = Decimal(head)
+    return price, volume
+
+
+def sensitivity_sentence(advice: Advice, s: Sensitivity, kb: KnowledgeBase | None) -> str:
+    """The advice's sentence for a move, labelled from `kb` when the advice carries no label."""
+    if s.label or kb is None or s.input_id == VOLUME_INPUT:
+        return s.note
+    label = input_label(s.input_id, kb)
+    best = next((a.architecture_id for a in advice.assessments if a.rank == 1), None)
+    if not label or best is None:
+        return s.note
+    return change_sentence(s.input_id, label, float(s.factor), s.flips_to, best)
 
 
 def clip(line: str, width: int = WIDTH) -> str:
@@ -221,14 +328,14 @@ def clip(line: str, width: int = WIDTH) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def _assessment(a: Assessment) -> list[str]:
+def _assessment(a: Assessment, currency: str) -> list[str]:
     out = ["", f"== {a.architecture_id}: {a.name}"]
     if not a.eligible:
         if a.decisive_reason:
             out.append(f"  decisive: {a.decisive_reason}")
         if a.remedy:
             out.append(
-                f"  would change it: {a.remedy.sentence}, at {money2(a.remedy.monthly_total)} a "
+                f"  would change it: {a.remedy.sentence}, at {money_in(a.remedy.monthly_total, currency, cents=True)} a "
                 "month (typical)"
             )
         out.append("  excluded because:")
@@ -249,12 +356,23 @@ def _assessment(a: Assessment) -> list[str]:
         else:
             out.append(f"{line}, {size}" if size else line)
     assert a.cost is not None
+    out += [f"  sizing: {p.explanation}" for p in a.gpu_pools]
     out.append(f"  {'component':<82}{'monthly':>14}")
     for c in a.cost.components:
         if len(c.name) <= 80:
-            out.append(f"  {c.name:<82}{money2(c.monthly_cost):>14}")
+            out.append(f"  {c.name:<82}{money(c.monthly_cost, currency, cents=True):>14}")
         else:  # the full name on its own line, the amount under it
-            out += [f"  {c.name}", f"  {'':<82}{money2(c.monthly_cost):>14}"]
+            out += [f"  {c.name}", f"  {'':<82}{money(c.monthly_cost, currency, cents=True):>14}"]
+    if a.cost.capex is not None and a.cost.monthly_operating is not None:
+        out.append(
+            f"  capex {money(a.cost.capex.typical, currency)} upfront; operating "
+            f"{money(a.cost.monthly_operating.typical, currency)} a month; "
+            + "; ".join(
+                f"{t.years}-year TCO {money(t.total.typical, currency)} (band "
+                f"{money(t.total.low, currency)}-{money(t.total.high, currency)})"
+                for t in a.cost.tco
+            )
+        )
     out += [f"  RISK {r.id}: {r.summary}" for r in a.risks]
     return out
 
@@ -301,7 +419,7 @@ SENSITIVITY_SHOWN = 5
 """How many of the inputs nearest to changing the recommendation the reports list."""
 
 
-def _tail(advice: Advice) -> list[str]:
+def _tail(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
     out: list[str] = []
     if advice.break_even:
         out += ["", "break-even (queries per month, peak scaled with volume):"]
@@ -312,7 +430,10 @@ def _tail(advice: Advice) -> list[str]:
         shown = advice.sensitivity[:SENSITIVITY_SHOWN]
         head = f"what would change the recommendation ({len(shown)} nearest of "
         out += ["", f"{head}{len(advice.sensitivity)}):"]
-        out += [f"  - {s.input_id} x{s.factor}: {s.note}" for s in shown]
+        out += [f"  - {sensitivity_sentence(advice, s, kb)}" for s in shown]
+    elif sum(a.eligible for a in advice.assessments) >= 2:
+        nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        out += ["", f"what would change the recommendation: {nothing}"]
     if advice.obligations:
         out += ["", "obligations:"]
         for o in advice.obligations:
