@@ -7,10 +7,12 @@ import io
 import json
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import sovereign_advisor as sa
+from sovereign_advisor.advice import Assessment, CostComponent
 from sovereign_advisor.cli import main
 from sovereign_advisor.views.spreadsheet import COLUMNS, render_csv
 
@@ -80,14 +82,23 @@ def test_csv_reads_back_and_adds_up_to_the_advice(
                 assert D(r["monthly_quantity"]) * D(r["unit_purchase_price"]) == D(r["capex"])
 
 
-def test_capex_is_quantity_times_purchase_price_when_given(kb: sa.KnowledgeBase) -> None:
+def _bank(
+    kb: sa.KnowledgeBase,
+) -> tuple[sa.Advice, Assessment, CostComponent, list[CostComponent]]:
+    """The strict bank's advice, its one eligible architecture and that one's components."""
     advice = sa.advise(sa.load_profile(PROFILES / "bank_strict.yaml"), kb=kb, as_of=AS_OF)
     (chosen,) = [a for a in advice.assessments if a.cost is not None]
     assert chosen.cost is not None
     first, *rest = chosen.cost.components
-    bought = first.model_copy(update={"unit_purchase_price": D("22345.678900")})
-    cost = chosen.cost.model_copy(update={"components": (bought, *rest)})
-    changed = advice.model_copy(
+    return advice, chosen, first, rest
+
+
+def _with_first_component(advice: sa.Advice, chosen: Assessment, **update: Any) -> sa.Advice:
+    """The advice with the first component of `chosen` changed."""
+    assert chosen.cost is not None
+    first, *rest = chosen.cost.components
+    cost = chosen.cost.model_copy(update={"components": (first.model_copy(update=update), *rest)})
+    return advice.model_copy(
         update={
             "assessments": tuple(
                 a.model_copy(update={"cost": cost}) if a is chosen else a
@@ -95,6 +106,11 @@ def test_capex_is_quantity_times_purchase_price_when_given(kb: sa.KnowledgeBase)
             )
         }
     )
+
+
+def test_capex_is_quantity_times_purchase_price_when_given(kb: sa.KnowledgeBase) -> None:
+    advice, chosen, first, rest = _bank(kb)
+    changed = _with_first_component(advice, chosen, unit_purchase_price=D("22345.678900"))
     rows = list(csv.DictReader(io.StringIO(render_csv(changed), newline="")))
     assert rows[0]["unit_purchase_price"] == "22345.6789"
     assert D(rows[0]["capex"]) == first.monthly_quantity * D("22345.6789")
@@ -110,19 +126,7 @@ def test_capex_is_quantity_times_purchase_price_when_given(kb: sa.KnowledgeBase)
 
 
 def test_a_cell_a_spreadsheet_would_read_as_a_formula_is_quoted(kb: sa.KnowledgeBase) -> None:
-    advice = sa.advise(sa.load_profile(PROFILES / "bank_strict.yaml"), kb=kb, as_of=AS_OF)
-    (chosen,) = [a for a in advice.assessments if a.cost is not None]
-    assert chosen.cost is not None
-    first, *rest = chosen.cost.components
-    evil = first.model_copy(update={"name": '=HYPERLINK("http://x")'})
-    cost = chosen.cost.model_copy(update={"components": (evil, *rest)})
-    changed = advice.model_copy(
-        update={
-            "assessments": tuple(
-                a.model_copy(update={"cost": cost}) if a is chosen else a
-                for a in advice.assessments
-            )
-        }
-    )
+    advice, chosen, _, _ = _bank(kb)
+    changed = _with_first_component(advice, chosen, name='=HYPERLINK("http://x")')
     rows = list(csv.DictReader(io.StringIO(render_csv(changed), newline="")))
     assert rows[0]["component"] == '\'=HYPERLINK("http://x")'

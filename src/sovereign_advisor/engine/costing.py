@@ -667,31 +667,53 @@ def _premises_lines(
     # (a knowledge base without server records) subtract them here
     owned = profile.capabilities.owned_gpus.get(gpu.id, 0) if server is None else 0
     bought = {b: replace(c, of="bought_gpus") for b, c in counts.items()}
-    card, fx = pricing.convert(gpu_price.purchase, gpu_price.currency)
-    lines = [
-        Line(
-            f"GPU purchase, amortised: {label}",
+
+    def purchase(
+        name: str,
+        unit: str,
+        record_id: str,
+        band: Band,
+        currency: Currency,
+        units: dict[BandName, Count],
+        owned_units: int = 0,
+    ) -> Line:
+        """Equipment bought: its upfront price spread over its life, per unit bought."""
+        upfront, fx = pricing.convert(band, currency)
+        return Line(
+            name,
             None,
             "always_on",
-            "GPU-month",
-            _source(gpu_price.id, "gpu.life_months", fx, sizing),
-            {b: q6(frac(card[b]) / life[b]) for b in BANDS},
-            {b: Quantity(count=bought[b], per_count=ONE, owned=owned) for b in BANDS},
-            scales_with=_ids(gpu_price.id, fx),
+            unit,
+            _source(record_id, "gpu.life_months", fx, sizing),
+            {b: q6(frac(upfront[b]) / life[b]) for b in BANDS},
+            {b: Quantity(count=units[b], per_count=ONE, owned=owned_units) for b in BANDS},
+            scales_with=_ids(record_id, fx),
             inverse_with=("gpu.life_months",),
-            upfront=card,
+            upfront=upfront,
             life=life,
+        )
+
+    lines = [
+        purchase(
+            f"GPU purchase, amortised: {label}",
+            "GPU-month",
+            gpu_price.id,
+            gpu_price.purchase,
+            gpu_price.currency,
+            bought,
+            owned,
         )
     ]
     kw_gpu = frac(gpu.power_w) / 1000
     kw_server = frac(server.power_w) / 1000 if server is not None else ZERO
 
     def it_load(
-        per_gpu: dict[BandName, Fraction], per_server: dict[BandName, Fraction]
+        per_gpu: dict[BandName, Fraction] | None, per_server: dict[BandName, Fraction]
     ) -> dict[BandName, Quantity]:
-        """A quantity per GPU plus one per server (power, rack space). The servers bought count
-        whole; the organisation's own servers, which may hold other cards too, count for the
-        share of a server (of this configuration) that its GPUs in the pool fill."""
+        """A quantity per GPU (none when `per_gpu` is None) plus one per server (power, rack
+        space, staff). The servers bought count whole; the organisation's own servers, which
+        may hold other cards too, count for the share of a server (of this configuration) that
+        its GPUs in the pool fill."""
         out = {}
         for b in BANDS:
             also: tuple[tuple[Count, Fraction, int], ...] = ()
@@ -701,25 +723,21 @@ def _premises_lines(
                     (replace(counts[b], of="bought_servers"), per_server[b], 0),
                     (replace(counts[b], of="owned_gpus"), per_server[b] / k, 0),
                 )
-            out[b] = Quantity(count=counts[b], per_count=per_gpu[b], also=also)
+            if per_gpu is None:
+                out[b] = Quantity(also=also)
+            else:
+                out[b] = Quantity(count=counts[b], per_count=per_gpu[b], also=also)
         return out
 
     if server is not None:
-        box, sfx = pricing.convert(server.purchase, server.currency)
-        to_buy = {b: replace(c, of="bought_servers") for b, c in counts.items()}
         lines.append(
-            Line(
+            purchase(
                 f"GPU servers, amortised: {server.name} ({', '.join(roles)})",
-                None,
-                "always_on",
                 "server-month",
-                _source(server.id, "gpu.life_months", sfx, sizing),
-                {b: q6(frac(box[b]) / life[b]) for b in BANDS},
-                {b: Quantity(count=to_buy[b], per_count=ONE) for b in BANDS},
-                scales_with=_ids(server.id, sfx),
-                inverse_with=("gpu.life_months",),
-                upfront=box,
-                life=life,
+                server.id,
+                server.purchase,
+                server.currency,
+                {b: replace(c, of="bought_servers") for b, c in counts.items()},
             )
         )
     energy = kb.assumption("energy.price_per_kwh", profile.premises_country)
@@ -767,7 +785,7 @@ def _premises_lines(
             "FTE-month",
             _source("ops.fte_per_server", staff_source),
             staff,
-            it_load(dict.fromkeys(BANDS, ZERO), per_server)
+            it_load(None, per_server)
             if server is not None
             else {b: Quantity(count=server_counts[b], per_count=per_server[b]) for b in BANDS},
             scales_with=_ids("ops.fte_per_server", staff_source),

@@ -161,34 +161,6 @@ def deciding_constraint(a: Assessment) -> str:
     return "; ".join(pools) or "API only, pay per token"
 
 
-def why_gpus_line(a: Assessment) -> list[str]:
-    """Why the recommended architecture's pools have their GPUs, in a line each."""
-    out = []
-    for p in a.gpu_pools:
-        peak = f"{p.peak_queries_per_second.normalize():f}"
-        load = {
-            "minimum": "one replica carries the load",
-            "throughput": "GPU time decides",
-            "memory": "the KV cache in flight decides",
-        }[p.deciding]
-        servers = f" in {p.servers} servers" if p.servers is not None else ""
-        spare = {
-            "none": "no redundancy",
-            "n_plus_1": (
-                f"N+1 adds a spare server ({p.spare_gpus} GPU)"
-                if p.servers is not None
-                else f"N+1 adds a spare replica ({p.spare_gpus} GPU)"
-            ),
-            "two_sites": "doubled for two sites",
-        }[p.redundancy]
-        out.append(
-            f"why {p.gpus} x {p.gpu_id}{servers}: at the peak of {peak} queries a second GPU "
-            f"time needs {p.replicas_for_throughput:.2f} and the KV cache "
-            f"{p.replicas_for_memory:.2f} replicas of {p.replica_gpus} GPU: {load}; {spare}"
-        )
-    return out
-
-
 def over_time_line(a: Assessment) -> str | None:
     """Capex and the 3- and 5-year TCO of an architecture (typical), in a line."""
     if a.cost is None or a.cost.capex is None:
