@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 import sovereign_advisor as sa
-from sovereign_advisor.engine.ranking import _flip_factor, break_even
+from sovereign_advisor.engine.break_even import break_even
+from sovereign_advisor.engine.sensitivity import _flip_factor
 
 F = Fraction
 

@@ -24,17 +24,17 @@ from hypothesis import strategies as st
 import sovereign_advisor as sa
 from sovereign_advisor.advice import Assessment
 from sovereign_advisor.engine.admissibility import admissibility
-from sovereign_advisor.engine.costing import (
-    Pricing,
+from sovereign_advisor.engine.cost_lines import build_pool
+from sovereign_advisor.engine.eligibility import Placement, eligibility
+from sovereign_advisor.engine.exposure import venue_exposures
+from sovereign_advisor.engine.pricing import Pricing
+from sovereign_advisor.engine.sizing import (
     _gpu_price,
-    build_pool,
-    choose,
     kv_bytes_per_token,
     weights_bytes,
     workload_of,
 )
-from sovereign_advisor.engine.eligibility import Placement, eligibility
-from sovereign_advisor.engine.exposure import venue_exposures
+from sovereign_advisor.engine.venue_choice import choose
 from sovereign_advisor.profile import OrganisationProfile
 
 AS_OF = dt.date(2026, 11, 23)
@@ -980,7 +980,9 @@ def _pools(data: dict[str, Any]) -> dict[tuple[str, str], tuple[str, int]]:
 
 @given(cost_profiles(), st.sampled_from([1.5, 2.0, 4.0]))
 def test_gpu_count_never_decreases_with_peak(data: dict[str, Any], factor: float) -> None:
-    from sovereign_advisor.engine.costing import Pricing, build_pool, workload_of
+    from sovereign_advisor.engine.cost_lines import build_pool
+    from sovereign_advisor.engine.pricing import Pricing
+    from sovereign_advisor.engine.sizing import workload_of
 
     profile = OrganisationProfile.model_validate(data)
     busier = OrganisationProfile.model_validate(_raised(data, "peak_queries_per_second", factor))

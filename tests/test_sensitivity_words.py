@@ -14,18 +14,20 @@ import yaml
 
 import sovereign_advisor as sa
 from sovereign_advisor.engine.admissibility import admissibility
-from sovereign_advisor.engine.costing import Choice, Pricing, Workload, choose, workload_of
+from sovereign_advisor.engine.break_even import break_even
 from sovereign_advisor.engine.eligibility import eligibility
 from sovereign_advisor.engine.exposure import venue_exposures
-from sovereign_advisor.engine.ranking import (
+from sovereign_advisor.engine.pricing import Pricing
+from sovereign_advisor.engine.sensitivity import (
     PLAUSIBLE_PRICE_FACTOR,
     PLAUSIBLE_VOLUME_FACTOR,
     VOLUME_INPUT,
-    break_even,
     input_label,
     plausible_factors,
     sensitivity,
 )
+from sovereign_advisor.engine.sizing import Workload, workload_of
+from sovereign_advisor.engine.venue_choice import Choice, choose
 from sovereign_advisor.views.text import nearest_change_lines, sensitivity_sentence
 
 from .conftest import AS_OF, PROFILES

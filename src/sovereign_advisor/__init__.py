@@ -11,7 +11,7 @@ import typing
 
 from sovereign_advisor.advice import Advice
 from sovereign_advisor.engine.advise import advise, advise_many, iter_advise_many
-from sovereign_advisor.engine.costing import ServingCost, serving_cost
+from sovereign_advisor.engine.venue_choice import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile, load_profile, replace

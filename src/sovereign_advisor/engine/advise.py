@@ -44,29 +44,18 @@ from sovereign_advisor.profile import Workload as ProfileWorkload
 from sovereign_advisor.types import DATA_CLASSES, DataClass
 
 from .admissibility import FlowNote, Refusal, admissibility
-from .costing import (
-    FX_STALE_AFTER_DAYS,
-    Choice,
-    Pricing,
-    Workload,
-    choose,
-    explain_pool,
-    is_active,
-    workload_of,
-)
+from .break_even import break_even
 from .costmodel import BANDS, BandName, q6
 from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
 from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
+from .obligations import obligations_and_blockers
 from .ownership import ownership
-from .ranking import (
-    PRICE_FACTOR_ID,
-    VOLUME_FACTOR_ID,
-    break_even,
-    obligations_and_blockers,
-    risks,
-    sensitivity,
-)
+from .pricing import FX_STALE_AFTER_DAYS, Pricing
+from .risks import risks
+from .sensitivity import PRICE_FACTOR_ID, VOLUME_FACTOR_ID, sensitivity
+from .sizing import Workload, explain_pool, is_active, workload_of
+from .venue_choice import Choice, choose
 
 _DEFAULT_KB: KnowledgeBase | None = None
 

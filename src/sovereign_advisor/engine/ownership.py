@@ -18,8 +18,9 @@ from decimal import Decimal
 
 from sovereign_advisor.advice import CostBand, TotalCostOfOwnership
 
-from .costing import Choice, Workload
 from .costmodel import BANDS, BandName, q6
+from .sizing import Workload
+from .venue_choice import Choice
 
 TCO_YEARS = (3, 5)
 """Horizons of the total cost of ownership, in years."""

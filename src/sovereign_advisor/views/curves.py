@@ -15,17 +15,19 @@ from decimal import Decimal
 from fractions import Fraction
 
 from sovereign_advisor.engine.admissibility import admissibility
-from sovereign_advisor.engine.costing import Pricing, choose, workload_of
 from sovereign_advisor.engine.costmodel import BandName, CostModel
 from sovereign_advisor.engine.eligibility import eligibility
 from sovereign_advisor.engine.exposure import venue_exposures
+from sovereign_advisor.engine.pricing import Pricing
+from sovereign_advisor.engine.sizing import workload_of
+from sovereign_advisor.engine.venue_choice import choose
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Currency
 
 SPAN = 100
 """Curves run from 1/100 to 100 times the profile's volume, a wider view than the engine's
-break-even search (1/10 to 10 times, `engine.ranking.SEARCH_FACTOR`)."""
+break-even search (1/10 to 10 times, `engine.break_even.SEARCH_FACTOR`)."""
 
 TABLE_FACTORS: tuple[Fraction, ...] = (
     Fraction(1, 100),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from sovereign_advisor.advice import Advice, Assessment, RoleVenue
-from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.engine.sensitivity import no_plausible_change_sentence
 from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.views.chart import INSTALL_HINT, human_volume

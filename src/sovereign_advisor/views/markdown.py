@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from sovereign_advisor.advice import Advice, Assessment, CostComponent, Exclusion, RoleVenue
-from sovereign_advisor.engine.ranking import no_plausible_change_sentence
+from sovereign_advisor.engine.sensitivity import no_plausible_change_sentence
 from sovereign_advisor.formatting import money, unit_price
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Fact, Provenance

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sovereign_advisor.advice import Advice, Assessment, MisroutedFlow, RoleVenue, Sensitivity
-from sovereign_advisor.engine.ranking import (
+from sovereign_advisor.engine.sensitivity import (
     PLAUSIBLE_PRICE_FACTOR,
     PLAUSIBLE_VOLUME_FACTOR,
     PRICE_FACTOR_ID,

@@ -1,0 +1,415 @@
+"""Step 4, sizing: the workload a profile describes, and how many GPUs (in replicas and whole
+servers) each self-hosted pool needs for it: GPU time, KV cache, the minimum and the spares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+from sovereign_advisor.advice import GpuPool
+from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.models import (
+    GpuPrice,
+    LanguageModel,
+    Role,
+    ServerPrice,
+)
+from sovereign_advisor.profile import OrganisationProfile
+
+from .costmodel import (
+    BANDS,
+    BandName,
+    Count,
+    Line,
+    q6,
+)
+from .eligibility import Placement
+from .pricing import ONE, F, assumed, for_cost, frac
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The profile's workload in exact arithmetic, with peak load as a function of volume."""
+
+    volume: Fraction
+    tokens_in: Fraction
+    tokens_out: Fraction
+    peak_slope: Fraction
+    peak_fixed: Fraction
+    corpus_tokens: Fraction
+    corpus_per_month: Fraction
+    """Corpus tokens embedded per month (refreshes plus the amortised initial load)."""
+    complex_share: dict[BandName, Fraction]
+    """Share of queries escalated to the large model, for each end of the cost band (the
+    profile's share times the drift assumption, at most 1)."""
+    label_tokens: dict[BandName, Fraction]
+    """Output tokens a routing classifier writes per query."""
+    seconds_per_month: Fraction
+
+    def load_terms(self, per_query_seconds: Fraction, constant: Fraction) -> list[tuple[F, F]]:
+        """(slope, intercept) of `per_query_seconds * qps(v) + constant` for peak and average."""
+        return [
+            (per_query_seconds * self.peak_slope, per_query_seconds * self.peak_fixed + constant),
+            (per_query_seconds / self.seconds_per_month, constant),
+        ]
+
+
+def workload_of(profile: OrganisationProfile, kb: KnowledgeBase) -> Workload:
+    w = profile.workload
+    volume, peak = frac(w.queries_per_month), frac(w.peak_queries_per_second)
+    hours = frac(kb.assumption("hours_per_month").value.typical)
+    amortise = frac(kb.assumption("rag.initial_load_amortisation_months").value.typical)
+    corpus = frac(w.corpus_tokens)
+    drift = assumed(kb, "routing.escalation_share_drift")
+    return Workload(
+        volume=volume,
+        tokens_in=frac(w.input_tokens_per_query),
+        tokens_out=frac(w.output_tokens_per_query),
+        peak_slope=peak / volume if volume > 0 else F(0),
+        peak_fixed=F(0) if volume > 0 else peak,
+        corpus_tokens=corpus,
+        corpus_per_month=corpus * frac(w.corpus_refreshes_per_month) + corpus / amortise,
+        complex_share={b: min(ONE, frac(w.complex_share) * drift[b]) for b in BANDS},
+        label_tokens=assumed(kb, "routing.label_output_tokens"),
+        seconds_per_month=hours * 3600,
+    )
+
+
+def role_share(
+    placement: Placement, profile: OrganisationProfile, w: Workload, band: BandName = "typical"
+) -> Fraction:
+    """Fraction of all queries that reach a role."""
+    share = sum((frac(profile.data.share(c)) for c in placement.classes), F(0))
+    if placement.role.serves == "complex_routed_queries":
+        share *= w.complex_share[band]
+    elif placement.role.serves == "simple_routed_queries":
+        share *= 1 - w.complex_share[band]
+    return share
+
+
+def is_active(placement: Placement, w: Workload) -> bool:
+    return placement.role.serves != "retrieval" or w.corpus_tokens > 0
+
+
+def kv_bytes_per_token(model: LanguageModel) -> Fraction:
+    """KV cache per token: keys and values, per layer and KV head, at the served precision."""
+    per_token = 2 * (model.layers or 0) * (model.kv_heads or 0) * (model.head_dim or 0)
+    return per_token * frac(model.bytes_per_param)
+
+
+def weights_bytes(model: LanguageModel) -> Fraction:
+    return frac(model.total_params_b or 0) * 10**9 * frac(model.bytes_per_param)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """Per-query GPU time and memory of one model on one GPU type, at one end of the band."""
+
+    weights_bytes: Fraction
+    context_kv_bytes: Fraction
+    """KV cache of one sequence at the model's full context: vLLM refuses to start without it."""
+    seconds_per_input_token: Fraction
+    """GPU-seconds to prefill (or embed, or classify) one input token."""
+    gpu_seconds_per_query: Fraction
+    """GPU time one query takes in a batched server: prefill plus decode."""
+    kv_byte_seconds_per_query: Fraction
+    """KV-cache bytes held x seconds held, per query (Little's law gives memory at a rate)."""
+    sources: tuple[str, ...]
+
+
+def size_per_token(
+    model: LanguageModel, gpu_id: str, kb: KnowledgeBase, band: BandName = "typical"
+) -> Fraction:
+    """GPU-seconds to prefill (embed, classify) one token: compute bound, 2 FLOP per active
+    parameter, at the sourced prefill efficiency."""
+    flops = frac(kb.gpus[gpu_id].bf16_dense_tflops) * 10**12
+    efficiency = for_cost(assumed(kb, "serving.prefill_efficiency"), cheaper_when_higher=True)
+    return 2 * frac(model.active_params_b or 0) * 10**9 / (flops * efficiency[band])
+
+
+def decode_rate(
+    model: LanguageModel, gpu_id: str, kb: KnowledgeBase, band: BandName = "typical"
+) -> tuple[Fraction, tuple[str, ...]]:
+    """Aggregate output tokens per second of one GPU serving the model, with its sources:
+    a measured record (times the transfer assumption) where one exists, else the compute
+    roofline FLOP/s / (2 x active parameters) times the decode efficiency."""
+    measured = sorted(
+        (t for t in kb.throughputs if (t.model, t.gpu, t.gpus) == (model.id, gpu_id, 1)),
+        key=lambda t: t.id,
+    )
+    if measured:
+        transfer = for_cost(
+            assumed(kb, "serving.measured_throughput_transfer"), cheaper_when_higher=True
+        )
+        rate = frac(measured[0].output_tokens_per_s) * transfer[band]
+        return rate, (measured[0].id, "serving.measured_throughput_transfer")
+    flops = frac(kb.gpus[gpu_id].bf16_dense_tflops) * 10**12
+    efficiency = for_cost(assumed(kb, "serving.decode_efficiency"), cheaper_when_higher=True)
+    active = frac(model.active_params_b or 0) * 10**9
+    return flops * efficiency[band] / (2 * active), ("serving.decode_efficiency",)
+
+
+def size(
+    model: LanguageModel,
+    role: Role,
+    gpu_id: str,
+    kb: KnowledgeBase,
+    w: Workload,
+    band: BandName = "typical",
+) -> Sizing:
+    gpu = kb.gpus[gpu_id]
+    per_token = size_per_token(model, gpu_id, kb, band)
+    prefill = w.tokens_in * per_token
+    weights = weights_bytes(model)
+    if role.kind in ("embedding", "classifier"):
+        return Sizing(weights, F(0), per_token, prefill, F(0), ("serving.prefill_efficiency",))
+    rate, rate_sources = decode_rate(model, gpu_id, kb, band)
+    gpu_seconds = prefill + w.tokens_out / rate
+    bandwidth = for_cost(assumed(kb, "serving.bandwidth_efficiency"), cheaper_when_higher=True)
+    active = frac(model.active_params_b or 0) * 10**9
+    # one stream decodes at the memory-bandwidth roofline: every step reads the active weights
+    single_stream = frac(gpu.bandwidth_gb_s) * 10**9 * bandwidth[band]
+    single_stream /= active * frac(model.bytes_per_param)
+    latency = prefill + w.tokens_out / single_stream
+    # a request holds the KV cache of its tokens (never more than the model's context)
+    held = min(w.tokens_in + w.tokens_out, F(model.context_tokens)) * kv_bytes_per_token(model)
+    return Sizing(
+        weights,
+        F(model.context_tokens) * kv_bytes_per_token(model),
+        per_token,
+        gpu_seconds,
+        held * latency,
+        ("serving.prefill_efficiency", *rate_sources, "serving.bandwidth_efficiency"),
+    )
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Self-hosted model roles sharing the GPUs of one venue."""
+
+    venue_id: str
+    gpu_id: str
+    counts: dict[BandName, Count]
+    """GPUs in the pool (spares included), for each end of the band."""
+    lines: tuple[Line, ...]
+    utilisation: float
+    """Share of the pool's GPU time used at average load (typical band)."""
+    roles: tuple[str, ...]
+    load_share: dict[str, float]
+    """Share of the pool's average GPU time each role uses (typical band)."""
+    facts: SizingFacts | None = None
+    """What decided the number of replicas (typical band)."""
+    server: ServerPrice | None = None
+    """The server configuration, for purchased GPUs."""
+    servers: Count | None = None
+    """Servers holding the GPUs (typical band), for purchased GPUs."""
+
+    @property
+    def count(self) -> Count:
+        return self.counts["typical"]
+
+
+def _gpu_price(kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date) -> GpuPrice | None:
+    found = [
+        g for g in kb.gpu_prices if (g.venue, g.gpu) == (venue_id, gpu_id) and g.valid_on(as_of)
+    ]
+    found.sort(key=lambda g: (g.status != "binding", g.id))
+    return found[0] if found else None
+
+
+def _pool_count(
+    gpu_id: str,
+    placements: list[Placement],
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    w: Workload,
+    band: BandName,
+) -> PoolSize:
+    """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
+    usable memory per GPU, sources)."""
+    gpu = kb.gpus[gpu_id]
+    reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
+    usable = frac(gpu.memory_gb) * 10**9 * assumed(kb, "vllm.gpu_memory_utilization")[band]
+    usable -= reserve
+    weights, context_kv, seconds, kv, corpus_load = F(0), F(0), F(0), F(0), F(0)
+    by_role: dict[str, Fraction] = {}
+    sources: list[str] = []
+    for p in placements:
+        model = kb.models[p.role.models[0]]
+        s = size(model, p.role, gpu.id, kb, w, band)
+        sources.extend(x for x in s.sources if x not in sources)
+        share = role_share(p, profile, w, band)
+        weights += s.weights_bytes
+        context_kv += s.context_kv_bytes
+        seconds += share * s.gpu_seconds_per_query
+        kv += share * s.kv_byte_seconds_per_query
+        by_role[p.role.id] = share * s.gpu_seconds_per_query * w.volume / w.seconds_per_month
+        if p.role.serves == "retrieval":
+            # the corpus is embedded in the background, spread over the month
+            background = w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
+            corpus_load += background
+            by_role[p.role.id] += background
+            if "rag.initial_load_amortisation_months" not in sources:
+                sources.append("rag.initial_load_amortisation_months")
+    # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
+    # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
+    # for the KV cache the requests in flight hold, at peak and at average load.
+    need = weights + context_kv
+    unit = max(1, math.ceil(need / usable))
+    kv_budget = unit * usable - weights
+    memory_terms = [(m / kv_budget, c) for m, c in w.load_terms(kv, F(0))]
+    throughput_terms = [(m / unit, c / unit) for m, c in w.load_terms(seconds, corpus_load)]
+    # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
+    terms = [
+        (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
+        for slope, intercept in throughput_terms + memory_terms
+    ]
+    facts = SizingFacts(weights, context_kv, usable, unit, seconds, corpus_load, kv, kv_budget)
+    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources), facts
+
+
+@dataclass(frozen=True)
+class SizingFacts:
+    """What decided a pool's replicas, per query and per GPU (one end of the band)."""
+
+    weights: Fraction
+    """Bytes of every model's weights."""
+    context_kv: Fraction
+    """Bytes of one full-context sequence's KV cache, summed over the models."""
+    usable: Fraction
+    """Bytes of one GPU's memory that weights and KV cache may use."""
+    unit: int
+    """GPUs per replica."""
+    seconds: Fraction
+    """GPU-seconds per query (all queries, each role weighted by its share)."""
+    background: Fraction
+    """GPU-seconds per second of background work (corpus embedding)."""
+    kv: Fraction
+    """KV-cache byte-seconds per query."""
+    kv_budget: Fraction
+    """Bytes of one replica's memory left for the KV cache."""
+
+    def replicas(self, peak: Fraction) -> tuple[Fraction, Fraction]:
+        """Replicas needed at a peak rate (queries a second): for GPU time, for KV memory."""
+        return (self.seconds * peak + self.background) / self.unit, self.kv * peak / self.kv_budget
+
+
+PoolSize = tuple[Count, dict[str, Fraction], Fraction, tuple[str, ...], SizingFacts]
+"""What `_pool_count` gives: count, GPU-seconds per second of each role, usable memory,
+sources, and the facts the count rests on."""
+
+
+def pool_sizes(
+    gpu_id: str,
+    placements: list[Placement],
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    w: Workload,
+) -> dict[BandName, PoolSize]:
+    return {b: _pool_count(gpu_id, placements, profile, kb, w, b) for b in BANDS}
+
+
+def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:
+    """(sites, spare servers) the profile's `workload.redundancy` asks for."""
+    mode = profile.workload.redundancy
+    if mode == "two_sites":
+        return 2, 0
+    return 1, 1 if mode == "n_plus_1" else 0
+
+
+def server_configs(
+    kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date
+) -> list[ServerPrice]:
+    """Server configurations for a GPU type at a premises venue on a day, by id."""
+    return sorted(
+        (
+            sp
+            for sp in kb.server_prices
+            if (sp.venue, sp.gpu) == (venue_id, gpu_id) and sp.valid_on(as_of)
+        ),
+        key=lambda sp: sp.id,
+    )
+
+
+def _gb(value: Fraction) -> Decimal:
+    return q6(value / 10**9).quantize(Decimal("0.01"))
+
+
+def explain_pool(
+    pool: Pool, profile: OrganisationProfile, kb: KnowledgeBase, w: Workload
+) -> GpuPool:
+    """Why a pool has the GPUs it has at the profile's volume: the replica's size (memory), the
+    replicas peak load needs (GPU time, KV cache), and the spares redundancy adds."""
+    v = w.volume
+    facts = pool.facts
+    assert facts is not None
+    gpu = kb.gpus[pool.gpu_id]
+    peak = w.peak_slope * v + w.peak_fixed
+    for_time, for_memory = facts.replicas(peak)
+    load = Count(pool.count.minimum, pool.count.terms, pool.count.unit)
+    replicas = load.at(v) // load.unit
+    gpus = pool.count.at(v)
+    spare_gpus = gpus - replicas * load.unit
+    if replicas <= 1 and for_time <= 1 and for_memory <= 1:
+        deciding: Literal["minimum", "throughput", "memory"] = "minimum"
+    elif math.ceil(for_time) >= math.ceil(for_memory):
+        deciding = "throughput"
+    else:
+        deciding = "memory"
+    servers = pool.servers.at(v) if pool.servers is not None else None
+    where = f"{gpus} x {gpu.name}"
+    if pool.server is not None and servers is not None:
+        where += f" in {servers} x {pool.server.name}"
+    replica = (
+        f"one replica needs {load.unit} GPU{'s' if load.unit > 1 else ''} (weights "
+        f"{_gb(facts.weights)} GB + one full-context sequence's KV cache "
+        f"{_gb(facts.context_kv)} GB; {_gb(facts.usable)} GB usable per GPU)"
+    )
+    kv_peak = facts.kv * peak
+    need = (
+        f"at the peak of {q6(peak).normalize():f} queries a second, GPU time "
+        f"({q6(facts.seconds).quantize(Decimal('0.0001'))} GPU-seconds a query, prefill and "
+        f"decode) needs {q6(for_time).quantize(Decimal('0.01'))} replicas and the KV cache "
+        f"in flight ({_gb(kv_peak)} GB) {q6(for_memory).quantize(Decimal('0.01'))}"
+    )
+    decided = {
+        "minimum": "so one replica carries the load",
+        "throughput": f"so GPU time decides: {replicas} replicas",
+        "memory": f"so the KV cache decides: {replicas} replicas",
+    }[deciding]
+    mode = profile.workload.redundancy
+    if mode == "n_plus_1" and pool.server is not None:
+        spare = (
+            f"; N+1 adds a spare server ({spare_gpus} GPU{'s' if spare_gpus != 1 else ''}) so "
+            "that peak capacity survives a server failure"
+        )
+    elif mode == "n_plus_1":
+        spare = "; N+1 adds a spare replica so that peak capacity survives a failure"
+    elif mode == "two_sites":
+        spare = "; two sites: the whole pool runs in each"
+    else:
+        spare = "; no redundancy (workload.redundancy: none)"
+    return GpuPool(
+        venue_id=pool.venue_id,
+        gpu_id=pool.gpu_id,
+        roles=pool.roles,
+        gpus=gpus,
+        servers=servers,
+        server_config=pool.server.id if pool.server is not None else None,
+        deciding=deciding,
+        replica_gpus=load.unit,
+        weights_gb=_gb(facts.weights),
+        context_kv_gb=_gb(facts.context_kv),
+        usable_gb_per_gpu=_gb(facts.usable),
+        peak_queries_per_second=q6(peak),
+        replicas_for_throughput=q6(for_time),
+        kv_cache_gb_at_peak=_gb(kv_peak),
+        replicas_for_memory=q6(for_memory),
+        redundancy=mode,
+        spare_gpus=spare_gpus,
+        explanation=f"{where}: {replica}; {need}, {decided}{spare}.",
+    )
