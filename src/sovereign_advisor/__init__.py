@@ -9,7 +9,7 @@ which laws reach you, and what each option costs.
 
 import typing
 
-from sovereign_advisor.advice import Advice
+from sovereign_advisor.advice import ANALYSES, Advice, Analysis
 from sovereign_advisor.engine.advise import advise, advise_many, iter_advise_many
 from sovereign_advisor.engine.venue_choice import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
@@ -47,7 +47,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ANALYSES",
     "Advice",
+    "Analysis",
     "InputError",
     "KnowledgeBase",
     "KnowledgeBaseError",

@@ -316,6 +316,15 @@ class AssumptionUsed(Model):
     source: str
 
 
+Analysis = Literal["break_even", "sensitivity", "remedies"]
+"""The analyses `advise` computes on request, beyond the decision itself: the volumes where the
+cost order flips, the smallest plausible change of an input that would alter the
+recommendation, and for each excluded architecture the smallest change that would admit it."""
+
+ANALYSES: tuple[Analysis, ...] = ("break_even", "sensitivity", "remedies")
+"""All of them, what `advise` computes unless asked for fewer."""
+
+
 class Advice(Model):
     """What the advisor recommends and why."""
 
@@ -350,3 +359,8 @@ class Advice(Model):
     """What the reader must know, each in a sentence: contradictions in the profile (owned GPUs
     nobody operates) and doubts about the data behind the numbers (exchange rates more than 90
     days older than the as-of date)."""
+    not_computed: tuple[Analysis, ...] = Field(default=(), exclude_if=lambda v: not v)
+    """The analyses left out of this advice because the caller did not ask for them
+    (`advise(..., analyses=...)`): an empty `break_even` or `sensitivity`, or an excluded
+    architecture without a `remedy`, then means "not computed", not "none". Absent from the JSON
+    of a full advice."""

@@ -20,7 +20,7 @@ from sovereign_advisor.errors import InputError
 from sovereign_advisor.outputs import Inputs, is_regular_target, write_text
 
 if TYPE_CHECKING:
-    from sovereign_advisor.advice import Advice
+    from sovereign_advisor.advice import Advice, Analysis
     from sovereign_advisor.knowledge.loader import KnowledgeBase
     from sovereign_advisor.profile import OrganisationProfile
     from sovereign_advisor.whatif import Overlay
@@ -321,13 +321,18 @@ def _as_of(args: argparse.Namespace) -> dt.date:
     return args.as_of or dt.date.today()  # the CLI, not the engine, reads the clock
 
 
-def _advice(args: argparse.Namespace) -> tuple[OrganisationProfile, KnowledgeBase, Advice]:
+def _advice(
+    args: argparse.Namespace, analyses: tuple[Analysis, ...] | None = None
+) -> tuple[OrganisationProfile, KnowledgeBase, Advice]:
+    """The advice a command shows, computing only the analyses it shows (None: all)."""
     import sovereign_advisor as sa
     from sovereign_advisor.whatif import with_overlays_listed
 
     profile = _profile(args.profile, args.set)
     kb, overlays = _whatif_knowledge_base(args)
-    advice = sa.advise(profile, kb=kb, as_of=_as_of(args))
+    advice = sa.advise(
+        profile, kb=kb, as_of=_as_of(args), analyses=sa.ANALYSES if analyses is None else analyses
+    )
     return profile, kb, with_overlays_listed(advice, overlays)
 
 
@@ -375,7 +380,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     base = runs[0][2].model_dump(mode="json", exclude_unset=True)
     scenarios = []
     for i, (label, changes, profile) in enumerate(runs):
-        advice = with_overlays_listed(sa.advise(profile, kb=kb, as_of=as_of), overlays)
+        # a comparison shows decisions and totals: the core decision, no analyses
+        advice = sa.advise(profile, kb=kb, as_of=as_of, analyses=())
+        advice = with_overlays_listed(advice, overlays)
         if not changes and i > 0:
             changes = profile_changes(base, profile.model_dump(mode="json", exclude_unset=True))
         scenarios.append(Scenario(label=label, changes=changes, advice=advice))
@@ -391,7 +398,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     kb, _ = _whatif_knowledge_base(args)
     as_of = _as_of(args)
     advices = [
-        sa.advise(_profile(args.profile, [*args.set, f"{args.field}={v}"]), kb=kb, as_of=as_of)
+        # a sweep shows decisions and totals: the core decision, no analyses
+        sa.advise(
+            _profile(args.profile, [*args.set, f"{args.field}={v}"]),
+            kb=kb,
+            as_of=as_of,
+            analyses=(),
+        )
         for v in args.values
     ]
     common = _common_options(args, sets=True)
@@ -519,7 +532,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if assessed and not assessed[0].eligible and profile.policy.preset != "open":
         # what the policy costs: the same profile with any venue allowed
         opened = profile.model_copy(update={"policy": Policy(preset="open")})
-        without_policy = sa.advise(opened, kb=kb, as_of=advice.as_of)
+        without_policy = sa.advise(opened, kb=kb, as_of=advice.as_of, analyses=())
     text = render_explanation(advice, args.architecture, kb, without_policy=without_policy)
     _out(text)
     return 0
@@ -533,7 +546,7 @@ def _cmd_break_even(args: argparse.Namespace) -> int:
     if args.chart is not None and Path(args.chart).suffix.lower() not in chart.FORMATS:
         raise InputError("chart file must end in .png or .svg", file=args.chart)
     target = _check_output(args, args.chart, "chart")
-    profile, kb, advice = _advice(args)
+    profile, kb, advice = _advice(args, analyses=("break_even",))
     curves = cost_curves(profile, kb=kb, as_of=advice.as_of)
     _out(render_break_even(advice, curves))
     if target is not None:

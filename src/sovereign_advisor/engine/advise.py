@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from sovereign_advisor.advice import (
+    ANALYSES,
     Advice,
+    Analysis,
     Assessment,
     AssumptionUsed,
     BlockedUseCase,
@@ -73,14 +75,22 @@ def advise(
     *,
     kb: KnowledgeBase | None = None,
     as_of: dt.date | None = None,
+    analyses: Iterable[Analysis] = ANALYSES,
 ) -> Advice:
     """Recommend a deployment architecture for an organisation.
 
     `kb` defaults to the packaged knowledge base; `as_of` (the day whose law and prices apply)
     is required here so that the engine never reads the clock: the command line defaults it to
     today.
+
+    `analyses` names what to compute beyond the decision itself (eligibility, costs, ranking,
+    risks, obligations, findings, which are always there): `"break_even"`, `"sensitivity"` and
+    `"remedies"`, all three unless asked for fewer. `analyses=()` gives the core decision, the
+    same in every field it fills as the full advice; `Advice.not_computed` lists what was left
+    out.
     """
     as_of = _check_arguments(profile, kb, as_of)
+    wanted = _check_analyses(analyses)
     kb = _Recording.of(kb or default_knowledge_base())
     check_against_knowledge_base(profile, kb)
     assumptions = _defaults(profile)
@@ -102,14 +112,16 @@ def advise(
     ]
     memo: dict[Any, Any] = {}  # admissibility of each changed profile, shared by architectures
     assessments = [
-        _explained(a, r, profile, kb, as_of, memo, refusals)
+        _explained(a, r, profile, kb, as_of, memo, refusals, "remedies" in wanted)
         for a, r in zip(assessments, results, strict=True)
     ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
     obligations, blocked, coming, findings = obligations_and_blockers(profile, kb, as_of)
     findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
     margin = Decimal(kb.assumption("decision.cost_equivalence_margin").value.typical)
-    decision, recommended, why_not = _recommend(assessments, margin, blocked, profile)
+    decision, recommended, why_not = _recommend(
+        assessments, margin, blocked, profile, "remedies" in wanted
+    )
     used = {
         part.strip()
         for c in choices.values()
@@ -120,7 +132,7 @@ def advise(
         used.add("quality.complex_share_on_basic_model_threshold")
     if any(r.id == "residual_leak_risk" for a in assessments for r in a.risks):
         used.add("routing.pii_detection_recall")
-    if len(choices) >= 2:  # the sensitivity reports only moves within these ranges
+    if len(choices) >= 2 and "sensitivity" in wanted:  # it reports moves within these ranges
         used.update((PRICE_FACTOR_ID, VOLUME_FACTOR_ID))
     read = {r.id for r in kb.read}  # every assumption the steps above consulted
     assumptions += [
@@ -131,7 +143,9 @@ def advise(
         if a.id in used or a.id in read
     ]
     ranked_choices = [(aid, choices[aid]) for aid in ranked]
-    crossings = break_even(ranked_choices, w)
+    # the sensitivity of volume reads the break-even volumes, asked for or not
+    crossings = break_even(ranked_choices, w) if wanted & {"break_even", "sensitivity"} else []
+    moves = sensitivity(ranked_choices, w, crossings, kb) if "sensitivity" in wanted else []
     fx_date = pricing.rate_date if pricing.used else None
     return Advice(
         as_of=as_of,
@@ -143,15 +157,36 @@ def advise(
         blocked_use_cases=tuple(blocked),
         coming_blocked_use_cases=tuple(coming),
         assessments=tuple(assessments),
-        break_even=tuple(crossings),
-        sensitivity=tuple(sensitivity(ranked_choices, w, crossings, kb)),
+        break_even=tuple(crossings) if "break_even" in wanted else (),
+        sensitivity=tuple(moves),
         obligations=tuple(obligations),
         findings=tuple(findings),
         assumptions=tuple(assumptions),
         currency=profile.finance.currency,
         fx_rate_date=fx_date,
         warnings=(*_warnings(profile), *_fx_warnings(fx_date, as_of)),
+        not_computed=tuple(a for a in ANALYSES if a not in wanted),
     )
+
+
+def _check_analyses(analyses: object) -> frozenset[Analysis]:
+    """The analyses asked for, or one InputError naming the value that is not one."""
+    known = ", ".join(repr(a) for a in ANALYSES)
+    if isinstance(analyses, str) or not isinstance(analyses, Iterable):
+        raise InputError(
+            f"advise() needs analyses to be a tuple of names ({known}), got {analyses!r}"
+            + (
+                f"; for one analysis write analyses=({analyses!r},)"
+                if isinstance(analyses, str)
+                else ""
+            )
+        )
+    wanted: set[Analysis] = set()
+    for name in analyses:
+        if name not in ANALYSES:
+            raise InputError(f"advise() knows the analyses {known}; got {name!r}")
+        wanted.add(name)
+    return frozenset(wanted)
 
 
 def _check_arguments(
@@ -435,6 +470,7 @@ def _recommend(
     margin: Decimal,
     blocked: list[BlockedUseCase],
     profile: OrganisationProfile,
+    remedies: bool = True,
 ) -> tuple[Decision, Recommendation | None, str | None]:
     blocked_names = {b.use_case for b in blocked}
     if profile.use_cases and all(u.name in blocked_names for u in profile.use_cases):
@@ -451,6 +487,8 @@ def _recommend(
         parts.append(part)
     if any(a.remedy is not None for a in assessments):
         head = "the policy cannot be met as stated: no architecture is eligible"
+    elif not remedies:
+        head = "no architecture is eligible (remedies not computed: advise(analyses=...))"
     else:
         head = (
             "no architecture is eligible, and no change of GPU capability or of the policy "
@@ -467,6 +505,7 @@ def _explained(
     as_of: dt.date,
     memo: dict[Any, Any],
     base: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+    remedies: bool = True,
 ) -> Assessment:
     """An excluded architecture with its decisive cause and the change that would lift it.
     A change of policy for a class only changes that class's refusals (`base` holds the
@@ -474,6 +513,9 @@ def _explained(
     if result.eligible:
         return assessment
     cause = decisive_cause(result)
+    reason = cause_sentence(cause, result, profile) if cause else None
+    if not remedies:
+        return assessment.model_copy(update={"decisive_reason": reason})
     arch = result.architecture
     currency = profile.finance.currency
 
@@ -497,7 +539,7 @@ def _explained(
 
     return assessment.model_copy(
         update={
-            "decisive_reason": cause_sentence(cause, result, profile) if cause else None,
+            "decisive_reason": reason,
             "remedy": remedy(profile, result, kb, evaluate),
         }
     )

@@ -348,6 +348,8 @@ def _detail(advice: Advice, kb: KnowledgeBase | None) -> list[str]:
         ]
     elif sum(a.eligible for a in advice.assessments) >= 2:
         nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        if "sensitivity" in advice.not_computed:
+            nothing = "not computed (the advice was asked without the sensitivity)"
         out += [
             "<h3>What would change the recommendation</h3>",
             f"<p>{escape(nothing[0].upper() + nothing[1:])}.</p>",

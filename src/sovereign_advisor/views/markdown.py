@@ -582,6 +582,8 @@ def _sensitivity(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
         if sum(a.eligible for a in advice.assessments) < 2:
             return []
         nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        if "sensitivity" in advice.not_computed:
+            nothing = "not computed (the advice was asked without the sensitivity)"
         return [
             "## What would change the recommendation",
             "",

@@ -258,6 +258,8 @@ def nearest_change_lines(advice: Advice, kb: KnowledgeBase | None = None) -> lis
             return [f"nearest change in the cost order: {sentence}"]
         return [f"nearest change: {sentence}"]
     if sum(a.eligible for a in advice.assessments) >= 2:
+        if "sensitivity" in advice.not_computed:
+            return ["nearest change: not computed (the advice was asked without the sensitivity)"]
         return [f"nearest change: {no_plausible_change_sentence(*plausible_ranges(advice))}"]
     remedies = [(a, a.remedy) for a in advice.assessments if a.remedy is not None]
     if remedies:
@@ -405,6 +407,8 @@ def _tail(advice: Advice, kb: KnowledgeBase | None = None) -> list[str]:
         out += [f"  - {sensitivity_sentence(advice, s, kb)}" for s in shown]
     elif sum(a.eligible for a in advice.assessments) >= 2:
         nothing = no_plausible_change_sentence(*plausible_ranges(advice))
+        if "sensitivity" in advice.not_computed:
+            nothing = "not computed (the advice was asked without the sensitivity)"
         out += ["", f"what would change the recommendation: {nothing}"]
     if advice.obligations:
         out += ["", "obligations:"]
