@@ -530,7 +530,7 @@ def _explained(
                 refusals.update(admissibility(changed, kb, as_of, exposures, touched)[0])
             memo[changes] = refusals
         refusals = memo[changes]
-        again = eligibility(arch, changed, kb, as_of, refusals)
+        again = eligibility(arch, changed, kb, as_of, refusals, explain=False)
         if not again.eligible:
             return False, None
         w = workload_of(changed, kb)

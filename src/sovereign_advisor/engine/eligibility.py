@@ -61,7 +61,18 @@ def offered_price(
 def candidates(
     role: Role, profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
 ) -> list[tuple[str, str | None]]:
-    """Venues able to host a role on the as-of date, regardless of policy."""
+    """Venues able to host a role on the as-of date, regardless of policy. They depend on the
+    profile only through `capabilities.operates_gpus`, so they are kept in `kb.derived`."""
+    key = ("candidates", role.id, role.models, profile.capabilities.operates_gpus, as_of)
+    found: list[tuple[str, str | None]] | None = kb.derived.get(key)
+    if found is None:
+        found = kb.derived[key] = _candidates(role, profile, kb, as_of)
+    return list(found)
+
+
+def _candidates(
+    role: Role, profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
+) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     for venue_id in sorted(kb.venues):
         venue = kb.venues[venue_id]
@@ -92,23 +103,30 @@ def eligibility(
     kb: KnowledgeBase,
     as_of: dt.date,
     refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+    *,
+    explain: bool = True,
 ) -> Eligibility:
+    """Whether an architecture can run, each role's admissible venues, and (with `explain`,
+    for an architecture that cannot) every venue refused and why. The exclusions are built
+    only then: an eligible architecture lists none, and `explain=False` serves callers that
+    need only the verdict and the placements (a remedy tried)."""
     present = set(profile.data.present)
-    exclusions: list[Exclusion] = []
+    # (role, the detector's missed share, the refusal or None for no venue, misrouted)
+    refused: list[tuple[Role, str, Refusal | None, bool]] = []
     placements: list[Placement] = []
     for role in architecture.roles:
         classes = tuple(c for c in role.data_classes if c in present)
         options = candidates(role, profile, kb, as_of)
         if not options:
-            exclusions.append(_no_venue(role, profile))
+            refused.append((role, "", None, False))
             continue
         detector, misrouted = _misrouting(architecture, role, present, kb)
         missed = _missed_share(detector, kb) if misrouted else ""
         admissible = []
         for venue_id, model_id in options:
-            found = [_excluded(role, r) for c in classes for r in refusals[(c, venue_id)]]
+            found = [(role, missed, r, False) for c in classes for r in refusals[(c, venue_id)]]
             found += [
-                _misrouted(role, missed, r)
+                (role, missed, r, True)
                 for c in misrouted
                 for r in refusals[(c, venue_id)]
                 if not (
@@ -116,15 +134,25 @@ def eligibility(
                 )
             ]
             if found:
-                exclusions.extend(found)
+                refused.extend(found)
             else:
                 admissible.append((venue_id, model_id))
         if admissible:
             placements.append(Placement(role, classes, tuple(admissible), misrouted, detector))
     eligible = len(placements) == len(architecture.roles)
-    if eligible:
-        exclusions = []  # an eligible architecture lists no exclusions; venues refused are moot
-    return Eligibility(architecture, eligible, tuple(exclusions), tuple(placements))
+    exclusions: tuple[Exclusion, ...] = ()
+    if not eligible and explain:
+        exclusions = tuple(_exclusion(item, profile) for item in refused)
+    return Eligibility(architecture, eligible, exclusions, tuple(placements))
+
+
+def _exclusion(
+    item: tuple[Role, str, Refusal | None, bool], profile: OrganisationProfile
+) -> Exclusion:
+    role, missed, r, misrouted = item
+    if r is None:
+        return _no_venue(role, profile)
+    return _misrouted(role, missed, r) if misrouted else _excluded(role, r)
 
 
 def _excluded(role: Role, r: Refusal) -> Exclusion:
