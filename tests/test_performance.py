@@ -148,3 +148,55 @@ def test_advise_many_checks_its_arguments(kb: sa.KnowledgeBase) -> None:
     with pytest.raises(sa.InputError):
         sa.advise_many([profile, "not a profile"], kb=kb, as_of=AS_OF)  # type: ignore[list-item]
     assert sa.advise_many([], kb=kb, as_of=AS_OF) == []
+
+
+@pytest.fixture
+def exclusions_built(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """Exclusion records eligibility builds, counted where it builds them (#17)."""
+    from sovereign_advisor.engine import eligibility as eligibility_module
+
+    counts: Counter[str] = Counter()
+    build = eligibility_module._exclusion
+
+    def counting(item: Any, profile: sa.OrganisationProfile) -> Any:
+        counts["built"] += 1
+        return build(item, profile)
+
+    monkeypatch.setattr(eligibility_module, "_exclusion", counting)
+    yield counts
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_exclusions_are_built_only_for_the_architectures_the_advice_shows_excluded(
+    path: Any, kb: sa.KnowledgeBase, exclusions_built: Counter[str]
+) -> None:
+    # an eligible architecture lists no exclusions, and a remedy tried needs only the verdict:
+    # every exclusion built is one the advice shows (each appears once in the assessments)
+    advice = sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF)
+    shown = sum(len(a.exclusions) for a in advice.assessments)
+    assert exclusions_built["built"] == shown
+
+
+def test_venue_candidates_are_found_once_per_knowledge_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sovereign_advisor.engine import eligibility as eligibility_module
+
+    calls: Counter[tuple[Any, bool]] = Counter()
+    find = eligibility_module._candidates
+
+    def counting(role: Any, profile: sa.OrganisationProfile, kb: Any, as_of: Any) -> Any:
+        calls[(role, profile.capabilities.operates_gpus)] += 1
+        return find(role, profile, kb, as_of)
+
+    monkeypatch.setattr(eligibility_module, "_candidates", counting)
+    kb = sa.load_knowledge_base()  # fresh: nothing cached yet
+    profiles = [sa.load_profile(p) for p in EXAMPLES]
+    sa.advise_many(profiles, kb=kb, as_of=AS_OF)
+    # once per role and GPU capability (a remedy may try operates_gpus: true), not per profile
+    assert calls and max(calls.values()) == 1
+    roles = {r for a in kb.architectures for r in a.roles}
+    assert len(calls) <= 2 * len(roles)
+    calls.clear()
+    sa.advise_many(profiles, kb=kb, as_of=AS_OF)
+    assert not calls  # all kept

@@ -63,7 +63,7 @@ def candidates(
 ) -> list[tuple[str, str | None]]:
     """Venues able to host a role on the as-of date, regardless of policy. They depend on the
     profile only through `capabilities.operates_gpus`, so they are kept in `kb.derived`."""
-    key = ("candidates", role.id, role.models, profile.capabilities.operates_gpus, as_of)
+    key = ("candidates", role, profile.capabilities.operates_gpus, as_of)  # role: by value
     found: list[tuple[str, str | None]] | None = kb.derived.get(key)
     if found is None:
         found = kb.derived[key] = _candidates(role, profile, kb, as_of)
