@@ -220,3 +220,43 @@ def test_a_narrower_range_in_the_knowledge_base_reports_fewer_moves(kb: sa.Knowl
     for s in kept:
         if s.input_id != VOLUME_INPUT:
             assert 1 / D("1.2") <= s.factor <= D("1.2"), s
+
+
+@pytest.mark.parametrize(
+    "summary, clause",
+    [
+        # cut at the first comma, colon, semicolon, parenthesis or full stop that follows a word
+        ("Share of queries that escalate, by use case", "share of queries that escalate"),
+        ("GPU memory vLLM may use: the rest is reserved", "GPU memory vLLM may use"),
+        ("Staff cost per year; with on-costs", "staff cost per year"),
+        ("Recall of the PII detector (measured)", "recall of the PII detector"),
+        ("Months a server is used. Then it is replaced", "months a server is used"),
+        # no marker: the whole summary, a closing full stop dropped, acronyms kept upper-case
+        ("Power usage effectiveness", "power usage effectiveness"),
+        ("Hours in a month.", "hours in a month"),
+        ("PUE of the data centre", "PUE of the data centre"),
+        ("A", "A"),
+    ],
+)
+def test_an_assumption_is_named_by_the_first_clause_of_its_summary(
+    summary: str, clause: str
+) -> None:
+    from sovereign_advisor.engine.sensitivity import _first_clause
+
+    assert _first_clause(summary) == clause
+
+
+@pytest.mark.parametrize(
+    "factor, words",
+    [
+        (D(2), "half to double"),
+        (D("2.0"), "half to double"),
+        (D(10), "a tenth to ten times"),
+        (D(3), "1/3 to 3 times"),
+        (D("1.5"), "1/1.5 to 1.5 times"),
+    ],
+)
+def test_a_plausible_range_reads_in_words(factor: D, words: str) -> None:
+    from sovereign_advisor.engine.sensitivity import _range_words
+
+    assert _range_words(factor) == words
