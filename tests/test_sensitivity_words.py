@@ -260,3 +260,7 @@ def test_a_plausible_range_reads_in_words(factor: D, words: str) -> None:
     from sovereign_advisor.engine.sensitivity import _range_words
 
     assert _range_words(factor) == words
+
+
+def test_the_query_volume_is_named_in_words(kb: sa.KnowledgeBase) -> None:
+    assert input_label(VOLUME_INPUT, kb) == "the query volume"
