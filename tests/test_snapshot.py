@@ -7,6 +7,7 @@ is counted (YAML parses, files validated), never timed.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator
@@ -276,3 +277,24 @@ def test_writing_a_snapshot_validates_and_refuses_a_broken_knowledge_base(
 def test_the_installed_wheel_ships_a_current_snapshot() -> None:
     assert snapshot.SNAPSHOT_PATH.is_file(), snapshot.SNAPSHOT_PATH
     assert snapshot.load_packaged() is not None
+
+
+def test_the_digest_covers_every_module_the_validation_imports() -> None:
+    """A change to any module the loader's validation runs invalidates a snapshot: the modules
+    hashed are closed under their own `sovereign_advisor` imports."""
+    package = Path(snapshot.__file__).parent.parent
+    listed = set(snapshot._VALIDATING_MODULES)
+    for name in listed:
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "sovereign_advisor."
+            ):
+                module = node.module.removeprefix("sovereign_advisor.").replace(".", "/")
+                imported = [f"{module}.py"] if (package / f"{module}.py").is_file() else []
+                imported += [
+                    f"{module}/{alias.name}.py"
+                    for alias in node.names
+                    if (package / module / f"{alias.name}.py").is_file()
+                ]
+                assert imported and set(imported) <= listed, (name, node.module)
