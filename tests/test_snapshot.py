@@ -171,6 +171,16 @@ def test_a_snapshot_of_another_package_version_is_not_used(tmp_path: Path) -> No
     assert snapshot.read_snapshot(target, default_patterns_path()) is None
 
 
+def test_a_version_that_cannot_be_found_is_never_taken_to_match(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(snapshot, "_distribution_version", lambda name: "unknown")
+    target = tmp_path / "unknown.pickle"
+    snapshot.write_snapshot(default_patterns_path(), target, package_version="0.1.0")
+    assert b"cel-expr-python unknown" in target.read_bytes()
+    assert snapshot.read_snapshot(target, default_patterns_path()) is None
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 2]
 

@@ -132,10 +132,13 @@ def read_snapshot(snapshot: Path, root: Path) -> KnowledgeBase | None:
     """The knowledge base stored in `snapshot` if it is current for the files under `root` and
     for this interpreter, else None (for any reason: missing, truncated, corrupt, stale)."""
     try:
+        versions = current_versions()
+        if "unknown" in versions.values():  # a version not found here cannot be compared
+            return None
         data = snapshot.read_bytes()
         header, payload = _split(data)
         if header is None or header != {
-            **current_versions(),
+            **versions,
             "source": source_digest(root),
             "payload-bytes": str(len(payload)),
             "payload-sha256": hashlib.sha256(payload).hexdigest(),
