@@ -390,14 +390,24 @@ def load_knowledge_base(
 ) -> KnowledgeBase:
     """Load, validate and cross-check a knowledge base.
 
-    `path` defaults to the packaged one. Each overlay is a directory laid out like the base
+    `path` defaults to the packaged one, read from the snapshot validated when the wheel was
+    built while its files, the validating code and the library versions are those it was made
+    from (see `sovereign_advisor.knowledge.snapshot`); a `path` or an overlay is always
+    validated from its YAML. Each overlay is a directory laid out like the base
     (`prices/*.yaml`, ...); its records are validated like the base, replace base records with
     the same id and add the others. Raises `KnowledgeBaseError` (an `InputError`) naming the file,
     the record and how to fix it.
     """
     root = _directory(path, "load_knowledge_base()") if path is not None else None
-    root = root or default_patterns_path()
     overlay_roots = _overlay_paths(overlays)
+    if root is None and not overlay_roots:
+        # the packaged knowledge base, validated when the wheel was built, if still current
+        from sovereign_advisor.knowledge.snapshot import load_packaged
+
+        packaged = load_packaged()
+        if packaged is not None:
+            return packaged
+    root = root or default_patterns_path()
     digest = hashlib.sha256()
     base = _Collected()
     files = [_read(root, p, base, digest) for p in _files(root)]
