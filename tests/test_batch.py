@@ -1,15 +1,20 @@
-"""Batches on an executor: the same bytes as `advise` one by one, in input order, on threads
-and processes; arguments checked in the caller; each worker process loads the packaged
+"""Batches on an executor: the same bytes as `advise` one by one, in input order, on threads,
+processes and Dask; arguments checked in the caller; each worker process loads the packaged
 knowledge base (or rebuilds a custom one) at most once. Work is counted, never timed."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import multiprocessing as mp
 import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,7 +24,7 @@ from sovereign_advisor.engine import advise as advise_module
 from sovereign_advisor.engine import batch as batch_module
 from sovereign_advisor.whatif import overlay_knowledge_base
 
-from .conftest import AS_OF, PROFILES
+from .conftest import AS_OF, PROFILES, ROOT
 
 EXAMPLES = sorted(PROFILES.glob("*.yaml"))
 FORK = pytest.mark.skipif(
@@ -210,3 +215,95 @@ def test_each_worker_process_loads_the_knowledge_base_at_most_once(
     assert 1 <= len(loads) == len(set(loads)) <= 2  # one per worker process, whatever the chunks
     assert str(os.getpid()) not in loads
     assert batch == again == sa.advise_many(profiles, kb=chosen, as_of=AS_OF, analyses=())
+
+
+def _example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sweep_dask", ROOT / "examples/sweep_dask.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while it is defined
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_the_dask_sweep_example_writes_one_row_per_scenario(
+    kb: sa.KnowledgeBase, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    out = tmp_path / "sweep.csv"
+    chosen = [PROFILES / "bank_strict.yaml", PROFILES / "triage_high_volume.yaml"]
+    dates = ["2026-07-01", "2026-11-23"]
+    # a separate interpreter: Dask's threads stay out of this one (later forks warn of them)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples/sweep_dask.py"),
+            *("--profiles", *map(str, chosen)),
+            *("--dates", *dates),
+            *("--gpu-factors", "1", "2"),
+            *("--token-factors", "0.5"),
+            *("--workers", "1", "--threads", "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "8 rows (2 profiles x 2 price scenarios x 2 dates)" in done.stdout
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    example = _example()
+    expected = []
+    for path in chosen:
+        for gpu in ("1", "2"):
+            scenario = example.Scenario(example.Decimal(gpu), example.Decimal("0.5"))
+            scenario_kb = example.scenario_knowledge_base(kb, scenario)
+            for day in dates:
+                advice = sa.advise(
+                    sa.load_profile(path),
+                    kb=scenario_kb,
+                    as_of=example.dt.date.fromisoformat(day),
+                    analyses=(),
+                )
+                expected.append(
+                    example.row_of(advice, scenario, sorted(a.id for a in kb.architectures))
+                )
+    assert rows == expected
+    assert [r["scenario"] for r in rows[:2]] == ["gpu x1 tokens x0.5"] * 2
+    doubled = [r for r in rows if r["organisation"] == rows[0]["organisation"]]
+    on_prem = [example.Decimal(r["typical_monthly_on_prem_rag"]) for r in doubled]
+    assert on_prem[2] > on_prem[0] and on_prem[3] > on_prem[1]  # dearer GPUs cost more
+    if importlib.util.find_spec("pyarrow") is not None:
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(out.with_suffix(".parquet")).to_pylist() == rows
+
+
+def test_the_dask_sweep_example_explains_its_arguments() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples/sweep_dask.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for option in ("--scheduler ADDRESS", "--dates", "--gpu-factors", "--token-factors", "--out"):
+        assert option in done.stdout
+
+
+def test_the_dask_sweep_example_measures_the_rate_per_core() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples/sweep_dask.py"),
+            "--measure",
+            *("--profiles", str(EXAMPLES[0]), "--copies", "2", "--runs", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "core decisions/s on one core" in done.stdout
+    assert "a million-scenario sweep takes" in done.stdout
