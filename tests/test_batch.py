@@ -108,14 +108,14 @@ def test_a_worker_refuses_a_packaged_knowledge_base_other_than_the_callers() -> 
 def test_the_analyses_asked_for_are_the_ones_computed(kb: sa.KnowledgeBase, where: str) -> None:
     profiles = _profiles()[:3]
     with ThreadPoolExecutor(2) as threads:
-        options: dict[str, Any] = {
+        choices: dict[str, dict[str, Any]] = {
             "here": {},
             "forked": {"processes": 2},
             "threads": {"executor": threads},
-        }[where]
-        batch = sa.advise_many(
-            profiles, kb=kb, as_of=AS_OF, analyses=iter(["break_even"]), **options
-        )
+        }
+        options = choices[where]
+        wanted: list[sa.Analysis] = ["break_even"]
+        batch = sa.advise_many(profiles, kb=kb, as_of=AS_OF, analyses=iter(wanted), **options)
         core = sa.advise_many(profiles, kb=kb, as_of=AS_OF, analyses=(), **options)
     assert {a.not_computed for a in batch} == {("sensitivity", "remedies")}
     assert {a.not_computed for a in core} == {sa.ANALYSES}
@@ -166,6 +166,8 @@ def test_bad_arguments_raise_in_the_caller_before_anything_is_submitted(
             with pytest.raises(sa.InputError, match="is not a GPU of the knowledge base"):
                 list(call([profiles[0], unknown_gpu], as_of=AS_OF, executor=executor))
         assert executor.submitted == 0
+        assert sa.advise_many([], as_of=AS_OF, executor=executor) == []
+        assert list(sa.iter_advise_many([], as_of=AS_OF, executor=executor)) == []
     for executor_like in ("threads", ThreadPoolExecutor):
         with pytest.raises(sa.InputError, match=r"needs executor to be a concurrent\.futures"):
             sa.advise_many(profiles, as_of=AS_OF, executor=executor_like)  # type: ignore[arg-type]
@@ -174,14 +176,13 @@ def test_bad_arguments_raise_in_the_caller_before_anything_is_submitted(
 def _count_packaged_loads(log: str) -> None:
     """Worker initializer: note each packaged load, starting as a fresh process would (a
     forked worker otherwise inherits the caller's loaded knowledge base)."""
-    load = advise_module.load_knowledge_base
 
     def counting(*args: Any, **kwargs: Any) -> sa.KnowledgeBase:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()}\n")
-        return load(*args, **kwargs)
+        return sa.load_knowledge_base(*args, **kwargs)
 
-    advise_module.load_knowledge_base = counting  # type: ignore[assignment]
+    advise_module.load_knowledge_base = counting  # type: ignore[attr-defined]
     advise_module._DEFAULT_KB = None
 
 
@@ -205,7 +206,7 @@ def test_each_worker_process_loads_the_knowledge_base_at_most_once(
 ) -> None:
     log = tmp_path / "loads.txt"
     log.touch()
-    profiles = _profiles() * 4  # 11 chunks of 4 over 2 workers
+    profiles = _profiles() * 2  # 6 chunks of at most 4 over 2 workers
     chosen = _custom(kb) if custom else None
     initializer = _count_rebuilds if custom else _count_packaged_loads
     with _forked(initializer=initializer, initargs=(str(log),)) as executor:
@@ -277,7 +278,7 @@ def test_the_dask_sweep_example_writes_one_row_per_scenario(
     on_prem = [example.Decimal(r["typical_monthly_on_prem_rag"]) for r in doubled]
     assert on_prem[2] > on_prem[0] and on_prem[3] > on_prem[1]  # dearer GPUs cost more
     if importlib.util.find_spec("pyarrow") is not None:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         assert pq.read_table(out.with_suffix(".parquet")).to_pylist() == rows
 
