@@ -82,6 +82,7 @@ def test_every_example_script_is_tested() -> None:
         "volume_sweep.py",
         "negotiated_prices_overlay.py",
         "property_test_my_policy.py",  # issue 5's example, tested with it
+        "sweep_dask.py",  # tests/test_batch.py runs it on a small sweep (the `dask` extra)
     }
     assert scripts <= tested, f"untested example scripts: {sorted(scripts - tested)}"
 

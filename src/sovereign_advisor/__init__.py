@@ -10,25 +10,28 @@ which laws reach you, and what each option costs.
 import typing
 
 from sovereign_advisor.advice import ANALYSES, Advice, Analysis
-from sovereign_advisor.engine.advise import advise, advise_many, iter_advise_many
+from sovereign_advisor.engine.advise import advise
 from sovereign_advisor.engine.venue_choice import ServingCost, serving_cost
 from sovereign_advisor.errors import InputError, KnowledgeBaseError, RuleEvaluationError
 from sovereign_advisor.knowledge.loader import KnowledgeBase, load_knowledge_base
 from sovereign_advisor.profile import OrganisationProfile, load_profile, replace
 
 if typing.TYPE_CHECKING:
+    from sovereign_advisor.engine.batch import advise_many, iter_advise_many
     from sovereign_advisor.views.html import render_html
     from sovereign_advisor.views.json import render_json
     from sovereign_advisor.views.markdown import render_markdown
     from sovereign_advisor.views.text import render_text
 
 _LAZY = {
+    "advise_many": "sovereign_advisor.engine.batch",
+    "iter_advise_many": "sovereign_advisor.engine.batch",
     "render_html": "sovereign_advisor.views.html",
     "render_json": "sovereign_advisor.views.json",
     "render_markdown": "sovereign_advisor.views.markdown",
     "render_text": "sovereign_advisor.views.text",
 }
-"""Public names imported on first use (PEP 562): advising does not need them."""
+"""Public names imported on first use (PEP 562): advising one profile does not need them."""
 
 
 def __getattr__(name: str) -> typing.Any:
