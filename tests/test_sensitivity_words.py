@@ -264,3 +264,23 @@ def test_a_plausible_range_reads_in_words(factor: D, words: str) -> None:
 
 def test_the_query_volume_is_named_in_words(kb: sa.KnowledgeBase) -> None:
     assert input_label(VOLUME_INPUT, kb) == "the query volume"
+
+
+def test_a_knowledge_base_without_the_range_records_falls_back_on_the_constants(
+    kb: sa.KnowledgeBase,
+) -> None:
+    import dataclasses
+
+    kept = tuple(a for a in kb.assumptions if not a.id.startswith("sensitivity.plausible_"))
+    bare = dataclasses.replace(kb, assumptions=kept)
+    assert plausible_factors(bare) == (PLAUSIBLE_PRICE_FACTOR, PLAUSIBLE_VOLUME_FACTOR)
+
+
+@pytest.mark.parametrize(
+    "t, inside",
+    [(0.5, True), (0.4999, False), (1.0, True), (2.0, True), (2.0001, False), (1.9, True)],
+)
+def test_a_move_to_exactly_half_or_double_is_still_plausible(t: float, inside: bool) -> None:
+    from sovereign_advisor.engine.sensitivity import _within
+
+    assert _within(t, D(2)) is inside
