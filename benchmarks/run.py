@@ -1,8 +1,9 @@
 """Benchmark sovereign-advisor against a peer (genai-prices) and write benchmarks/RESULTS.md.
 
     pip install -e '.[bench]'
-    python benchmarks/run.py            # about 10 minutes on a 2-core machine
-    python benchmarks/run.py --quick    # about 2 minutes: fewer rounds, smaller knowledge bases
+    python benchmarks/run.py                 # about 6-10 minutes on a busy 2-core machine
+    python benchmarks/run.py --quick         # about 2-4 minutes: fewer rounds, fewer KBs
+    python benchmarks/run.py --scaling-100x  # adds 100x knowledge bases (10+ minutes more)
 
 One run measures every target of issue #17 and writes one table per target with the target
 beside each measured figure: the core decision and the full advice (warm, per example profile)
@@ -527,7 +528,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "# Benchmark results",
         "",
         (
-            f"Written by `python benchmarks/run.py{' --quick' if args.quick else ''}` on "
+            f"Written by `python benchmarks/run.py{_flags(args)}` on "
             f"{m['date']} in {results['elapsed_s'] / 60:.1f} minutes; nothing here is written "
             "by hand. Medians and ratios are measured in the same run, interleaved; the machine "
             "is shared, so absolute times move from run to run while the ratios move less."
@@ -570,6 +571,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         *_profile_section(results["profile"], args),
     ]
     return "\n".join(lines)
+
+
+def _flags(args: argparse.Namespace) -> str:
+    return (" --quick" if args.quick else "") + (" --scaling-100x" if args.scale_100 else "")
 
 
 def _warm_section(w: dict[str, Any], args: argparse.Namespace) -> list[str]:
@@ -751,7 +756,8 @@ def _scaling_section(s: list[dict[str, Any]], args: argparse.Namespace) -> list[
             + (
                 ""
                 if args.scale_100
-                else " `--quick` leaves out the 100x knowledge bases and the cloned architectures."
+                else " Without `--scaling-100x` the 100x knowledge bases are left out"
+                + (", and `--quick` leaves out the cloned architectures." if args.quick else ".")
             )
         ),
         "",
@@ -827,7 +833,12 @@ def cold_only(quick: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, no 100x KBs")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, fewer KBs")
+    parser.add_argument(
+        "--scaling-100x",
+        action="store_true",
+        help="also scale to 100x the rules and venues (10+ minutes more)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     parser.add_argument(
         "--cold-only", action="store_true", help="measure the cold start only; print, write nothing"
@@ -841,7 +852,7 @@ def main() -> None:
     args.peer_calls = 5
     args.cold = 9 if args.quick else 11
     args.scale_rounds = 2 if args.quick else 3
-    args.scale_100 = not args.quick
+    args.scale_100 = args.scaling_100x
     args.profile_rounds = 1 if args.quick else 2
     results: dict[str, Any] = {"machine": machine()}
     print("machine:", results["machine"], flush=True)
