@@ -1,8 +1,8 @@
 """Benchmark sovereign-advisor against a peer (genai-prices) and write benchmarks/RESULTS.md.
 
     pip install -e '.[bench]'
-    python benchmarks/run.py                 # about 6-10 minutes on a busy 2-core machine
-    python benchmarks/run.py --quick         # about 2-4 minutes: fewer rounds, fewer KBs
+    python benchmarks/run.py                 # about 4 minutes on a busy 2-core machine
+    python benchmarks/run.py --quick         # about 1.5 minutes: fewer rounds, fewer KBs
     python benchmarks/run.py --scaling-100x  # adds 100x knowledge bases (10+ minutes more)
 
 One run measures every target of issue #17 and writes one table per target with the target
@@ -620,40 +620,49 @@ def _warm_section(w: dict[str, Any], args: argparse.Namespace) -> list[str]:
 
 
 def _analyses_section(w: dict[str, Any]) -> list[str]:
-    pp, peer = w["per_profile"], w["peer_five"]
-    core, full = w["median"]["core"], w["median"]["full"]
-    rows = []
-    for name in sa.ANALYSES:
-        extra = statistics.median(pp[name][p] - pp["core"][p] for p in pp["core"])
-        rows.append(
-            f"| `analyses=({name!r},)` | {ms(w['median'][name])} | {w['median'][name] / peer:,.1f}x"
-            f" | {ms(extra)} | {extra / full:.0%} |"
-        )
+    pp, peer, med = w["per_profile"], w["peer_five"], w["median"]
+    names = list(pp["core"])
+
+    def share(variant: str, name: str) -> float:
+        """What asking for `variant` adds to the core decision, as a part of the full advice."""
+        if variant == "core":
+            return float(pp["core"][name] / pp["full"][name])
+        return float((pp[variant][name] - pp["core"][name]) / pp["full"][name])
+
+    variants = [
+        ("core", "core decision, `analyses=()`"),
+        *[(a, f"`analyses=({a!r},)`") for a in sa.ANALYSES],
+        ("full", "full advice (default analyses)"),
+    ]
     return [
         "## 2. Where the full advice's time goes, by analysis",
         "",
         (
-            "Each analysis asked for alone, in the same rounds as section 1. Extra: median over "
-            "the profiles of (that variant's median - the core decision's median); share: the "
-            "extra as a part of the full advice's median. The analyses share some work (the "
-            "remedies and the break-even read the same cost models), so the extras need not add "
-            "up to full - core."
+            "Each analysis asked for alone, in the same rounds as section 1. Share: per profile, "
+            "(that variant's median - the core decision's median) / the full advice's median "
+            "(for the core decision: its median / the full advice's); then the median over the "
+            "profiles. The analyses share some work (the remedies and the break-even read the "
+            "same cost models), so the shares need not add up."
         ),
         "",
-        (
-            "| variant | median of the profiles | ratio to peer | extra over the core decision | "
-            "share of the full advice |"
-        ),
-        "|---|---:|---:|---:|---:|",
-        (
-            f"| core decision, `analyses=()` | {ms(core)} | {core / peer:,.1f}x | | "
-            f"{core / full:.0%} |"
-        ),
-        *rows,
-        (
-            f"| full advice (default analyses) | {ms(full)} | {full / peer:,.1f}x | "
-            f"{ms(full - core)} | {(full - core) / full:.0%} |"
-        ),
+        "| variant | median of the profiles | ratio to peer | share of the full advice |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {label} | {ms(med[v])} | {med[v] / peer:,.1f}x | "
+            f"{statistics.median(share(v, n) for n in names):.0%} |"
+            for v, label in variants
+        ],
+        "",
+        "Per profile, the share of the full advice each part takes:",
+        "",
+        "| profile | full advice | core decision | break_even | sensitivity | remedies |",
+        "|---|---:|---:|---:|---:|---:|",
+        *[
+            f"| {n} | {ms(pp['full'][n])} | "
+            + " | ".join(f"{share(v, n):.0%}" for v in ("core", *sa.ANALYSES))
+            + " |"
+            for n in names
+        ],
         "",
     ]
 
