@@ -220,6 +220,7 @@ def warm(rounds: int, peer_calls: int) -> dict[str, Any]:
         "per_profile": per_profile,
         "median": {v: statistics.median(pp.values()) for v, pp in per_profile.items()},
         "peer_five": statistics.median(peer_times),
+        "peer_quartiles": statistics.quantiles(peer_times, n=4),
         "peer_samples": len(peer_times),
         "peer_modules": peer_modules,
         "our_modules": len(sys.modules),
@@ -597,7 +598,8 @@ def _warm_section(w: dict[str, Any], args: argparse.Namespace) -> list[str]:
             f"profile (packaged knowledge base, as of {AS_OF}) once per variant, the order of "
             f"the variants rotating, then has the peer price the five line items {args.peer_calls} "
             f"times; {args.rounds} rounds. Peer: median **{us(peer)}** for the five line items "
-            f"({us(peer / 5)} a call) over {w['peer_samples']} samples."
+            f"({us(peer / 5)} a call) over {w['peer_samples']} samples, interquartile range "
+            f"{us(w['peer_quartiles'][0])} to {us(w['peer_quartiles'][2])}."
         ),
         "",
         (
@@ -642,7 +644,8 @@ def _analyses_section(w: dict[str, Any]) -> list[str]:
             "(that variant's median - the core decision's median) / the full advice's median "
             "(for the core decision: its median / the full advice's); then the median over the "
             "profiles. The analyses share some work (the remedies and the break-even read the "
-            "same cost models), so the shares need not add up."
+            "same cost models), so the shares need not add up; a share below 0% or above 100% is the "
+            "machine's noise (a variant measured slower than one that does more)."
         ),
         "",
         "| variant | median of the profiles | ratio to peer | share of the full advice |",
@@ -859,7 +862,7 @@ def main() -> None:
     start = time.perf_counter()
     args.rounds = 4 if args.quick else 15
     args.peer_calls = 5
-    args.cold = 9 if args.quick else 11
+    args.cold = 9 if args.quick else 15
     args.scale_rounds = 2 if args.quick else 3
     args.scale_100 = args.scaling_100x
     args.profile_rounds = 1 if args.quick else 2
