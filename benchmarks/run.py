@@ -21,6 +21,7 @@ import argparse
 import concurrent.futures
 import cProfile
 import datetime as dt
+import importlib.util
 import inspect
 import json
 import os
@@ -241,25 +242,38 @@ COLD_PEER = (
 )
 
 
+def _package_dir(name: str) -> Path:
+    """Where a package's modules are, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin is not None, name
+    return Path(spec.origin).parent
+
+
 def cold(runs: int) -> dict[str, float]:
     """Fresh interpreters, interleaved: ours (import, load the packaged KB, advise one profile)
     against the peer's (import, price one call). Wall time of the whole process.
 
-    Measured twice: with PYTHONDONTWRITEBYTECODE=1 and the caches as installed (an editable
-    install compiles our modules from source on every start, while pip wrote bytecode for the
-    peer's wheel and the shared dependencies), and with bytecode for every module on both sides,
-    as after installing wheels (PYTHONPYCACHEPREFIX pointing at a temporary directory, filled by
-    one run of each first and removed afterwards)."""
-    times: dict[str, list[float]] = {
-        k: [] for k in ("ours", "peer", "bare_interpreter", "ours_bytecode", "peer_bytecode")
-    }
-    source = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    source.pop("PYTHONPYCACHEPREFIX", None)
-    with tempfile.TemporaryDirectory() as cache:
-        compiled = {k: v for k, v in source.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        compiled["PYTHONPYCACHEPREFIX"] = cache
+    Measured twice, with PYTHONPYCACHEPREFIX pointing at a temporary directory filled by one run
+    of each first (nothing is written next to the installed modules):
+    - without bytecode, the issue's case: the cache holds the bytecode of the standard library
+      and of the shared dependencies, but none of `sovereign_advisor`'s nor of `genai_prices`'s,
+      and PYTHONDONTWRITEBYTECODE=1, so each side compiles its own package from source on every
+      start, as the other does;
+    - with bytecode for every module on both sides, as after installing wheels."""
+    names = ("ours", "peer", "bare_interpreter", "ours_bytecode", "peer_bytecode")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with tempfile.TemporaryDirectory() as everything, tempfile.TemporaryDirectory() as shared:
+        compiled = {**base, "PYTHONPYCACHEPREFIX": everything}
+        filling = {**base, "PYTHONPYCACHEPREFIX": shared}
         for code in (COLD_OURS, COLD_PEER):
             subprocess.run([sys.executable, "-c", code], check=True, env=compiled)
+            subprocess.run([sys.executable, "-c", code], check=True, env=filling)
+        for package in ("sovereign_advisor", "genai_prices"):
+            own = Path(shared + str(_package_dir(package).resolve()))
+            assert own.is_dir(), own  # the bytecode cache mirrors the source's absolute path
+            shutil.rmtree(own)
+        source = {**filling, "PYTHONDONTWRITEBYTECODE": "1"}
         plan = (
             (COLD_OURS, "ours", source),
             (COLD_PEER, "peer", source),
@@ -718,6 +732,17 @@ def _throughput_section(t: dict[str, Any]) -> list[str]:
     ]
 
 
+def _snapshot_state() -> str:
+    """Whether the packaged knowledge base loads from a current snapshot here."""
+    try:
+        from sovereign_advisor.knowledge import snapshot
+    except ImportError:
+        return "this revision has no snapshot"
+    if snapshot.load_packaged() is None:
+        return "here it has none, or a stale one: the YAML is validated"
+    return "here it has"
+
+
 def _cold_section(c: dict[str, float], args: argparse.Namespace) -> list[str]:
     return [
         "## 4. Cold start",
@@ -726,11 +751,13 @@ def _cold_section(c: dict[str, float], args: argparse.Namespace) -> list[str]:
             f"Fresh interpreters, wall time of the whole process, median of {args.cold} runs of "
             "each, interleaved. Ours: import `sovereign_advisor`, load the packaged knowledge "
             f"base, advise `{COLD_PROFILE.name}` (full advice). Peer: import `genai_prices`, "
-            "price one call. Without bytecode: PYTHONDONTWRITEBYTECODE=1 and the bytecode caches "
-            "as installed (this editable install compiles our modules from source on every "
-            "start; pip wrote bytecode for the peer and the shared dependencies). With bytecode: "
-            "every module of both sides from a bytecode cache filled first (PYTHONPYCACHEPREFIX), "
-            "as after installing wheels."
+            "price one call. Without bytecode: neither package's own modules have bytecode "
+            "(PYTHONDONTWRITEBYTECODE=1, and a bytecode cache, PYTHONPYCACHEPREFIX, holding only "
+            "the standard library's and the shared dependencies'), so each side compiles its "
+            "package from source on every start. With bytecode: every module of both sides from "
+            "a bytecode cache filled first, as after installing wheels. Ours reads the packaged "
+            "knowledge base from its snapshot when the install has a current one "
+            f"({_snapshot_state()})."
         ),
         "",
         "| case | ours | peer | ratio | target |",
