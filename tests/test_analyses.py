@@ -141,3 +141,15 @@ def test_a_wrong_analysis_is_one_clear_error(value: Any, says: str) -> None:
     profile = sa.load_profile(PROFILES / "bank_strict.yaml")
     with pytest.raises(sa.InputError, match=says.replace("(", r"\(").replace(")", r"\)")):
         sa.advise(profile, as_of=AS_OF, analyses=value)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_invariant_holds_on_a_core_decision(path: Any) -> None:
+    # a user property-testing with analyses=() for speed must not get false failures: the
+    # relational invariants advise again with the same analyses, and break-even's skips
+    from sovereign_advisor.testing import INVARIANTS, check_invariants
+
+    profile = sa.load_profile(path)
+    kb = sa.load_knowledge_base()
+    core = sa.advise(profile, kb=kb, as_of=AS_OF, analyses=())
+    check_invariants(profile, kb, core, INVARIANTS)
