@@ -148,3 +148,52 @@ def test_an_architecture_no_priced_venue_can_host_says_which_role_and_why(
                 assert {e.role for e in capability} == {
                     r for r, role in roles.items() if role.deployment != "api"
                 }, name
+
+
+def test_a_misrouting_refusal_states_the_detectors_misses_and_what_the_policy_refuses() -> None:
+    # the share comes from the detector's recall record (typical 0.95: misses about 5%); a class
+    # whose policy refuses detector-based routing is refused as such, at every venue outside
+    # the premises, and the reason says so instead of the underlying refusal
+    from pathlib import Path
+
+    import yaml
+
+    kb = sa.load_knowledge_base()
+    recall = kb.assumption("routing.pii_detection_recall").value.typical
+    missed = f"the detector (pii_detector) misses about {1 - float(recall):.0%}"
+    assert missed.endswith("5%")
+    scenario = Path(__file__).parent / "scenarios" / "policy_refuses_detector_routing.yaml"
+    data = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    profile = sa.OrganisationProfile.model_validate(data["profile"])
+    advice = sa.advise(profile, kb=kb, as_of=dt.date(2026, 11, 23), analyses=())
+    hybrid = next(a for a in advice.assessments if a.architecture_id == "hybrid_routing")
+    refused = [e for e in hybrid.exclusions if e.rule_id == "policy.misrouting"]
+    assert refused
+    for e in refused:
+        assert e.data_class == "special_category"
+        assert e.reason == (
+            f"{missed} of special_category queries, which would reach this venue outside the "
+            "premises; the policy refuses detector-based routing for special_category data"
+        )
+    others = [e for e in hybrid.exclusions if e.rule_id != "policy.misrouting"]
+    assert any(
+        e.reason.startswith(f"{missed} of personal queries, which would reach") for e in others
+    )
+
+
+def test_a_reachable_by_refusal_says_whether_the_class_stated_it() -> None:
+    from sovereign_advisor.engine.admissibility import _describe
+
+    preset = _describe(frozenset({"EU"}), "personal", explicit=False)
+    assert preset == "the policy allows only EU for personal data"
+    stated = _describe(frozenset({"EU", "JP"}), "personal", explicit=True)
+    assert stated == (
+        "the policy allows only EU, JP for personal data (stated for this class, so honoured at "
+        "the premises too)"
+    )
+    assert _describe(frozenset(), "classified", explicit=True) == (
+        "the policy lets no jurisdiction reach classified data"
+    )
+    assert _describe(frozenset(), "classified", explicit=False) == (
+        "the policy lets no jurisdiction but the premises' reach classified data"
+    )
