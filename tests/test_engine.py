@@ -197,3 +197,40 @@ def test_a_reachable_by_refusal_says_whether_the_class_stated_it() -> None:
     assert _describe(frozenset(), "classified", explicit=False) == (
         "the policy lets no jurisdiction but the premises' reach classified data"
     )
+
+
+def test_findings_are_the_rules_in_force_and_never_those_still_coming() -> None:
+    # an organisation or use-case rule that fired is a finding when it is in force on the as-of
+    # date; one enacted but applying later (a prohibition from 2026-12-02) is a use case blocked
+    # to come, not a finding
+    from pathlib import Path
+
+    import yaml
+
+    kb = sa.load_knowledge_base()
+    as_of = dt.date(2026, 11, 23)
+    seen = 0
+    for path in sorted(PROFILES.glob("*.yaml")):
+        advice = sa.advise(sa.load_profile(path), kb=kb, as_of=as_of, analyses=())
+        found = {f.rule_id for f in advice.findings if f.scope in ("organisation", "use_case")}
+        for o in advice.obligations:
+            assert o.rule_id in found, (path.stem, o.rule_id)
+            seen += 1
+    assert seen
+    scenario = Path(__file__).parent / "scenarios" / "prohibited_practice_not_yet_applicable.yaml"
+    data = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    advice = sa.advise(
+        sa.OrganisationProfile.model_validate(data["profile"]), kb=kb, as_of=as_of, analyses=()
+    )
+    coming = {b.rule_id for b in advice.coming_blocked_use_cases}
+    assert coming == {"eu.ai_act.prohibited.intimate_deepfakes"}
+    assert not coming & {f.rule_id for f in advice.findings}
+    assert not advice.blocked_use_cases
+
+
+def test_the_volumes_sensitivity_is_labelled_in_words() -> None:
+    advice = sa.advise(
+        sa.load_profile(PROFILES / "french_retail_bank.yaml"), as_of=dt.date(2026, 11, 23)
+    )
+    volume = [s for s in advice.sensitivity if s.input_id == "workload.queries_per_month"]
+    assert volume and all(s.label == "the query volume" for s in volume)
