@@ -234,3 +234,54 @@ def test_the_volumes_sensitivity_is_labelled_in_words() -> None:
     )
     volume = [s for s in advice.sensitivity if s.input_id == "workload.queries_per_month"]
     assert volume and all(s.label == "the query volume" for s in volume)
+
+
+def test_a_roles_candidate_venues_are_those_priced_for_its_kind() -> None:
+    # a vector store runs where a host is priced, a self-hosted model where a GPU is, an API
+    # model where its model is offered; read from the price records, not from the engine
+    from sovereign_advisor.engine.eligibility import candidates
+
+    kb = sa.load_knowledge_base()
+    as_of = dt.date(2026, 11, 23)
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    assert profile.capabilities.operates_gpus
+    hosts = {h.venue for h in kb.host_prices if h.valid_on(as_of)}
+    gpus = {g.venue for g in kb.gpu_prices if g.valid_on(as_of)}
+    assert hosts - gpus and gpus - hosts  # venues priced for one kind only exist
+    checked = set()
+    for architecture in kb.architectures:
+        for role in architecture.roles:
+            venues = {v for v, _ in candidates(role, profile, kb, as_of)}
+            if role.deployment == "api":
+                assert all(kb.venues[v].kind == "api" for v in venues)
+            elif role.kind == "vector_store":
+                assert venues == {v for v in hosts if kb.venues[v].kind != "api"}, role.id
+            else:
+                assert venues == {v for v in gpus if kb.venues[v].kind != "api"}, role.id
+            checked.add((role.deployment, role.kind == "vector_store"))
+    assert {("self_hosted", True), ("self_hosted", False), ("api", False)} <= checked
+
+
+def test_a_detector_that_never_misses_misroutes_nothing() -> None:
+    # with the detector's recall 1 at every end of its band, no class is carried to the cloud
+    # model by its misses: no misrouted flow, no refusal on that account
+    import dataclasses
+
+    from sovereign_advisor.knowledge.models import Band
+
+    kb = sa.load_knowledge_base()
+    as_of = dt.date(2026, 11, 23)
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    before = sa.advise(profile, kb=kb, as_of=as_of, analyses=())
+    hybrid = next(a for a in before.assessments if a.architecture_id == "hybrid_routing")
+    assert hybrid.misrouted  # the detector of the packaged knowledge base misses some
+    perfect = tuple(
+        a.model_copy(update={"value": Band(typical=Decimal(1))})
+        if a.id == "routing.pii_detection_recall"
+        else a
+        for a in kb.assumptions
+    )
+    after = sa.advise(profile, kb=dataclasses.replace(kb, assumptions=perfect), as_of=as_of)
+    hybrid = next(a for a in after.assessments if a.architecture_id == "hybrid_routing")
+    assert hybrid.misrouted == ()
+    assert not any("misses about" in e.reason for a in after.assessments for e in a.exclusions)
