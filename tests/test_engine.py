@@ -285,3 +285,24 @@ def test_a_detector_that_never_misses_misroutes_nothing() -> None:
     hybrid = next(a for a in after.assessments if a.architecture_id == "hybrid_routing")
     assert hybrid.misrouted == ()
     assert not any("misses about" in e.reason for a in after.assessments for e in a.exclusions)
+
+
+def test_a_misrouted_flow_names_the_role_it_misses_and_who_accepted_it() -> None:
+    # the detector's misses take a class meant for the local model to the cloud model; the
+    # flow says so, and whether the profile stated the acceptance or left the default
+    kb = sa.load_knowledge_base()
+    as_of = dt.date(2026, 11, 23)
+    profile = sa.load_profile(PROFILES / "insurer_hybrid.yaml")
+    stated = sa.replace(profile, **{"policy.overrides.personal.misrouting": "accept"})
+    for p, personal in (
+        (profile, "the default (misrouting: accept); set misrouting: refuse to exclude it"),
+        (stated, "policy.overrides.personal.misrouting: accept"),
+    ):
+        advice = sa.advise(p, kb=kb, as_of=as_of, analyses=())
+        hybrid = next(a for a in advice.assessments if a.architecture_id == "hybrid_routing")
+        flows = {f.data_class: f for f in hybrid.misrouted}
+        assert set(flows) == {"personal", "special_category"}
+        for f in flows.values():
+            assert (f.from_role, f.to_role) == ("local_model", "cloud_model")
+        assert flows["personal"].accepted_by == personal
+        assert flows["special_category"].accepted_by.startswith("the default")
