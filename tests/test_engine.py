@@ -234,6 +234,15 @@ def test_the_volumes_sensitivity_is_labelled_in_words() -> None:
     )
     volume = [s for s in advice.sensitivity if s.input_id == "workload.queries_per_month"]
     assert volume and all(s.label == "the query volume" for s in volume)
+    # the cheapest now (a cost-equivalent advice may prefer another), and the one the move
+    # makes cheaper than it
+    best = next(a.architecture_id for a in advice.assessments if a.rank == 1)
+    for s in volume:
+        assert s.flips_to != best
+        assert s.note.startswith("the volume would have to ")
+        assert s.note.endswith(
+            f"(peak scaled with volume) for {s.flips_to} to become cheaper than {best}"
+        )
 
 
 def test_a_roles_candidate_venues_are_those_priced_for_its_kind() -> None:
