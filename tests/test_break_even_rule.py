@@ -104,6 +104,34 @@ def test_the_nearest_decisive_crossing_wins_over_a_farther_one() -> None:
     # the one at 200 is decisive (0.8x = 160: a; 1.25x = 250: b)
     be = _break_even([(200, 120), (700, 80), (20_000, 120)], volume=100)
     assert be.queries_per_month == 200
+    # the other crossing is counted, over the searched range (1/10 to 10 times the volume)
+    assert be.note == (
+        "with more queries than this, b becomes the cheaper; the totals cross 1 other time(s) "
+        "from 10 to 1,000 queries a month"
+    )
+
+
+def test_the_pieces_are_read_up_to_and_including_their_right_end() -> None:
+    from sovereign_advisor.engine.break_even import _value
+
+    curve = _curve(FLAT).model  # its total() fails: every volume here is on the drawn pieces
+    assert _value(curve, FLAT, F(20_000)) == 100
+    assert _value(curve, FLAT, F(1, 10**6)) == 100
+    # a piece runs from just above its start: at the first start the model itself is read
+    model = SimpleNamespace(total=lambda v: F(7))
+    assert _value(model, FLAT, F(0)) == 7  # type: ignore[arg-type]
+
+
+def test_equal_totals_are_no_side_of_a_crossing() -> None:
+    from sovereign_advisor.engine.break_even import _Crossings
+
+    # b equals a up to 400, then is cheaper: at 50 neither is cheaper, at 800 b is
+    b = _steps((400, 100), (20_000, 80))
+    crossing = _Crossings(
+        (_curve(FLAT).model, FLAT), (_curve(b).model, b), [F(400)], (F(10), F(1_000)), F(100)
+    )
+    assert crossing.gap(F(50)) == 0 and crossing.gap(F(800)) == 20
+    assert not crossing._sides((F(50),), (F(800),))  # a is not cheaper where they are equal
 
 
 def test_the_neighbour_below_is_read_on_the_profiles_side() -> None:

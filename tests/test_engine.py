@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import types
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import pytest
 
 import sovereign_advisor as sa
 
-from .conftest import PROFILES
+from .conftest import AS_OF, PROFILES
 
 
 def _q6(value: Decimal) -> Decimal:
@@ -315,3 +318,69 @@ def test_a_misrouted_flow_names_the_role_it_misses_and_who_accepted_it() -> None
             assert (f.from_role, f.to_role) == ("local_model", "cloud_model")
         assert flows["personal"].accepted_by == personal
         assert flows["special_category"].accepted_by.startswith("the default")
+
+
+# --- the premises venue and the variables a rule reads (mutation gaps, 2026-12-01) -----------
+
+
+def test_the_premises_take_seat_control_and_location_from_the_profile(
+    kb: sa.KnowledgeBase,
+) -> None:
+    from sovereign_advisor.engine.context import resolve_venue
+
+    premises = kb.venues["own-premises"]
+    german = sa.load_profile(PROFILES / "ecommerce_triage.yaml")
+    # a German retailer whose servers stand in Austria and that is no US person
+    profile = sa.replace(german, **{"organisation.premises_in": "AT"})
+    resolved = resolve_venue(premises, profile)
+    assert (resolved.seat, resolved.controlled_from, resolved.data_locations) == (
+        "DE",
+        "DE",
+        ("AT",),
+    )
+    us_owned = sa.replace(profile, **{"organisation.us_person": True})
+    assert resolve_venue(premises, us_owned).controlled_from == "US"
+    # any other venue is what the catalogue says
+    assert resolve_venue(kb.venues["scaleway"], profile) is kb.venues["scaleway"]
+
+
+def test_a_venue_without_a_seat_gives_rules_empty_strings(kb: sa.KnowledgeBase) -> None:
+    from sovereign_advisor.engine.context import venue_vars
+
+    unresolved = kb.venues["own-premises"]  # seat and control come from a profile
+    assert unresolved.seat is None and unresolved.controlled_from is None
+    names = venue_vars(unresolved, kb)
+    assert (names["venue.seat"], names["venue.controlled_from"]) == ("", "")
+    assert names["venue.on_premises"] is True
+
+
+def test_a_flow_rule_that_fails_when_advising_names_its_file_and_id(copy: Path) -> None:
+    # fails only for one venue, so loading (which tries every rule once) cannot see it
+    path = copy / "jurisdictions" / "eu_gdpr.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("    condition: \"flow.data_class == 'special_category' && 'healthcare'")
+    end = text.index("\n", start)
+    condition = "venue.id == 'scaleway' && 1 / (venue.data_locations.size() - 1) > 0"
+    path.write_text(f'{text[:start]}    condition: "{condition}"{text[end:]}', encoding="utf-8")
+    kb = sa.load_knowledge_base(copy)
+    with pytest.raises(sa.RuleEvaluationError) as caught:
+        sa.advise(sa.load_profile(PROFILES / "bank_strict.yaml"), kb=kb, as_of=AS_OF)
+    assert str(caught.value).startswith(
+        "jurisdictions/eu_gdpr.yaml: rule `fr.hds.health_data_hosting` failed to evaluate: "
+    )
+    assert str(caught.value).endswith("; correct the rule's condition")
+
+
+def test_a_rule_evaluated_without_its_file_is_placed_in_the_knowledge_base(
+    kb: sa.KnowledgeBase,
+) -> None:
+    from sovereign_advisor.conditions import compile_expression, trial_activation
+    from sovereign_advisor.engine.exposure import evaluate
+
+    compiled = compile_expression(
+        "1 / (venue.data_locations.size() - 1) > 0", "flow", returns="bool"
+    )
+    activation = trial_activation("flow", {})  # one data location: a division by zero
+    with pytest.raises(sa.RuleEvaluationError) as caught:
+        evaluate("x.rule", compiled, activation)
+    assert str(caught.value).startswith("knowledge base: rule `x.rule` failed to evaluate: ")

@@ -236,6 +236,8 @@ def test_a_narrower_range_in_the_knowledge_base_reports_fewer_moves(kb: sa.Knowl
         ("Hours in a month.", "hours in a month"),
         ("PUE of the data centre", "PUE of the data centre"),
         ("A", "A"),
+        ("An, then more", "an"),  # two letters, the second lower-case: a word
+        ("EU-based hosting, by default", "EU-based hosting"),  # an acronym then a hyphen
     ],
 )
 def test_an_assumption_is_named_by_the_first_clause_of_its_summary(
@@ -260,6 +262,32 @@ def test_a_plausible_range_reads_in_words(factor: D, words: str) -> None:
     from sovereign_advisor.engine.sensitivity import _range_words
 
     assert _range_words(factor) == words
+
+
+def test_a_host_price_is_named_by_its_memory_and_venue(kb: sa.KnowledgeBase) -> None:
+    # OVHcloud's B2-120 instance, 120 GB of memory; the venue named without its parenthesis
+    assert input_label("ovhcloud.b2-120", kb) == (
+        "the price of the 120 GB host at OVHcloud Public Cloud GPU"
+    )
+
+
+@pytest.mark.parametrize(
+    "factor, move",
+    [
+        (1.4, "rise 40%"),
+        (1.05, "rise 5.0%"),  # under a tenth: one decimal
+        (0.6, "fall 40%"),
+        (0.97, "fall 3.0%"),
+    ],
+)
+def test_a_price_move_is_stated_as_the_percentage_it_takes(factor: float, move: str) -> None:
+    from sovereign_advisor.engine.sensitivity import change_sentence
+
+    sentence = change_sentence("lp.x", "", factor, "on_prem_rag", "hybrid_routing")
+    assert sentence == (
+        f"lp.x would have to {move} for on_prem_rag to become cheaper than hybrid_routing "
+        "(venues and GPU counts as chosen)"
+    )
 
 
 def test_the_query_volume_is_named_in_words(kb: sa.KnowledgeBase) -> None:
