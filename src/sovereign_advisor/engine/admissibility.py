@@ -60,6 +60,10 @@ def _describe(allowed: frozenset[str], data_class: str, explicit: bool) -> str:
     return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data{stated}"
 
 
+_FLOW_RULES_TAG = "flow_rules"
+"""The tag of the flow-rule results kept in `kb.derived` (any distinct value would do)."""
+
+
 def admissibility(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
@@ -113,7 +117,7 @@ def admissibility(
                         )
                     )
             key = (
-                "flow_rules",
+                _FLOW_RULES_TAG,
                 as_of,
                 org_key,
                 venue_id,

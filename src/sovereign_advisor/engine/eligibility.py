@@ -58,12 +58,16 @@ def offered_price(
     return found[0]
 
 
+_CANDIDATES_TAG = "candidates"
+"""The tag of the candidate venues kept in `kb.derived` (any distinct value would do)."""
+
+
 def candidates(
     role: Role, profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
 ) -> list[tuple[str, str | None]]:
     """Venues able to host a role on the as-of date, regardless of policy. They depend on the
     profile only through `capabilities.operates_gpus`, so they are kept in `kb.derived`."""
-    key = ("candidates", role, profile.capabilities.operates_gpus, as_of)  # role: by value
+    key = (_CANDIDATES_TAG, role, profile.capabilities.operates_gpus, as_of)  # role: by value
     found: list[tuple[str, str | None]] | None = kb.derived.get(key)
     if found is None:
         found = kb.derived[key] = _candidates(role, profile, kb, as_of)

@@ -65,13 +65,18 @@ def _codes(compiled: CompiledRule, codes: Any) -> list[str]:
     return out
 
 
+# the tags of what this step keeps in `kb.derived` (any distinct values would do)
+_RULES_TAG = "venue_rules"
+_EXPOSURE_TAG = "venue_exposure"
+
+
 def venue_exposures(
     profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
 ) -> dict[str, VenueExposure]:
     """The exposure of every venue. Venue-scope rules read only the venue, so each venue's
     exposure is computed once per knowledge base and date (the premises venue once per seat,
     control and location it takes from a profile) and kept in `kb.derived`."""
-    rules_key = ("venue_rules", as_of)
+    rules_key = (_RULES_TAG, as_of)
     rules: list[CompiledRule] | None = kb.derived.get(rules_key)
     if rules is None:
         rules = [r for r in kb.rules if r.rule.scope == "venue" and r.rule.in_force(as_of)]
@@ -80,7 +85,7 @@ def venue_exposures(
     for venue_id in sorted(kb.venues):
         venue = resolve_venue(kb.venues[venue_id], profile)
         key = (
-            "venue_exposure",
+            _EXPOSURE_TAG,
             as_of,
             venue_id,
             venue.seat,

@@ -250,7 +250,7 @@ def sensitivity(
             continue
         other_id = be.architectures[1] if be.architectures[0] == best_id else be.architectures[0]
         t = float(be.queries_per_month) / float(v) if v > 0 else 0.0
-        if t > 0 and _within(t, volume_factor):
+        if _within(t, volume_factor):  # t = 0 (no volume) is within no factor
             out.append(
                 (
                     abs(math.log(t)),
