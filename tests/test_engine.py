@@ -384,3 +384,47 @@ def test_a_rule_evaluated_without_its_file_is_placed_in_the_knowledge_base(
     with pytest.raises(sa.RuleEvaluationError) as caught:
         evaluate("x.rule", compiled, activation)
     assert str(caught.value).startswith("knowledge base: rule `x.rule` failed to evaluate: ")
+
+
+def test_an_organisation_running_no_gpus_still_has_every_rented_venue(
+    kb: sa.KnowledgeBase,
+) -> None:
+    from sovereign_advisor.engine.eligibility import candidates
+
+    bank = sa.load_profile(PROFILES / "bank_strict.yaml")
+    runs = sa.replace(bank, **{"capabilities.operates_gpus": True})
+    rents = sa.replace(bank, **{"capabilities.operates_gpus": False})
+    for arch in kb.architectures:
+        for role in arch.roles:
+            with_premises = candidates(role, runs, kb, AS_OF)
+            expected = [c for c in with_premises if kb.venues[c[0]].kind != "premises"]
+            # the premises drop out, and only they: the venues after them in the catalogue stay
+            assert candidates(role, rents, kb, AS_OF) == expected
+            if role.deployment != "api":
+                assert any(kb.venues[v].kind == "premises" for v, _ in with_premises)
+                assert any(v > "own-premises" for v, _ in expected), role.id
+
+
+def test_a_rule_cites_the_fact_its_variable_picks_once(kb: sa.KnowledgeBase) -> None:
+    from sovereign_advisor.engine.obligations import cited_facts
+
+    rule = next(c.rule for c in kb.rules if c.rule.cites_for is not None)
+    assert rule.cites_for is not None
+    value, fact = next(iter(rule.cites_for.facts.items()))
+    picked = {rule.cites_for.variable: value}
+    assert fact not in rule.rests_on
+    assert cited_facts(rule, picked) == (*rule.rests_on, fact)
+    assert cited_facts(rule, {rule.cites_for.variable: "no such value"}) == rule.rests_on
+    both = rule.model_copy(update={"rests_on": (*rule.rests_on, fact)})
+    assert cited_facts(both, picked) == both.rests_on  # not listed twice
+
+
+def test_an_exposure_to_the_eu_itself_is_a_jurisdiction(kb: sa.KnowledgeBase) -> None:
+    from sovereign_advisor.engine.exposure import _codes
+
+    compiled = next(c for c in kb.rules if c.rule.scope == "venue")
+    assert _codes(compiled, ["EU", "FR", "US"]) == ["EU", "FR", "US"]
+    with pytest.raises(sa.RuleEvaluationError, match="exposes_to returned 'Mars'"):
+        _codes(compiled, ["EU", "Mars"])
+    with pytest.raises(sa.RuleEvaluationError, match="exposes_to returned 1"):
+        _codes(compiled, [1])

@@ -290,6 +290,37 @@ def test_a_price_move_is_stated_as_the_percentage_it_takes(factor: float, move: 
     )
 
 
+@pytest.mark.parametrize(
+    "factor, target, words",
+    [(D(3), D(3_200_000), "reach 3.2 million"), (D("0.25"), D(45_000), "fall to 45,000")],
+)
+def test_a_volume_move_is_stated_as_the_volume_it_takes(factor: D, target: D, words: str) -> None:
+    from sovereign_advisor.engine.sensitivity import change_sentence
+
+    sentence = change_sentence(
+        VOLUME_INPUT, "the query volume", float(factor), "on_prem_rag", "hybrid_routing", target
+    )
+    assert sentence == (
+        f"the volume would have to {words} queries a month (peak scaled with volume) for "
+        "on_prem_rag to become cheaper than hybrid_routing"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, bare",
+    [
+        ("Mistral Large 3 (mistral-large-2512)", "Mistral Large 3"),
+        ("Llama 3.3 70B (Meta) (instruct)", "Llama 3.3 70B"),  # from the first parenthesis
+        ("Qwen3 32B", "Qwen3 32B"),
+        (" (no name before)", " (no name before)"),  # nothing would be left: kept whole
+    ],
+)
+def test_a_catalogue_name_is_shown_without_its_parenthesis(name: str, bare: str) -> None:
+    from sovereign_advisor.engine.sensitivity import _bare_name
+
+    assert _bare_name(name) == bare
+
+
 def test_the_query_volume_is_named_in_words(kb: sa.KnowledgeBase) -> None:
     assert input_label(VOLUME_INPUT, kb) == "the query volume"
 
