@@ -183,6 +183,11 @@ def test_flip_factor_is_none_when_no_factor_flips_the_order() -> None:
     assert _flip_factor(F(10), F(10), F(10)) is None  # 10 t^2 - 10 t + 10: no real root
 
 
+def test_flip_factor_never_reports_the_input_as_it_is() -> None:
+    # totals already equal (gap 0): (t - 1)(2 - 1/t) = 0 at t = 1, no move, and at t = 1/2
+    assert _flip_factor(F(0), F(2), F(1)) == pytest.approx(0.5)
+
+
 def test_the_neighbour_above_is_the_next_crossing_not_the_end_of_the_range() -> None:
     # b is cheaper only from 200 to 300: right after 200 (at 250) b is cheaper, although at
     # the middle of 200 and the end of the range (600) a is again; 0.8x = 160: a, 1.25x = 250: b

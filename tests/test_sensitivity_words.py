@@ -236,6 +236,7 @@ def test_a_narrower_range_in_the_knowledge_base_reports_fewer_moves(kb: sa.Knowl
         ("Hours in a month.", "hours in a month"),
         ("PUE of the data centre", "PUE of the data centre"),
         ("A", "A"),
+        ("Memory of an HGX. Then more", "memory of an HGX"),  # only the full stop is dropped
         ("An, then more", "an"),  # two letters, the second lower-case: a word
         ("EU-based hosting, by default", "EU-based hosting"),  # an acronym then a hyphen
     ],
