@@ -344,3 +344,21 @@ def test_a_move_to_exactly_half_or_double_is_still_plausible(t: float, inside: b
     from sovereign_advisor.engine.sensitivity import _within
 
     assert _within(t, D(2)) is inside
+
+
+def test_the_volume_is_reported_once_with_its_smallest_move(kb: sa.KnowledgeBase) -> None:
+    # three eligible architectures, and break-evens of the recommended one against both others:
+    # the volume would flip the order at 2x against one and at 3x against the other; only the
+    # nearer move is a sensitivity
+    from sovereign_advisor.advice import BreakEven
+
+    ranked, w = _ranked(sa.load_profile(PROFILES / "triage_high_volume.yaml"), kb)
+    assert len(ranked) == 3
+    (best, _), (second, _), (third, _) = ranked
+    v = D(w.volume.numerator) / D(w.volume.denominator)
+    found = [
+        BreakEven(architectures=(best, third), queries_per_month=v * 3, note=""),
+        BreakEven(architectures=(best, second), queries_per_month=v * 2, note=""),
+    ]
+    moves = [s for s in sensitivity(ranked, w, found) if s.input_id == VOLUME_INPUT]
+    assert [(m.flips_to, m.factor) for m in moves] == [(second, D(2))]
