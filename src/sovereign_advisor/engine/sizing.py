@@ -28,7 +28,7 @@ from .costmodel import (
     q6,
 )
 from .eligibility import Placement
-from .pricing import ONE, F, assumed, for_cost, frac
+from .pricing import ONE, F, assumed, for_cost, frac, kb_cached
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,63 @@ def decode_rate(
     return flops * efficiency[band] / (2 * active), ("serving.decode_efficiency",)
 
 
+@dataclass(frozen=True)
+class _ModelOnGpu:
+    """What sizing reads of one model on one GPU type at one end of the band: the knowledge
+    base alone decides it, so it is kept per knowledge base (`_model_on_gpu`)."""
+
+    weights_bytes: Fraction
+    context_kv_bytes: Fraction
+    per_token: Fraction
+    """GPU-seconds to prefill one input token."""
+    rate: Fraction
+    """Aggregate output tokens per second (decode); 1 for an embedder or classifier."""
+    single_stream: Fraction
+    """Output tokens per second of one stream; 1 for an embedder or classifier."""
+    kv_per_token: Fraction
+    context_tokens: Fraction
+    sources: tuple[str, ...]
+
+
+def _model_on_gpu(
+    model: LanguageModel, role: Role, gpu_id: str, kb: KnowledgeBase, band: BandName
+) -> _ModelOnGpu:
+    encoder = role.kind in ("embedding", "classifier")
+    if kb.models.get(model.id) is not model:  # a model the knowledge base does not hold
+        return _model_on_gpu_of(model, encoder, gpu_id, kb, band)
+    key = ("model_on_gpu", model.id, encoder, gpu_id, band)
+    return kb_cached(kb, key, lambda: _model_on_gpu_of(model, encoder, gpu_id, kb, band))
+
+
+def _model_on_gpu_of(
+    model: LanguageModel, encoder: bool, gpu_id: str, kb: KnowledgeBase, band: BandName
+) -> _ModelOnGpu:
+    per_token = size_per_token(model, gpu_id, kb, band)
+    weights = weights_bytes(model)
+    if encoder:
+        return _ModelOnGpu(
+            weights, F(0), per_token, ONE, ONE, F(0), F(0), ("serving.prefill_efficiency",)
+        )
+    gpu = kb.gpus[gpu_id]
+    rate, rate_sources = decode_rate(model, gpu_id, kb, band)
+    bandwidth = for_cost(assumed(kb, "serving.bandwidth_efficiency"), cheaper_when_higher=True)
+    active = frac(model.active_params_b or 0) * 10**9
+    # one stream decodes at the memory-bandwidth roofline: every step reads the active weights
+    single_stream = frac(gpu.bandwidth_gb_s) * 10**9 * bandwidth[band]
+    single_stream /= active * frac(model.bytes_per_param)
+    kv_per_token = kv_bytes_per_token(model)
+    return _ModelOnGpu(
+        weights,
+        F(model.context_tokens) * kv_per_token,
+        per_token,
+        rate,
+        single_stream,
+        kv_per_token,
+        F(model.context_tokens),
+        ("serving.prefill_efficiency", *rate_sources, "serving.bandwidth_efficiency"),
+    )
+
+
 def size(
     model: LanguageModel,
     role: Role,
@@ -161,29 +218,21 @@ def size(
     w: Workload,
     band: BandName = "typical",
 ) -> Sizing:
-    gpu = kb.gpus[gpu_id]
-    per_token = size_per_token(model, gpu_id, kb, band)
-    prefill = w.tokens_in * per_token
-    weights = weights_bytes(model)
+    c = _model_on_gpu(model, role, gpu_id, kb, band)
+    prefill = w.tokens_in * c.per_token
     if role.kind in ("embedding", "classifier"):
-        return Sizing(weights, F(0), per_token, prefill, F(0), ("serving.prefill_efficiency",))
-    rate, rate_sources = decode_rate(model, gpu_id, kb, band)
-    gpu_seconds = prefill + w.tokens_out / rate
-    bandwidth = for_cost(assumed(kb, "serving.bandwidth_efficiency"), cheaper_when_higher=True)
-    active = frac(model.active_params_b or 0) * 10**9
-    # one stream decodes at the memory-bandwidth roofline: every step reads the active weights
-    single_stream = frac(gpu.bandwidth_gb_s) * 10**9 * bandwidth[band]
-    single_stream /= active * frac(model.bytes_per_param)
-    latency = prefill + w.tokens_out / single_stream
+        return Sizing(c.weights_bytes, F(0), c.per_token, prefill, F(0), c.sources)
+    gpu_seconds = prefill + w.tokens_out / c.rate
+    latency = prefill + w.tokens_out / c.single_stream
     # a request holds the KV cache of its tokens (never more than the model's context)
-    held = min(w.tokens_in + w.tokens_out, F(model.context_tokens)) * kv_bytes_per_token(model)
+    held = min(w.tokens_in + w.tokens_out, c.context_tokens) * c.kv_per_token
     return Sizing(
-        weights,
-        F(model.context_tokens) * kv_bytes_per_token(model),
-        per_token,
+        c.weights_bytes,
+        c.context_kv_bytes,
+        c.per_token,
         gpu_seconds,
         held * latency,
-        ("serving.prefill_efficiency", *rate_sources, "serving.bandwidth_efficiency"),
+        c.sources,
     )
 
 
@@ -214,11 +263,17 @@ class Pool:
 
 
 def _gpu_price(kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date) -> GpuPrice | None:
-    found = [
-        g for g in kb.gpu_prices if (g.venue, g.gpu) == (venue_id, gpu_id) and g.valid_on(as_of)
-    ]
-    found.sort(key=lambda g: (g.status != "binding", g.id))
-    return found[0] if found else None
+    """The GPU price of a venue and GPU type on a day (binding before provisional, then by id),
+    from an index kept per knowledge base and day."""
+    key = ("gpu_prices_on", as_of)
+    index: dict[tuple[str, str], GpuPrice] | None = kb.derived.get(key)
+    if index is None:
+        index = {}
+        for g in sorted(kb.gpu_prices, key=lambda g: (g.status != "binding", g.id)):
+            if g.valid_on(as_of):
+                index.setdefault((g.venue, g.gpu), g)
+        kb.derived[key] = index
+    return index.get((venue_id, gpu_id))
 
 
 def _pool_count(
@@ -232,9 +287,7 @@ def _pool_count(
     """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
     usable memory per GPU, sources)."""
     gpu = kb.gpus[gpu_id]
-    reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
-    usable = frac(gpu.memory_gb) * 10**9 * assumed(kb, "vllm.gpu_memory_utilization")[band]
-    usable -= reserve
+    usable = kb_cached(kb, ("usable_memory", gpu_id, band), lambda: _usable(kb, gpu_id, band))
     weights, context_kv, seconds, kv, corpus_load = F(0), F(0), F(0), F(0), F(0)
     by_role: dict[str, Fraction] = {}
     sources: list[str] = []
@@ -270,6 +323,13 @@ def _pool_count(
     ]
     facts = SizingFacts(weights, context_kv, usable, unit, seconds, corpus_load, kv, kv_budget)
     return Count(1, tuple(terms), unit), by_role, usable, tuple(sources), facts
+
+
+def _usable(kb: KnowledgeBase, gpu_id: str, band: BandName) -> Fraction:
+    """Bytes of one GPU's memory that weights and KV cache may use."""
+    reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
+    usable = frac(kb.gpus[gpu_id].memory_gb) * 10**9
+    return usable * assumed(kb, "vllm.gpu_memory_utilization")[band] - reserve
 
 
 @dataclass(frozen=True)
@@ -324,7 +384,18 @@ def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:
 def server_configs(
     kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date
 ) -> list[ServerPrice]:
-    """Server configurations for a GPU type at a premises venue on a day, by id."""
+    """Server configurations for a GPU type at a premises venue on a day, by id (kept per
+    knowledge base)."""
+    key = ("server_configs", venue_id, gpu_id, as_of)
+    found: list[ServerPrice] | None = kb.derived.get(key)
+    if found is None:
+        found = kb.derived[key] = _server_configs(kb, venue_id, gpu_id, as_of)
+    return list(found)
+
+
+def _server_configs(
+    kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date
+) -> list[ServerPrice]:
     return sorted(
         (
             sp
