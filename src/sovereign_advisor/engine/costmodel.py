@@ -243,9 +243,56 @@ class Line:
         """d(typical cost)/d(volume) away from the steps."""
         return self.quantities["typical"].per_query * self.exact_prices["typical"]
 
+    @cached_property
+    def typical_floats(self) -> tuple[float, float, float, tuple[tuple[Count, float, int], ...]]:
+        """(price, per query, fixed, stepped terms) of the typical band as floats, to order
+        alternatives cheaply (`Group.chosen` decides exactly whenever floats cannot)."""
+        q = self.quantities["typical"]
+        return (
+            float(self.exact_prices["typical"]),
+            float(q.per_query),
+            float(q.fixed),
+            tuple((count, float(per_count), owned) for count, per_count, owned in q.stepped),
+        )
+
 
 def lines_total(lines: Iterable[Line], v: Fraction, band: BandName = "typical") -> Fraction:
     return sum((line.cost(v, band) for line in lines), ZERO)
+
+
+def _cheapest_by_floats(options: Sequence[Sequence[Line]], v: Fraction) -> int | None:
+    """The alternative with the lowest typical total at `v`, when floats settle it beyond
+    doubt (the same margin as `_lowest`: the counts are exact integers, every other float is
+    correctly rounded and a total takes a few dozen operations), else None (ties included)."""
+    try:
+        fv = float(v)
+        counts: dict[int, int] = {}
+        best, best_value, best_size = -1, math.inf, 0.0
+        second_value, second_size = math.inf, 0.0
+        for i, option in enumerate(options):
+            value, size = 0.0, 0.0
+            for line in option:
+                price, per_query, fixed, stepped = line.typical_floats
+                q, q_size = per_query * fv + fixed, abs(per_query * fv) + abs(fixed)
+                for count, per_count, owned in stepped:
+                    n = counts.get(id(count))
+                    if n is None:
+                        n = counts[id(count)] = count.at(v)
+                    if n > owned:
+                        q += per_count * (n - owned)
+                        q_size += abs(per_count * (n - owned))
+                value += q * price
+                size += q_size * abs(price)
+            if value < best_value:
+                second_value, second_size = best_value, best_size
+                best, best_value, best_size = i, value, size
+            elif value < second_value:
+                second_value, second_size = value, size
+    except OverflowError:
+        return None
+    if second_value - best_value > _FLOAT_MARGIN * (best_size + second_size):
+        return best
+    return None
 
 
 @dataclass(frozen=True)
@@ -258,6 +305,9 @@ class Group:
     def chosen(self, v: Fraction) -> int:
         if len(self.options) == 1:
             return 0
+        fast = _cheapest_by_floats(self.options, v)
+        if fast is not None:
+            return fast
         totals = [lines_total(option, v) for option in self.options]
         return totals.index(min(totals))
 
