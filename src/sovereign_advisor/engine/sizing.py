@@ -285,44 +285,164 @@ def _pool_count(
     band: BandName,
 ) -> PoolSize:
     """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
-    usable memory per GPU, sources)."""
-    gpu = kb.gpus[gpu_id]
-    usable = kb_cached(kb, ("usable_memory", gpu_id, band), lambda: _usable(kb, gpu_id, band))
-    weights, context_kv, seconds, kv, corpus_load = F(0), F(0), F(0), F(0), F(0)
+    usable memory per GPU, sources).
+
+    What the knowledge base alone decides (each model's constants on the GPU type, the memory
+    a replica needs, hence its GPUs and its KV-cache budget) is kept per knowledge base
+    (`_layout`); what the profile adds is computed in integers, each value an unreduced
+    numerator and denominator made a Fraction once at the end: the same exact values as
+    Fraction arithmetic (`tests/test_fast_path.py` compares them), without a gcd per step."""
+    layout = _layout(gpu_id, placements, kb, band)
+    tin_n, tin_d = w.tokens_in.numerator, w.tokens_in.denominator
+    tout_n, tout_d = w.tokens_out.numerator, w.tokens_out.denominator
+    tokens = w.tokens_in + w.tokens_out
+    spm_n, spm_d = w.seconds_per_month.numerator, w.seconds_per_month.denominator
+    vol_n, vol_d = w.volume.numerator, w.volume.denominator
+    cpm_n, cpm_d = w.corpus_per_month.numerator, w.corpus_per_month.denominator
+    sec_n, sec_d, kv_n, kv_d, bg_n, bg_d = 0, 1, 0, 1, 0, 1
     by_role: dict[str, Fraction] = {}
-    sources: list[str] = []
-    for p in placements:
-        model = kb.models[p.role.models[0]]
-        s = size(model, p.role, gpu.id, kb, w, band)
-        sources.extend(x for x in s.sources if x not in sources)
+    for p, c in zip(placements, layout.models, strict=True):
         share = role_share(p, profile, w, band)
-        weights += s.weights_bytes
-        context_kv += s.context_kv_bytes
-        seconds += share * s.gpu_seconds_per_query
-        kv += share * s.kv_byte_seconds_per_query
-        by_role[p.role.id] = share * s.gpu_seconds_per_query * w.volume / w.seconds_per_month
+        sh_n, sh_d = share.numerator, share.denominator
+        pt_n, pt_d = c.per_token.numerator, c.per_token.denominator
+        # prefill = tokens_in * per_token
+        pf_n, pf_d = tin_n * pt_n, tin_d * pt_d
+        if p.role.kind in ("embedding", "classifier"):
+            gs_n, gs_d = pf_n, pf_d
+        else:
+            # GPU time: prefill + tokens_out / rate; latency: prefill + tokens_out / stream
+            r_n, r_d = c.rate.numerator, c.rate.denominator
+            gs_n, gs_d = pf_n * tout_d * r_n + tout_n * r_d * pf_d, pf_d * tout_d * r_n
+            st_n, st_d = c.single_stream.numerator, c.single_stream.denominator
+            lat_n, lat_d = pf_n * tout_d * st_n + tout_n * st_d * pf_d, pf_d * tout_d * st_n
+            # a request holds the KV cache of its tokens (never more than the model's context)
+            held = min(tokens, c.context_tokens) * c.kv_per_token
+            q_n, q_d = held.numerator * lat_n, held.denominator * lat_d
+            kv_n, kv_d = kv_n * sh_d * q_d + sh_n * q_n * kv_d, kv_d * sh_d * q_d
+        # seconds += share * gpu_seconds; the role's GPU-seconds per second at average load
+        role_n, role_d = sh_n * gs_n, sh_d * gs_d
+        sec_n, sec_d = sec_n * role_d + role_n * sec_d, sec_d * role_d
+        role_n, role_d = role_n * vol_n * spm_d, role_d * vol_d * spm_n
         if p.role.serves == "retrieval":
             # the corpus is embedded in the background, spread over the month
-            background = w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
-            corpus_load += background
-            by_role[p.role.id] += background
-            if "rag.initial_load_amortisation_months" not in sources:
-                sources.append("rag.initial_load_amortisation_months")
+            b_n, b_d = cpm_n * pt_n * spm_d, cpm_d * pt_d * spm_n
+            bg_n, bg_d = bg_n * b_d + b_n * bg_d, bg_d * b_d
+            role_n, role_d = role_n * b_d + b_n * role_d, role_d * b_d
+        by_role[p.role.id] = Fraction(role_n, role_d)
     # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
     # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
     # for the KV cache the requests in flight hold, at peak and at average load.
-    need = weights + context_kv
-    unit = max(1, math.ceil(need / usable))
-    kv_budget = unit * usable - weights
-    memory_terms = [(m / kv_budget, c) for m, c in w.load_terms(kv, F(0))]
-    throughput_terms = [(m / unit, c / unit) for m, c in w.load_terms(seconds, corpus_load)]
+    unit, budget = layout.unit, layout.kv_budget
+    if budget == 0:
+        raise ZeroDivisionError("a replica leaves no memory for the KV cache")
+    bu_n, bu_d = budget.numerator, budget.denominator
+    ps_n, ps_d = w.peak_slope.numerator, w.peak_slope.denominator
+    pf_n, pf_d = w.peak_fixed.numerator, w.peak_fixed.denominator
     # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
-    terms = [
-        (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
-        for slope, intercept in throughput_terms + memory_terms
-    ]
-    facts = SizingFacts(weights, context_kv, usable, unit, seconds, corpus_load, kv, kv_budget)
-    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources), facts
+    slope, intercept = 10**15, 10**9
+    terms = (
+        # GPU time at peak: (seconds * peak_slope, seconds * peak_fixed + background) / unit
+        (
+            _limited(sec_n * ps_n, sec_d * ps_d * unit, slope),
+            _limited(
+                sec_n * pf_n * bg_d + bg_n * sec_d * pf_d, sec_d * pf_d * bg_d * unit, intercept
+            ),
+        ),
+        # and at average load: (seconds / seconds_per_month, background) / unit
+        (
+            _limited(sec_n * spm_d, sec_d * spm_n * unit, slope),
+            _limited(bg_n, bg_d * unit, intercept),
+        ),
+        # KV cache at peak and at average load: the slope over the replica's budget (the peak's
+        # intercept, nonzero only at zero volume, is kept as `load_terms` gives it)
+        (
+            _limited(kv_n * ps_n * bu_d, kv_d * ps_d * bu_n, slope),
+            _limited(kv_n * pf_n, kv_d * pf_d, intercept),
+        ),
+        (_limited(kv_n * spm_d * bu_d, kv_d * spm_n * bu_n, slope), ZERO_FRACTION),
+    )
+    facts = SizingFacts(
+        layout.weights,
+        layout.context_kv,
+        layout.usable,
+        unit,
+        Fraction(sec_n, sec_d),
+        Fraction(bg_n, bg_d),
+        Fraction(kv_n, kv_d),
+        budget,
+    )
+    return Count(1, terms, unit), by_role, layout.usable, layout.sources, facts
+
+
+ZERO_FRACTION = Fraction(0)
+
+
+def _limited(n: int, d: int, max_denominator: int) -> Fraction:
+    """`Fraction(n, d).limit_denominator(max_denominator)`, in integers: the same continued
+    fraction and the same choice of the closer bound (the second on a tie)."""
+    if d < 0:
+        n, d = -n, -d
+    g = math.gcd(n, d)
+    if g != 1:
+        n, d = n // g, d // g
+    if d <= max_denominator:
+        return Fraction(n, d)
+    num, den = n, d
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    while True:
+        a = n // d
+        q2 = q0 + a * q1
+        if q2 > max_denominator:
+            break
+        p0, q0, p1, q1 = p1, q1, p0 + a * p1, q2
+        n, d = d, n - a * d
+    k = (max_denominator - q0) // q1
+    b1_n, b1_d = p0 + k * p1, q0 + k * q1
+    # |p1/q1 - num/den| <= |b1_n/b1_d - num/den|, cross-multiplied (denominators positive)
+    if abs(p1 * den - num * q1) * b1_d <= abs(b1_n * den - num * b1_d) * q1:
+        return Fraction(p1, q1)
+    return Fraction(b1_n, b1_d)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The models of a pool on one GPU type at one end of the band, as the knowledge base
+    decides them: their constants, the memory of a replica and the sources they read."""
+
+    models: tuple[_ModelOnGpu, ...]
+    weights: Fraction
+    context_kv: Fraction
+    usable: Fraction
+    unit: int
+    kv_budget: Fraction
+    sources: tuple[str, ...]
+
+
+def _layout(gpu_id: str, placements: list[Placement], kb: KnowledgeBase, band: BandName) -> _Layout:
+    roles = tuple((p.role.models[0], p.role.kind, p.role.serves) for p in placements)
+    key = ("pool_layout", gpu_id, band, roles)
+    return kb_cached(kb, key, lambda: _layout_of(gpu_id, placements, kb, band))
+
+
+def _layout_of(
+    gpu_id: str, placements: list[Placement], kb: KnowledgeBase, band: BandName
+) -> _Layout:
+    usable = _usable(kb, gpu_id, band)
+    weights, context_kv = F(0), F(0)
+    models = []
+    sources: list[str] = []
+    for p in placements:
+        c = _model_on_gpu(kb.models[p.role.models[0]], p.role, gpu_id, kb, band)
+        models.append(c)
+        sources.extend(x for x in c.sources if x not in sources)
+        weights += c.weights_bytes
+        context_kv += c.context_kv_bytes
+        if p.role.serves == "retrieval" and "rag.initial_load_amortisation_months" not in sources:
+            sources.append("rag.initial_load_amortisation_months")
+    unit = max(1, math.ceil((weights + context_kv) / usable))
+    return _Layout(
+        tuple(models), weights, context_kv, usable, unit, unit * usable - weights, tuple(sources)
+    )
 
 
 def _usable(kb: KnowledgeBase, gpu_id: str, band: BandName) -> Fraction:

@@ -71,9 +71,9 @@ def _pool_options(
         for gpu_id in gpu_ids
         if (price := _gpu_price(kb, venue_id, gpu_id, pricing.as_of)) is not None
     ]
-    cheapest = _cheapest_rentals(priced, pricing)
+    dearer = _dearer_rentals(priced, pricing)
     for venue_id, gpu_id, price in priced:
-        if price.rental_per_hour is not None and cheapest[gpu_id] != venue_id:
+        if (venue_id, gpu_id) in dearer:
             continue
         if gpu_id not in sizes:
             sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w)
@@ -96,21 +96,25 @@ def _pool_options(
     return options
 
 
-def _cheapest_rentals(priced: list[tuple[str, str, GpuPrice]], pricing: Pricing) -> dict[str, str]:
-    """For each GPU type rented somewhere: the venue whose pool on it is cheapest at every
-    volume, the first of those on a tie. A rented pool of a GPU type costs its count (the same
-    at every venue: sizing depends on the GPU type only, and a spare is one replica) times the
-    hours times the venue's typical hourly price, plus the same staff per GPU: a dearer venue
-    is never chosen (its total is higher at every volume) and no output shows it. Every price
-    is still converted, so that the FX records noted are those of every alternative."""
+def _dearer_rentals(
+    priced: list[tuple[str, str, GpuPrice]], pricing: Pricing
+) -> set[tuple[str, str]]:
+    """The (venue, GPU type) rentals never chosen: a rented pool of a GPU type costs its count
+    (the same at every venue: sizing depends on the GPU type only, and a spare is one replica)
+    times the hours times the venue's typical hourly price, plus the same staff per GPU, so
+    only the venue with the lowest hourly price for the type can be the cheapest (the first
+    of them on a tie, as `Group.chosen` takes); no output shows another. Every price is still
+    converted, so that the FX records noted are those of every alternative."""
     best: dict[str, tuple[Decimal, str]] = {}
+    rented: list[tuple[str, str]] = []
     for venue_id, gpu_id, price in priced:
         if price.rental_per_hour is None:
             continue
+        rented.append((venue_id, gpu_id))
         per_hour = pricing.convert(price.rental_per_hour, price.currency)[0]["typical"]
         if gpu_id not in best or per_hour < best[gpu_id][0]:
             best[gpu_id] = (per_hour, venue_id)
-    return {gpu_id: venue_id for gpu_id, (_, venue_id) in best.items()}
+    return {(v, g) for v, g in rented if best[g][1] != v}
 
 
 def choose(
