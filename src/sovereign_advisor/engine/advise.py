@@ -488,7 +488,7 @@ def _assessment(
         )
     components = []
     for line in choice.model.lines_at(w.volume):
-        quantity = q6(line.quantity(w.volume))
+        quantity = line.rounded_quantity(w.volume)
         price = line.prices["typical"]
         components.append(
             CostComponent(

@@ -4,7 +4,6 @@ servers, power, rack space, staff) or rented, API tokens, a vector store and the
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -53,8 +52,7 @@ def build_pool(
     if server is not None:
         owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
         counts = {
-            b: replace(
-                c,
+            b: c.but(
                 per_server=server.gpus_per_server,
                 fully_populated=server.fully_populated,
                 sites=sites,
@@ -65,10 +63,9 @@ def build_pool(
         }
     else:  # rented GPUs (or a purchase without a server record): a spare is one replica
         counts = {
-            b: replace(c, per_server=c.unit, sites=sites, spare=spare)
-            for b, c in load_counts.items()
+            b: c.but(per_server=c.unit, sites=sites, spare=spare) for b, c in load_counts.items()
         }
-    server_counts = {b: replace(c, of="servers") for b, c in counts.items()}
+    server_counts = {b: c.but(of="servers") for b, c in counts.items()}
     _, by_role, _, sources, facts = sized["typical"]
     average = sum(by_role.values(), F(0))
     n = counts["typical"].at(w.volume)
@@ -153,7 +150,9 @@ def _premises_lines(
     # with a server configuration the counts know the owned GPUs (they serve first); bare cards
     # (a knowledge base without server records) subtract them here
     owned = profile.capabilities.owned_gpus.get(gpu.id, 0) if server is None else 0
-    bought = {b: replace(c, of="bought_gpus") for b, c in counts.items()}
+    bought = {b: c.but(of="bought_gpus") for b, c in counts.items()}
+    bought_servers = {b: c.but(of="bought_servers") for b, c in counts.items()}
+    owned_gpus = {b: c.but(of="owned_gpus") for b, c in counts.items()}
 
     def purchase(
         name: str,
@@ -207,8 +206,8 @@ def _premises_lines(
             if server is not None:
                 k = server.gpus_per_server
                 also = (
-                    (replace(counts[b], of="bought_servers"), per_server[b], 0),
-                    (replace(counts[b], of="owned_gpus"), per_server[b] / k, 0),
+                    (bought_servers[b], per_server[b], 0),
+                    (owned_gpus[b], per_server[b] / k, 0),
                 )
             if per_gpu is None:
                 out[b] = Quantity(also=also)
@@ -224,7 +223,7 @@ def _premises_lines(
                 server.id,
                 server.purchase,
                 server.currency,
-                {b: replace(c, of="bought_servers") for b, c in counts.items()},
+                bought_servers,
             )
         )
     energy = kb.assumption("energy.price_per_kwh", profile.premises_country)

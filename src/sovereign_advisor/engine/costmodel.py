@@ -43,8 +43,14 @@ def ordered(points: Iterable[Fraction]) -> list[Fraction]:
 def q6(value: Fraction | Decimal) -> Decimal:
     """Round to six decimals (half to even)."""
     if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
+        return q6_ratio(value.numerator, value.denominator)
     return value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def q6_ratio(n: int, d: int) -> Decimal:
+    """`q6(Fraction(n, d))`, `d` > 0, with `n / d` in any terms: the Decimal quotient is
+    correctly rounded, so it depends on the value alone, and so does its rounding."""
+    return (Decimal(n) / Decimal(d)).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,19 @@ class Count:
             "bought_servers": bought_servers,
             "owned_gpus": used,
         }[self.of]
+
+    def but(self, **changes: Any) -> Count:
+        """A copy with some of the fields saying how the GPUs are counted changed (never the
+        load: `minimum`, `terms`, `unit`), as `dataclasses.replace` gives, without its
+        introspection and keeping the integer terms already read (pools derive several counts
+        of one load for every end of the band)."""
+        assert not changes.keys() & {"minimum", "terms", "unit"}
+        state = dict(self.__dict__)
+        state.pop("_plain", None)  # it reads the fields that change
+        state.update(changes)
+        new = object.__new__(Count)
+        new.__dict__.update(state)
+        return new
 
     @cached_property
     def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -183,6 +202,27 @@ class Quantity:
             q += per_count * max(0, count.at(v) - owned)
         return q
 
+    @cached_property
+    def _ratios(self) -> tuple[int, int, int, int, tuple[tuple[Count, int, int, int], ...]]:
+        pq, fixed = self.per_query, self.fixed
+        return (
+            pq.numerator,
+            pq.denominator,
+            fixed.numerator,
+            fixed.denominator,
+            tuple((c, pc.numerator, pc.denominator, owned) for c, pc, owned in self.stepped),
+        )
+
+    def ratio_at(self, vn: int, vd: int) -> tuple[int, int]:
+        """`at(vn / vd)` as an unreduced numerator and denominator (`vd` > 0)."""
+        pq_n, pq_d, fx_n, fx_d, stepped = self._ratios
+        n, d = pq_n * vn * fx_d + fx_n * pq_d * vd, pq_d * vd * fx_d
+        for count, pc_n, pc_d, owned in stepped:
+            k = count.at_ratio(vn, vd)
+            if k > owned:
+                n, d = n * pc_d + pc_n * (k - owned) * d, d * pc_d
+        return n, d
+
     @property
     def stepped(self) -> tuple[tuple[Count, Fraction, int], ...]:
         """Every stepped term: (count, per_count, owned)."""
@@ -228,6 +268,11 @@ class Line:
 
     def quantity(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return self.quantities[band].at(v)
+
+    def rounded_quantity(self, v: Fraction, band: BandName = "typical") -> Decimal:
+        """`q6(self.quantity(v, band))`, the quantity as the breakdown shows it, computed in
+        integers."""
+        return q6_ratio(*self.quantities[band].ratio_at(v.numerator, v.denominator))
 
     def cost(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return self.quantity(v, band) * self.exact_prices[band]
@@ -344,7 +389,7 @@ class CostModel:
     def presented_total(self, v: Fraction, band: BandName) -> Decimal:
         """The total as the breakdown shows it: quantities rounded, then priced exactly."""
         return sum(
-            (q6(line.quantity(v, band)) * line.prices[band] for line in self.lines_at(v)),
+            (line.rounded_quantity(v, band) * line.prices[band] for line in self.lines_at(v)),
             Decimal(0),
         )
 
