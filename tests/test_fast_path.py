@@ -28,7 +28,15 @@ from hypothesis import given
 
 import sovereign_advisor as sa
 from sovereign_advisor.engine import costmodel, sizing, venue_choice
-from sovereign_advisor.engine.costmodel import BandName, Count, Group, Line, Quantity, lines_total
+from sovereign_advisor.engine.costmodel import (
+    BandName,
+    Count,
+    Group,
+    Line,
+    Quantity,
+    lines_total,
+    q6,
+)
 from sovereign_advisor.engine.eligibility import Placement
 from sovereign_advisor.engine.pricing import F, assumed, for_cost, frac
 from sovereign_advisor.engine.sizing import (
@@ -140,6 +148,10 @@ def _outputs(profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date)
     return [sa.render_json(advice), sa.render_text(advice, kb=kb, detail=True)]
 
 
+def _rounded_exact(line: Line, v: Fraction, band: BandName = "typical") -> Decimal:
+    return q6(line.quantity(v, band))
+
+
 @given(profile=profiles(), as_of=as_of_dates())
 def test_fast_path_gives_the_same_bytes_as_the_exact_computation(
     profile: OrganisationProfile, as_of: dt.date
@@ -149,6 +161,7 @@ def test_fast_path_gives_the_same_bytes_as_the_exact_computation(
         mp.setattr(sizing, "_pool_count", _pool_count_exact)
         mp.setattr(costmodel, "_cheapest_by_floats", lambda options, v: None)
         mp.setattr(venue_choice, "_dearer_rentals", lambda priced, pricing: set())
+        mp.setattr(Line, "rounded_quantity", _rounded_exact)
         # a fresh knowledge base: nothing kept from the fast path's advice
         exact = _outputs(profile, sa.load_knowledge_base(), as_of)
     assert fast == exact
@@ -260,6 +273,34 @@ def test_floats_choose_the_alternative_exact_totals_choose(
         mp.setattr(costmodel, "_cheapest_by_floats", checked)
         try:
             sa.advise(profile, kb=KB, as_of=as_of)
+        except sa.InputError:
+            return
+
+
+@given(profile=profiles(), as_of=as_of_dates())
+def test_quantities_in_integers_round_as_fractions_do(
+    profile: OrganisationProfile, as_of: dt.date
+) -> None:
+    rounded = Line.rounded_quantity
+    but = Count.but
+
+    def checked(line: Line, v: Fraction, band: BandName = "typical") -> Decimal:
+        found = rounded(line, v, band)
+        assert str(found) == str(_rounded_exact(line, v, band))
+        return found
+
+    def copied(count: Count, **changes: Any) -> Count:
+        found = but(count, **changes)
+        expected = dataclasses.replace(count, **changes)
+        assert found == expected and found._plain == expected._plain
+        assert found._integer_terms == expected._integer_terms
+        return found
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Line, "rounded_quantity", checked)
+        mp.setattr(Count, "but", copied)
+        try:
+            sa.advise(profile, kb=KB, as_of=as_of, analyses=())
         except sa.InputError:
             return
 
