@@ -95,8 +95,10 @@ def _pool_count_exact(
     kb: sa.KnowledgeBase,
     w: Workload,
     band: Any,
+    shares: Any = None,
 ) -> PoolSize:
-    """`sizing._pool_count` as it was, in Fraction arithmetic throughout."""
+    """`sizing._pool_count` as it was, in Fraction arithmetic throughout (the role shares
+    computed again, whatever the caller passed)."""
     gpu = kb.gpus[gpu_id]
     reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
     usable = frac(gpu.memory_gb) * 10**9 * assumed(kb, "vllm.gpu_memory_utilization")[band]
@@ -210,7 +212,7 @@ def _pool_count_calls(profile: OrganisationProfile) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_pool_sizes_at_zero_volume_equal_fraction_arithmetic(name: str) -> None:
     """At zero volume the peak is a constant (`peak_fixed`): the intercepts it gives."""
-    for gpu_id, placements, profile, kb, w, band in _pool_count_calls(EXAMPLES[name]):
+    for gpu_id, placements, profile, kb, w, band, *_ in _pool_count_calls(EXAMPLES[name]):
         idle = dataclasses.replace(w, volume=F(0), peak_slope=F(0), peak_fixed=F(7, 3))
         args = (gpu_id, placements, profile, kb, idle, band)
         assert _exact_value(sizing._pool_count(*args)) == _exact_value(_pool_count_exact(*args))
@@ -397,10 +399,12 @@ def test_exact_totals_choose_only_near_ties(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_pool_sizing_makes_few_fraction_operations(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pool sizing on a warm knowledge base builds a Fraction per value it returns (the eight
-    terms of the count, the three facts it computes, each role's load) and a few per role
-    (its share, its KV cache held), not one per arithmetic step as Fraction arithmetic does."""
+    """Pool sizing on a warm knowledge base, with the role shares the pool decision computed
+    once for every GPU type, builds a Fraction per value it returns (the eight terms of the
+    count, the three facts it computes, each role's load) and two per model (the KV cache a
+    request holds), not one per arithmetic step as Fraction arithmetic does."""
     calls = [c for p in EXAMPLES.values() for c in _pool_count_calls(p)]
+    assert all(len(c) == 7 and c[6] is not None for c in calls)  # the shares, passed
     made: Counter[str] = Counter()
     new = Fraction.__new__
     phase = ""
@@ -410,19 +414,13 @@ def test_pool_sizing_makes_few_fraction_operations(monkeypatch: pytest.MonkeyPat
         return new(cls, *args, **kwargs)
 
     monkeypatch.setattr(Fraction, "__new__", counting)
+    phase = "fast"
     bound = 0
-    for phase_name, run in [
-        ("fast", sizing._pool_count),
-        ("exact", _pool_count_exact),
-        ("shares", None),
-    ]:
-        phase = phase_name
-        for gpu_id, placements, profile, kb, w, band in calls:
-            if run is not None:
-                run(gpu_id, placements, profile, kb, w, band)
-                continue
-            for p in placements:
-                role_share(p, profile, w, band)
-            bound += 8 + 3 + 1 + len(placements) * 3
-    assert made["fast"] - made["shares"] <= bound
-    assert made["fast"] * 4 <= made["exact"]
+    for call in calls:
+        sizing._pool_count(*call)
+        bound += 8 + 3 + 1 + 3 * len(call[1])
+    phase = "exact"
+    for call in calls:
+        _pool_count_exact(*call)
+    assert made["fast"] <= bound
+    assert made["fast"] * 6 <= made["exact"]

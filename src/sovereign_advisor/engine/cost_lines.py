@@ -3,6 +3,7 @@ servers, power, rack space, staff) or rented, API tokens, a vector store and the
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -11,6 +12,7 @@ from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import (
     Band,
     GpuPrice,
+    HostPrice,
     LanguageModel,
     ServerPrice,
 )
@@ -389,14 +391,11 @@ def vector_store_lines(
     overhead = assumed(kb, "qdrant.memory_overhead")
     dims = embedder.embedding_dims or 0
     out: list[tuple[tuple[Line, ...], dict[BandName, int]]] = []
-    for h in sorted(kb.host_prices, key=lambda h: h.id):
-        if h.venue != venue_id or not h.valid_on(pricing.as_of):
-            continue
-        hosts = {}
-        for b in BANDS:
-            # Qdrant: vectors x dimensions x 4 bytes x 1.5
-            memory_gb = w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9
-            hosts[b] = max(1, math.ceil(memory_gb / frac(h.memory_gb)))
+    offered = _host_prices(kb, venue_id, pricing.as_of)
+    # Qdrant: vectors x dimensions x 4 bytes x 1.5
+    memory_gb = {b: w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9 for b in BANDS}
+    for h in offered:
+        hosts = {b: max(1, math.ceil(memory_gb[b] / frac(h.memory_gb))) for b in BANDS}
         prices, fx = pricing.convert(h.per_month, h.currency)
         what = h.name or f"vector store hosts ({h.memory_gb:g} GB)"
         if h.name:
@@ -416,3 +415,15 @@ def vector_store_lines(
         else:
             out.append(((line, role_staff_line(placement.role.id, profile, kb, pricing)), hosts))
     return out
+
+
+def _host_prices(kb: KnowledgeBase, venue_id: str, as_of: dt.date) -> list[HostPrice]:
+    """The host prices of a venue on a day, by id (kept per knowledge base)."""
+    key = ("host_prices", venue_id, as_of)
+    found: list[HostPrice] | None = kb.derived.get(key)
+    if found is None:
+        found = kb.derived[key] = sorted(
+            (h for h in kb.host_prices if h.venue == venue_id and h.valid_on(as_of)),
+            key=lambda h: h.id,
+        )
+    return found

@@ -294,7 +294,7 @@ class Line:
         alternatives cheaply (`Group.chosen` decides exactly whenever floats cannot)."""
         q = self.quantities["typical"]
         return (
-            float(self.exact_prices["typical"]),
+            float(self.prices["typical"]),  # correctly rounded, as float(Fraction) is
             float(q.per_query),
             float(q.fixed),
             tuple((count, float(per_count), owned) for count, per_count, owned in q.stepped),

@@ -283,6 +283,7 @@ def _pool_count(
     kb: KnowledgeBase,
     w: Workload,
     band: BandName,
+    shares: list[Fraction] | None = None,
 ) -> PoolSize:
     """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
     usable memory per GPU, sources).
@@ -301,8 +302,9 @@ def _pool_count(
     cpm_n, cpm_d = w.corpus_per_month.numerator, w.corpus_per_month.denominator
     sec_n, sec_d, kv_n, kv_d, bg_n, bg_d = 0, 1, 0, 1, 0, 1
     by_role: dict[str, Fraction] = {}
-    for p, c in zip(placements, layout.models, strict=True):
-        share = role_share(p, profile, w, band)
+    if shares is None:
+        shares = [role_share(p, profile, w, band) for p in placements]
+    for p, c, share in zip(placements, layout.models, shares, strict=True):
         sh_n, sh_d = share.numerator, share.denominator
         pt_n, pt_d = c.per_token.numerator, c.per_token.denominator
         # prefill = tokens_in * per_token
@@ -489,8 +491,14 @@ def pool_sizes(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
     w: Workload,
+    shares: dict[BandName, list[Fraction]] | None = None,
 ) -> dict[BandName, PoolSize]:
-    return {b: _pool_count(gpu_id, placements, profile, kb, w, b) for b in BANDS}
+    """The pool's size at each end of the band; `shares` are the roles' shares of the queries
+    (`role_share`) at each end, the same for every GPU type: pass them to reuse them."""
+    return {
+        b: _pool_count(gpu_id, placements, profile, kb, w, b, shares[b] if shares else None)
+        for b in BANDS
+    }
 
 
 def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:

@@ -29,7 +29,16 @@ from .costmodel import (
 )
 from .eligibility import Eligibility, Placement
 from .pricing import Pricing, _source, frac
-from .sizing import Pool, PoolSize, Workload, _gpu_price, is_active, pool_sizes, server_configs
+from .sizing import (
+    Pool,
+    PoolSize,
+    Workload,
+    _gpu_price,
+    is_active,
+    pool_sizes,
+    role_share,
+    server_configs,
+)
 
 
 @dataclass(frozen=True)
@@ -72,11 +81,12 @@ def _pool_options(
         if (price := _gpu_price(kb, venue_id, gpu_id, pricing.as_of)) is not None
     ]
     dearer = _dearer_rentals(priced, pricing)
+    shares = {b: [role_share(p, profile, w, b) for p in placements] for b in BANDS}
     for venue_id, gpu_id, price in priced:
         if (venue_id, gpu_id) in dearer:
             continue
         if gpu_id not in sizes:
-            sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w)
+            sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w, shares)
         sized = sizes[gpu_id]
         servers: list[ServerPrice | None] = [None]
         if price.purchase is not None:
