@@ -57,6 +57,7 @@ from sovereign_advisor.testing import as_of_dates, profiles
 from .conftest import AS_OF, PROFILES
 
 KB = sa.load_knowledge_base()
+EXACT_KB = sa.load_knowledge_base()
 EXAMPLES = {p.stem: sa.load_profile(p) for p in sorted(PROFILES.glob("*.yaml"))}
 
 
@@ -161,17 +162,13 @@ def test_fast_path_gives_the_same_bytes_as_the_exact_computation(
     fast = _outputs(profile, KB, as_of)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sizing, "_pool_count", _pool_count_exact)
+        mp.setattr(sizing, "kb_cached", lambda kb, key, compute: compute())
         mp.setattr(costmodel, "_cheapest_by_floats", lambda options, v: None)
         mp.setattr(venue_choice, "_dearer_rentals", lambda priced, pricing: set())
         mp.setattr(Line, "rounded_quantity", _rounded_exact)
-        # a fresh knowledge base: nothing kept from the fast path's advice
-        exact = _outputs(profile, sa.load_knowledge_base(), as_of)
+        # a knowledge base of its own: nothing kept from the fast path's advice
+        exact = _outputs(profile, EXACT_KB, as_of)
     assert fast == exact
-
-
-@pytest.fixture(scope="module")
-def exact_kb() -> sa.KnowledgeBase:
-    return sa.load_knowledge_base()
 
 
 @given(profile=profiles(), as_of=as_of_dates())
