@@ -570,14 +570,15 @@ def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fractio
         envelope(left, x, lines)
         envelope(x, right, lines)
 
-    point_floats: dict[Fraction, float] = {}
+    previous: tuple[Fraction | None, float] = (None, 0.0)
     for left, right, indices in _walk_indices(piece_lists, lo, hi):
         pairs = list(zip(piece_lists, indices, strict=True))
         fl = [fls[i] for fls, i in zip(floats, indices, strict=True)]
-        fleft = point_floats.get(left)
-        if fleft is None:
-            fleft = point_floats[left] = float(left)
-        fright = point_floats[right] = float(right)
+        # an interval starts where the one before it ended (the same object): its float is
+        # carried over instead of looked up by value (hashing a Fraction is not cheap)
+        fleft = previous[1] if left is previous[0] else float(left)
+        fright = float(right)
+        previous = (right, fright)
         first = _lowest(fl, fleft)
         if first is not None and first == _lowest(fl, fright):
             piece = pairs[first][0][pairs[first][1]]
@@ -606,13 +607,14 @@ def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> 
     found: list[Fraction] = []
     previous_sign = 0
     floats = [[(float(p[2]), float(p[3])) for p in pieces] for pieces in (a, b)]
-    point_floats: dict[Fraction, float] = {}
+    previous: tuple[Fraction | None, float] = (None, 0.0)
     for left, right, (i, j) in _walk_indices([a, b], lo, hi):
         (fsa, fia), (fsb, fib) = floats[0][i], floats[1][j]
-        fleft = point_floats.get(left)
-        if fleft is None:
-            fleft = point_floats[left] = float(left)
-        fright = point_floats[right] = float(right)
+        # an interval starts where the one before it ended (the same object): its float is
+        # carried over instead of looked up by value (hashing a Fraction is not cheap)
+        fleft = previous[1] if left is previous[0] else float(left)
+        fright = float(right)
+        previous = (right, fright)
         # the sign of the difference b - a at each end, from floats when they settle it
         start_sign = _sign_of_difference(fsa, fia, fsb, fib, fleft)
         end_sign = _sign_of_difference(fsa, fia, fsb, fib, fright)
