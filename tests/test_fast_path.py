@@ -164,7 +164,7 @@ def test_fast_path_gives_the_same_bytes_as_the_exact_computation(
         mp.setattr(sizing, "_pool_count", _pool_count_exact)
         mp.setattr(sizing, "kb_cached", lambda kb, key, compute: compute())
         mp.setattr(costmodel, "_cheapest_by_floats", lambda options, v: None)
-        mp.setattr(venue_choice, "_dearer_rentals", lambda priced, pricing: set())
+        mp.setattr(venue_choice, "_dearer_rentals", lambda priced, pricing, kb: set())
         mp.setattr(Line, "rounded_quantity", _rounded_exact)
         # a knowledge base of its own: nothing kept from the fast path's advice
         exact = _outputs(profile, EXACT_KB, as_of)

@@ -80,7 +80,7 @@ def _pool_options(
         for gpu_id in gpu_ids
         if (price := _gpu_price(kb, venue_id, gpu_id, pricing.as_of)) is not None
     ]
-    dearer = _dearer_rentals(priced, pricing)
+    dearer = _dearer_rentals(priced, pricing, kb)
     shares = {b: [role_share(p, profile, w, b) for p in placements] for b in BANDS}
     for venue_id, gpu_id, price in priced:
         if (venue_id, gpu_id) in dearer:
@@ -107,13 +107,14 @@ def _pool_options(
 
 
 def _dearer_rentals(
-    priced: list[tuple[str, str, GpuPrice]], pricing: Pricing
+    priced: list[tuple[str, str, GpuPrice]], pricing: Pricing, kb: KnowledgeBase
 ) -> set[tuple[str, str]]:
     """The (venue, GPU type) rentals never chosen: a rented pool of a GPU type costs its count
     (the same at every venue: sizing depends on the GPU type only, and a spare is one replica)
     times the hours times the venue's typical hourly price, plus the same staff per GPU, so
     only the venue with the lowest hourly price for the type can be the cheapest (the first
-    of them on a tie, as `Group.chosen` takes); no output shows another. Every price is still
+    of them on a tie, as `Group.chosen` takes), and no output shows another, except a pool at
+    the premises (kept: the advice compares owned GPUs with it). Every price is still
     converted, so that the FX records noted are those of every alternative."""
     best: dict[str, tuple[Decimal, str]] = {}
     rented: list[tuple[str, str]] = []
@@ -124,7 +125,8 @@ def _dearer_rentals(
         per_hour = pricing.convert(price.rental_per_hour, price.currency)[0]["typical"]
         if gpu_id not in best or per_hour < best[gpu_id][0]:
             best[gpu_id] = (per_hour, venue_id)
-    return {(v, g) for v, g in rented if best[g][1] != v}
+    # a pool at the premises is kept: the advice compares owned GPUs with it (`choose`)
+    return {(v, g) for v, g in rented if best[g][1] != v and kb.venues[v].kind != "premises"}
 
 
 def choose(
