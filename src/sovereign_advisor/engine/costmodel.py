@@ -310,7 +310,7 @@ def _cheapest_by_floats(options: Sequence[Sequence[Line]], v: Fraction) -> int |
     doubt (the same margin as `_lowest`: the counts are exact integers, every other float is
     correctly rounded and a total takes a few dozen operations), else None (ties included)."""
     try:
-        fv = float(v)
+        fv, vn, vd = float(v), v.numerator, v.denominator
         counts: dict[int, int] = {}
         best, best_value, best_size = -1, math.inf, 0.0
         second_value, second_size = math.inf, 0.0
@@ -322,7 +322,7 @@ def _cheapest_by_floats(options: Sequence[Sequence[Line]], v: Fraction) -> int |
                 for count, per_count, owned in stepped:
                     n = counts.get(id(count))
                     if n is None:
-                        n = counts[id(count)] = count.at(v)
+                        n = counts[id(count)] = count.at_ratio(vn, vd)
                     if n > owned:
                         q += per_count * (n - owned)
                         q_size += abs(per_count * (n - owned))
