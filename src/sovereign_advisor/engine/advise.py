@@ -105,8 +105,9 @@ def advise(
     bands = {aid: _band_totals(c, w) for aid, c in choices.items()}
     totals = {aid: band["typical"] for aid, band in bands.items()}
     ranked = sorted(choices, key=lambda aid: (totals[aid], aid))
+    exposure_of = {v: e.jurisdictions for v, e in exposures.items()}  # read by each assessment
     assessments = [
-        _assessment(r, choices.get(r.architecture.id), bands, ranked, exposures, profile, kb, w)
+        _assessment(r, choices.get(r.architecture.id), bands, ranked, exposure_of, profile, kb, w)
         for r in results
     ]
     memo: dict[Any, Any] = {}  # admissibility of each changed profile, shared by architectures
@@ -450,7 +451,7 @@ def _assessment(
     choice: Choice | None,
     bands: dict[str, dict[BandName, Decimal]],
     ranked: list[str],
-    exposures: dict[str, VenueExposure],
+    exposure_of: dict[str, tuple[str, ...]],
     profile: OrganisationProfile,
     kb: KnowledgeBase,
     w: Workload,
@@ -477,7 +478,7 @@ def _assessment(
                 venue_id=venue_id,
                 model_id=model_id,
                 data_classes=p.classes,
-                exposure=exposures[venue_id].jurisdictions,
+                exposure=exposure_of[venue_id],
                 gpu_id=pool.gpu_id if pool else None,
                 gpu_count=pool.count.at(w.volume) if pool else None,
                 utilisation_at_average_load=round(pool.utilisation, 4) if pool else None,
@@ -488,7 +489,7 @@ def _assessment(
         )
     components = []
     for line in choice.model.lines_at(w.volume):
-        quantity = q6(line.quantity(w.volume))
+        quantity = line.rounded_quantity(w.volume)
         price = line.prices["typical"]
         components.append(
             CostComponent(
@@ -504,7 +505,6 @@ def _assessment(
             )
         )
     totals = bands[arch.id]
-    exposure_of = {v: e.jurisdictions for v, e in exposures.items()}
     owned = _owned_gpu_use(choice, profile, kb, w)
     flows = misrouted_flows(result, choice.venue_of, exposure_of, profile, kb, w.volume)
     capex, operating, tco = ownership(choice, w, totals)

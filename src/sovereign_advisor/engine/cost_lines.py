@@ -3,8 +3,8 @@ servers, power, rack space, staff) or rented, API tokens, a vector store and the
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -12,6 +12,7 @@ from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import (
     Band,
     GpuPrice,
+    HostPrice,
     LanguageModel,
     ServerPrice,
 )
@@ -53,8 +54,7 @@ def build_pool(
     if server is not None:
         owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
         counts = {
-            b: replace(
-                c,
+            b: c.but(
                 per_server=server.gpus_per_server,
                 fully_populated=server.fully_populated,
                 sites=sites,
@@ -65,10 +65,9 @@ def build_pool(
         }
     else:  # rented GPUs (or a purchase without a server record): a spare is one replica
         counts = {
-            b: replace(c, per_server=c.unit, sites=sites, spare=spare)
-            for b, c in load_counts.items()
+            b: c.but(per_server=c.unit, sites=sites, spare=spare) for b, c in load_counts.items()
         }
-    server_counts = {b: replace(c, of="servers") for b, c in counts.items()}
+    server_counts = {b: c.but(of="servers") for b, c in counts.items()}
     _, by_role, _, sources, facts = sized["typical"]
     average = sum(by_role.values(), F(0))
     n = counts["typical"].at(w.volume)
@@ -153,7 +152,9 @@ def _premises_lines(
     # with a server configuration the counts know the owned GPUs (they serve first); bare cards
     # (a knowledge base without server records) subtract them here
     owned = profile.capabilities.owned_gpus.get(gpu.id, 0) if server is None else 0
-    bought = {b: replace(c, of="bought_gpus") for b, c in counts.items()}
+    bought = {b: c.but(of="bought_gpus") for b, c in counts.items()}
+    bought_servers = {b: c.but(of="bought_servers") for b, c in counts.items()}
+    owned_gpus = {b: c.but(of="owned_gpus") for b, c in counts.items()}
 
     def purchase(
         name: str,
@@ -207,8 +208,8 @@ def _premises_lines(
             if server is not None:
                 k = server.gpus_per_server
                 also = (
-                    (replace(counts[b], of="bought_servers"), per_server[b], 0),
-                    (replace(counts[b], of="owned_gpus"), per_server[b] / k, 0),
+                    (bought_servers[b], per_server[b], 0),
+                    (owned_gpus[b], per_server[b] / k, 0),
                 )
             if per_gpu is None:
                 out[b] = Quantity(also=also)
@@ -224,7 +225,7 @@ def _premises_lines(
                 server.id,
                 server.purchase,
                 server.currency,
-                {b: replace(c, of="bought_servers") for b, c in counts.items()},
+                bought_servers,
             )
         )
     energy = kb.assumption("energy.price_per_kwh", profile.premises_country)
@@ -390,14 +391,11 @@ def vector_store_lines(
     overhead = assumed(kb, "qdrant.memory_overhead")
     dims = embedder.embedding_dims or 0
     out: list[tuple[tuple[Line, ...], dict[BandName, int]]] = []
-    for h in sorted(kb.host_prices, key=lambda h: h.id):
-        if h.venue != venue_id or not h.valid_on(pricing.as_of):
-            continue
-        hosts = {}
-        for b in BANDS:
-            # Qdrant: vectors x dimensions x 4 bytes x 1.5
-            memory_gb = w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9
-            hosts[b] = max(1, math.ceil(memory_gb / frac(h.memory_gb)))
+    offered = _host_prices(kb, venue_id, pricing.as_of)
+    # Qdrant: vectors x dimensions x 4 bytes x 1.5
+    memory_gb = {b: w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9 for b in BANDS}
+    for h in offered:
+        hosts = {b: max(1, math.ceil(memory_gb[b] / frac(h.memory_gb))) for b in BANDS}
         prices, fx = pricing.convert(h.per_month, h.currency)
         what = h.name or f"vector store hosts ({h.memory_gb:g} GB)"
         if h.name:
@@ -417,3 +415,15 @@ def vector_store_lines(
         else:
             out.append(((line, role_staff_line(placement.role.id, profile, kb, pricing)), hosts))
     return out
+
+
+def _host_prices(kb: KnowledgeBase, venue_id: str, as_of: dt.date) -> list[HostPrice]:
+    """The host prices of a venue on a day, by id (kept per knowledge base)."""
+    key = ("host_prices", venue_id, as_of)
+    found: list[HostPrice] | None = kb.derived.get(key)
+    if found is None:
+        found = kb.derived[key] = sorted(
+            (h for h in kb.host_prices if h.venue == venue_id and h.valid_on(as_of)),
+            key=lambda h: h.id,
+        )
+    return found

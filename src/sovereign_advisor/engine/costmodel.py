@@ -43,8 +43,14 @@ def ordered(points: Iterable[Fraction]) -> list[Fraction]:
 def q6(value: Fraction | Decimal) -> Decimal:
     """Round to six decimals (half to even)."""
     if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
+        return q6_ratio(value.numerator, value.denominator)
     return value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def q6_ratio(n: int, d: int) -> Decimal:
+    """`q6(Fraction(n, d))`, `d` > 0, with `n / d` in any terms: the Decimal quotient is
+    correctly rounded, so it depends on the value alone, and so does its rounding."""
+    return (Decimal(n) / Decimal(d)).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,19 @@ class Count:
             "bought_servers": bought_servers,
             "owned_gpus": used,
         }[self.of]
+
+    def but(self, **changes: Any) -> Count:
+        """A copy with some of the fields saying how the GPUs are counted changed (never the
+        load: `minimum`, `terms`, `unit`), as `dataclasses.replace` gives, without its
+        introspection and keeping the integer terms already read (pools derive several counts
+        of one load for every end of the band)."""
+        assert not changes.keys() & {"minimum", "terms", "unit"}
+        state = dict(self.__dict__)
+        state.pop("_plain", None)  # it reads the fields that change
+        state.update(changes)
+        new = object.__new__(Count)
+        new.__dict__.update(state)
+        return new
 
     @cached_property
     def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -183,6 +202,27 @@ class Quantity:
             q += per_count * max(0, count.at(v) - owned)
         return q
 
+    @cached_property
+    def _ratios(self) -> tuple[int, int, int, int, tuple[tuple[Count, int, int, int], ...]]:
+        pq, fixed = self.per_query, self.fixed
+        return (
+            pq.numerator,
+            pq.denominator,
+            fixed.numerator,
+            fixed.denominator,
+            tuple((c, pc.numerator, pc.denominator, owned) for c, pc, owned in self.stepped),
+        )
+
+    def ratio_at(self, vn: int, vd: int) -> tuple[int, int]:
+        """`at(vn / vd)` as an unreduced numerator and denominator (`vd` > 0)."""
+        pq_n, pq_d, fx_n, fx_d, stepped = self._ratios
+        n, d = pq_n * vn * fx_d + fx_n * pq_d * vd, pq_d * vd * fx_d
+        for count, pc_n, pc_d, owned in stepped:
+            k = count.at_ratio(vn, vd)
+            if k > owned:
+                n, d = n * pc_d + pc_n * (k - owned) * d, d * pc_d
+        return n, d
+
     @property
     def stepped(self) -> tuple[tuple[Count, Fraction, int], ...]:
         """Every stepped term: (count, per_count, owned)."""
@@ -229,6 +269,11 @@ class Line:
     def quantity(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return self.quantities[band].at(v)
 
+    def rounded_quantity(self, v: Fraction, band: BandName = "typical") -> Decimal:
+        """`q6(self.quantity(v, band))`, the quantity as the breakdown shows it, computed in
+        integers."""
+        return q6_ratio(*self.quantities[band].ratio_at(v.numerator, v.denominator))
+
     def cost(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return self.quantity(v, band) * self.exact_prices[band]
 
@@ -243,9 +288,56 @@ class Line:
         """d(typical cost)/d(volume) away from the steps."""
         return self.quantities["typical"].per_query * self.exact_prices["typical"]
 
+    @cached_property
+    def typical_floats(self) -> tuple[float, float, float, tuple[tuple[Count, float, int], ...]]:
+        """(price, per query, fixed, stepped terms) of the typical band as floats, to order
+        alternatives cheaply (`Group.chosen` decides exactly whenever floats cannot)."""
+        q = self.quantities["typical"]
+        return (
+            float(self.prices["typical"]),  # correctly rounded, as float(Fraction) is
+            float(q.per_query),
+            float(q.fixed),
+            tuple((count, float(per_count), owned) for count, per_count, owned in q.stepped),
+        )
+
 
 def lines_total(lines: Iterable[Line], v: Fraction, band: BandName = "typical") -> Fraction:
     return sum((line.cost(v, band) for line in lines), ZERO)
+
+
+def _cheapest_by_floats(options: Sequence[Sequence[Line]], v: Fraction) -> int | None:
+    """The alternative with the lowest typical total at `v`, when floats settle it beyond
+    doubt (the same margin as `_lowest`: the counts are exact integers, every other float is
+    correctly rounded and a total takes a few dozen operations), else None (ties included)."""
+    try:
+        fv, vn, vd = float(v), v.numerator, v.denominator
+        counts: dict[int, int] = {}
+        best, best_value, best_size = -1, math.inf, 0.0
+        second_value, second_size = math.inf, 0.0
+        for i, option in enumerate(options):
+            value, size = 0.0, 0.0
+            for line in option:
+                price, per_query, fixed, stepped = line.typical_floats
+                q, q_size = per_query * fv + fixed, abs(per_query * fv) + abs(fixed)
+                for count, per_count, owned in stepped:
+                    n = counts.get(id(count))
+                    if n is None:
+                        n = counts[id(count)] = count.at_ratio(vn, vd)
+                    if n > owned:
+                        q += per_count * (n - owned)
+                        q_size += abs(per_count * (n - owned))
+                value += q * price
+                size += q_size * abs(price)
+            if value < best_value:
+                second_value, second_size = best_value, best_size
+                best, best_value, best_size = i, value, size
+            elif value < second_value:
+                second_value, second_size = value, size
+    except OverflowError:
+        return None
+    if second_value - best_value > _FLOAT_MARGIN * (best_size + second_size):
+        return best
+    return None
 
 
 @dataclass(frozen=True)
@@ -258,6 +350,9 @@ class Group:
     def chosen(self, v: Fraction) -> int:
         if len(self.options) == 1:
             return 0
+        fast = _cheapest_by_floats(self.options, v)
+        if fast is not None:
+            return fast
         totals = [lines_total(option, v) for option in self.options]
         return totals.index(min(totals))
 
@@ -294,7 +389,7 @@ class CostModel:
     def presented_total(self, v: Fraction, band: BandName) -> Decimal:
         """The total as the breakdown shows it: quantities rounded, then priced exactly."""
         return sum(
-            (q6(line.quantity(v, band)) * line.prices[band] for line in self.lines_at(v)),
+            (line.rounded_quantity(v, band) * line.prices[band] for line in self.lines_at(v)),
             Decimal(0),
         )
 
@@ -475,14 +570,15 @@ def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fractio
         envelope(left, x, lines)
         envelope(x, right, lines)
 
-    point_floats: dict[Fraction, float] = {}
+    previous: tuple[Fraction | None, float] = (None, 0.0)
     for left, right, indices in _walk_indices(piece_lists, lo, hi):
         pairs = list(zip(piece_lists, indices, strict=True))
         fl = [fls[i] for fls, i in zip(floats, indices, strict=True)]
-        fleft = point_floats.get(left)
-        if fleft is None:
-            fleft = point_floats[left] = float(left)
-        fright = point_floats[right] = float(right)
+        # an interval starts where the one before it ended (the same object): its float is
+        # carried over instead of looked up by value (hashing a Fraction is not cheap)
+        fleft = previous[1] if left is previous[0] else float(left)
+        fright = float(right)
+        previous = (right, fright)
         first = _lowest(fl, fleft)
         if first is not None and first == _lowest(fl, fright):
             piece = pairs[first][0][pairs[first][1]]
@@ -511,13 +607,14 @@ def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> 
     found: list[Fraction] = []
     previous_sign = 0
     floats = [[(float(p[2]), float(p[3])) for p in pieces] for pieces in (a, b)]
-    point_floats: dict[Fraction, float] = {}
+    previous: tuple[Fraction | None, float] = (None, 0.0)
     for left, right, (i, j) in _walk_indices([a, b], lo, hi):
         (fsa, fia), (fsb, fib) = floats[0][i], floats[1][j]
-        fleft = point_floats.get(left)
-        if fleft is None:
-            fleft = point_floats[left] = float(left)
-        fright = point_floats[right] = float(right)
+        # an interval starts where the one before it ended (the same object): its float is
+        # carried over instead of looked up by value (hashing a Fraction is not cheap)
+        fleft = previous[1] if left is previous[0] else float(left)
+        fright = float(right)
+        previous = (right, fright)
         # the sign of the difference b - a at each end, from floats when they settle it
         start_sign = _sign_of_difference(fsa, fia, fsb, fib, fleft)
         end_sign = _sign_of_difference(fsa, fia, fsb, fib, fright)

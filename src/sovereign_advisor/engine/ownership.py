@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from sovereign_advisor.advice import CostBand, TotalCostOfOwnership
 
-from .costmodel import BANDS, BandName, q6
+from .costmodel import BANDS, BandName
 from .sizing import Workload
 from .venue_choice import Choice
 
@@ -40,7 +40,7 @@ def ownership(
         for line in choice.model.lines_at(w.volume):
             if line.upfront is None or line.life is None:
                 continue
-            units = q6(line.quantity(w.volume, b))
+            units = line.rounded_quantity(w.volume, b)
             bought += units * line.upfront[b]
             amortised += units * line.prices[b]
             for years in TCO_YEARS:

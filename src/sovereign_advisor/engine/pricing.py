@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any, TypeVar
 
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
@@ -25,6 +27,26 @@ from .costmodel import (
 F = Fraction
 ONE = Fraction(1)
 ZERO = Fraction(0)
+T = TypeVar("T")
+
+
+def kb_cached(kb: KnowledgeBase, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, a function of the knowledge base alone, kept in `kb.derived` under `key`
+    for every later advice. The assumptions it read are noted again at each use: the recording
+    view of the knowledge base that `advise` reads through lists them in the advice. A
+    knowledge base that records nothing computes afresh (what it read would be unknown)."""
+    read: list[Any] | None = getattr(kb, "read", None)
+    if read is None:
+        return compute()
+    hit = kb.derived.get(key)
+    if hit is not None:
+        read.extend(hit[1])
+        value: T = hit[0]
+        return value
+    start = len(read)
+    value = compute()
+    kb.derived[key] = (value, tuple(read[start:]))
+    return value
 
 
 @functools.lru_cache(maxsize=4096, typed=True)
@@ -109,7 +131,16 @@ class Pricing:
     ) -> tuple[dict[BandName, Decimal], str | None]:
         """Unit prices in the report currency for each end of the band (optionally divided by a
         banded divisor, e.g. a depreciation life: its high end goes with the low price)."""
-        rates, fx_id = self.rate(currency)
+        rates, fx_id = self.rate(currency)  # notes the FX records used, cached or not
+        if divide_by is None:
+            # the same record is converted for every venue, pool and profile: kept per
+            # knowledge base (the band itself is kept too, so that its id is never reused)
+            key = ("convert", id(band), self.currency, self.rate_date, currency)
+            hit = self.kb.derived.get(key)
+            if hit is None or hit[0] is not band:
+                prices = {b: q6(frac(band.pick(b) * rates[b])) for b in BANDS}
+                hit = self.kb.derived[key] = (band, prices)
+            return dict(hit[1]), fx_id
         prices = {
             b: q6(frac(band.pick(b) * rates[b]) / (divide_by[b] if divide_by else ONE))
             for b in BANDS
@@ -211,8 +242,12 @@ def assumed(
     kb: KnowledgeBase, assumption_id: str, country: str | None = None
 ) -> dict[BandName, Fraction]:
     """An assumption's value at each end of its band."""
-    value = kb.assumption(assumption_id, country).value
-    return {b: frac(value.pick(b)) for b in BANDS}
+    record = kb.assumption(assumption_id, country)  # read on every call: recorded
+    key = ("assumed", assumption_id, country)
+    hit = kb.derived.get(key)
+    if hit is None or hit[0] is not record:
+        hit = kb.derived[key] = (record, {b: frac(record.value.pick(b)) for b in BANDS})
+    return dict(hit[1])
 
 
 def for_cost(

@@ -28,7 +28,7 @@ from .costmodel import (
     q6,
 )
 from .eligibility import Placement
-from .pricing import ONE, F, assumed, for_cost, frac
+from .pricing import ONE, F, assumed, for_cost, frac, kb_cached
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,63 @@ def decode_rate(
     return flops * efficiency[band] / (2 * active), ("serving.decode_efficiency",)
 
 
+@dataclass(frozen=True)
+class _ModelOnGpu:
+    """What sizing reads of one model on one GPU type at one end of the band: the knowledge
+    base alone decides it, so it is kept per knowledge base (`_model_on_gpu`)."""
+
+    weights_bytes: Fraction
+    context_kv_bytes: Fraction
+    per_token: Fraction
+    """GPU-seconds to prefill one input token."""
+    rate: Fraction
+    """Aggregate output tokens per second (decode); 1 for an embedder or classifier."""
+    single_stream: Fraction
+    """Output tokens per second of one stream; 1 for an embedder or classifier."""
+    kv_per_token: Fraction
+    context_tokens: Fraction
+    sources: tuple[str, ...]
+
+
+def _model_on_gpu(
+    model: LanguageModel, role: Role, gpu_id: str, kb: KnowledgeBase, band: BandName
+) -> _ModelOnGpu:
+    encoder = role.kind in ("embedding", "classifier")
+    if kb.models.get(model.id) is not model:  # a model the knowledge base does not hold
+        return _model_on_gpu_of(model, encoder, gpu_id, kb, band)
+    key = ("model_on_gpu", model.id, encoder, gpu_id, band)
+    return kb_cached(kb, key, lambda: _model_on_gpu_of(model, encoder, gpu_id, kb, band))
+
+
+def _model_on_gpu_of(
+    model: LanguageModel, encoder: bool, gpu_id: str, kb: KnowledgeBase, band: BandName
+) -> _ModelOnGpu:
+    per_token = size_per_token(model, gpu_id, kb, band)
+    weights = weights_bytes(model)
+    if encoder:
+        return _ModelOnGpu(
+            weights, F(0), per_token, ONE, ONE, F(0), F(0), ("serving.prefill_efficiency",)
+        )
+    gpu = kb.gpus[gpu_id]
+    rate, rate_sources = decode_rate(model, gpu_id, kb, band)
+    bandwidth = for_cost(assumed(kb, "serving.bandwidth_efficiency"), cheaper_when_higher=True)
+    active = frac(model.active_params_b or 0) * 10**9
+    # one stream decodes at the memory-bandwidth roofline: every step reads the active weights
+    single_stream = frac(gpu.bandwidth_gb_s) * 10**9 * bandwidth[band]
+    single_stream /= active * frac(model.bytes_per_param)
+    kv_per_token = kv_bytes_per_token(model)
+    return _ModelOnGpu(
+        weights,
+        F(model.context_tokens) * kv_per_token,
+        per_token,
+        rate,
+        single_stream,
+        kv_per_token,
+        F(model.context_tokens),
+        ("serving.prefill_efficiency", *rate_sources, "serving.bandwidth_efficiency"),
+    )
+
+
 def size(
     model: LanguageModel,
     role: Role,
@@ -161,29 +218,21 @@ def size(
     w: Workload,
     band: BandName = "typical",
 ) -> Sizing:
-    gpu = kb.gpus[gpu_id]
-    per_token = size_per_token(model, gpu_id, kb, band)
-    prefill = w.tokens_in * per_token
-    weights = weights_bytes(model)
+    c = _model_on_gpu(model, role, gpu_id, kb, band)
+    prefill = w.tokens_in * c.per_token
     if role.kind in ("embedding", "classifier"):
-        return Sizing(weights, F(0), per_token, prefill, F(0), ("serving.prefill_efficiency",))
-    rate, rate_sources = decode_rate(model, gpu_id, kb, band)
-    gpu_seconds = prefill + w.tokens_out / rate
-    bandwidth = for_cost(assumed(kb, "serving.bandwidth_efficiency"), cheaper_when_higher=True)
-    active = frac(model.active_params_b or 0) * 10**9
-    # one stream decodes at the memory-bandwidth roofline: every step reads the active weights
-    single_stream = frac(gpu.bandwidth_gb_s) * 10**9 * bandwidth[band]
-    single_stream /= active * frac(model.bytes_per_param)
-    latency = prefill + w.tokens_out / single_stream
+        return Sizing(c.weights_bytes, F(0), c.per_token, prefill, F(0), c.sources)
+    gpu_seconds = prefill + w.tokens_out / c.rate
+    latency = prefill + w.tokens_out / c.single_stream
     # a request holds the KV cache of its tokens (never more than the model's context)
-    held = min(w.tokens_in + w.tokens_out, F(model.context_tokens)) * kv_bytes_per_token(model)
+    held = min(w.tokens_in + w.tokens_out, c.context_tokens) * c.kv_per_token
     return Sizing(
-        weights,
-        F(model.context_tokens) * kv_bytes_per_token(model),
-        per_token,
+        c.weights_bytes,
+        c.context_kv_bytes,
+        c.per_token,
         gpu_seconds,
         held * latency,
-        ("serving.prefill_efficiency", *rate_sources, "serving.bandwidth_efficiency"),
+        c.sources,
     )
 
 
@@ -214,11 +263,17 @@ class Pool:
 
 
 def _gpu_price(kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date) -> GpuPrice | None:
-    found = [
-        g for g in kb.gpu_prices if (g.venue, g.gpu) == (venue_id, gpu_id) and g.valid_on(as_of)
-    ]
-    found.sort(key=lambda g: (g.status != "binding", g.id))
-    return found[0] if found else None
+    """The GPU price of a venue and GPU type on a day (binding before provisional, then by id),
+    from an index kept per knowledge base and day."""
+    key = ("gpu_prices_on", as_of)
+    index: dict[tuple[str, str], GpuPrice] | None = kb.derived.get(key)
+    if index is None:
+        index = {}
+        for g in sorted(kb.gpu_prices, key=lambda g: (g.status != "binding", g.id)):
+            if g.valid_on(as_of):
+                index.setdefault((g.venue, g.gpu), g)
+        kb.derived[key] = index
+    return index.get((venue_id, gpu_id))
 
 
 def _pool_count(
@@ -228,48 +283,175 @@ def _pool_count(
     kb: KnowledgeBase,
     w: Workload,
     band: BandName,
+    shares: list[Fraction] | None = None,
 ) -> PoolSize:
     """GPUs needed at one end of the band: (count, average GPU-seconds per second of each role,
-    usable memory per GPU, sources)."""
-    gpu = kb.gpus[gpu_id]
-    reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
-    usable = frac(gpu.memory_gb) * 10**9 * assumed(kb, "vllm.gpu_memory_utilization")[band]
-    usable -= reserve
-    weights, context_kv, seconds, kv, corpus_load = F(0), F(0), F(0), F(0), F(0)
+    usable memory per GPU, sources).
+
+    What the knowledge base alone decides (each model's constants on the GPU type, the memory
+    a replica needs, hence its GPUs and its KV-cache budget) is kept per knowledge base
+    (`_layout`); what the profile adds is computed in integers, each value an unreduced
+    numerator and denominator made a Fraction once at the end: the same exact values as
+    Fraction arithmetic (`tests/test_fast_path.py` compares them), without a gcd per step."""
+    layout = _layout(gpu_id, placements, kb, band)
+    tin_n, tin_d = w.tokens_in.numerator, w.tokens_in.denominator
+    tout_n, tout_d = w.tokens_out.numerator, w.tokens_out.denominator
+    tokens = w.tokens_in + w.tokens_out
+    spm_n, spm_d = w.seconds_per_month.numerator, w.seconds_per_month.denominator
+    vol_n, vol_d = w.volume.numerator, w.volume.denominator
+    cpm_n, cpm_d = w.corpus_per_month.numerator, w.corpus_per_month.denominator
+    sec_n, sec_d, kv_n, kv_d, bg_n, bg_d = 0, 1, 0, 1, 0, 1
     by_role: dict[str, Fraction] = {}
-    sources: list[str] = []
-    for p in placements:
-        model = kb.models[p.role.models[0]]
-        s = size(model, p.role, gpu.id, kb, w, band)
-        sources.extend(x for x in s.sources if x not in sources)
-        share = role_share(p, profile, w, band)
-        weights += s.weights_bytes
-        context_kv += s.context_kv_bytes
-        seconds += share * s.gpu_seconds_per_query
-        kv += share * s.kv_byte_seconds_per_query
-        by_role[p.role.id] = share * s.gpu_seconds_per_query * w.volume / w.seconds_per_month
+    if shares is None:
+        shares = [role_share(p, profile, w, band) for p in placements]
+    for p, c, share in zip(placements, layout.models, shares, strict=True):
+        sh_n, sh_d = share.numerator, share.denominator
+        pt_n, pt_d = c.per_token.numerator, c.per_token.denominator
+        # prefill = tokens_in * per_token
+        pf_n, pf_d = tin_n * pt_n, tin_d * pt_d
+        if p.role.kind in ("embedding", "classifier"):
+            gs_n, gs_d = pf_n, pf_d
+        else:
+            # GPU time: prefill + tokens_out / rate; latency: prefill + tokens_out / stream
+            r_n, r_d = c.rate.numerator, c.rate.denominator
+            gs_n, gs_d = pf_n * tout_d * r_n + tout_n * r_d * pf_d, pf_d * tout_d * r_n
+            st_n, st_d = c.single_stream.numerator, c.single_stream.denominator
+            lat_n, lat_d = pf_n * tout_d * st_n + tout_n * st_d * pf_d, pf_d * tout_d * st_n
+            # a request holds the KV cache of its tokens (never more than the model's context)
+            held = min(tokens, c.context_tokens) * c.kv_per_token
+            q_n, q_d = held.numerator * lat_n, held.denominator * lat_d
+            kv_n, kv_d = kv_n * sh_d * q_d + sh_n * q_n * kv_d, kv_d * sh_d * q_d
+        # seconds += share * gpu_seconds; the role's GPU-seconds per second at average load
+        role_n, role_d = sh_n * gs_n, sh_d * gs_d
+        sec_n, sec_d = sec_n * role_d + role_n * sec_d, sec_d * role_d
+        role_n, role_d = role_n * vol_n * spm_d, role_d * vol_d * spm_n
         if p.role.serves == "retrieval":
             # the corpus is embedded in the background, spread over the month
-            background = w.corpus_per_month * s.seconds_per_input_token / w.seconds_per_month
-            corpus_load += background
-            by_role[p.role.id] += background
-            if "rag.initial_load_amortisation_months" not in sources:
-                sources.append("rag.initial_load_amortisation_months")
+            b_n, b_d = cpm_n * pt_n * spm_d, cpm_d * pt_d * spm_n
+            bg_n, bg_d = bg_n * b_d + b_n * bg_d, bg_d * b_d
+            role_n, role_d = role_n * b_d + b_n * role_d, role_d * b_d
+        by_role[p.role.id] = Fraction(role_n, role_d)
     # A replica (tensor-parallel group) needs the GPUs that hold every model's weights and one
     # sequence at full context; replicas are added for throughput (GPU-seconds per second) and
     # for the KV cache the requests in flight hold, at peak and at average load.
-    need = weights + context_kv
-    unit = max(1, math.ceil(need / usable))
-    kv_budget = unit * usable - weights
-    memory_terms = [(m / kv_budget, c) for m, c in w.load_terms(kv, F(0))]
-    throughput_terms = [(m / unit, c / unit) for m, c in w.load_terms(seconds, corpus_load)]
+    unit, budget = layout.unit, layout.kv_budget
+    if budget == 0:
+        raise ZeroDivisionError("a replica leaves no memory for the KV cache")
+    bu_n, bu_d = budget.numerator, budget.denominator
+    ps_n, ps_d = w.peak_slope.numerator, w.peak_slope.denominator
+    pf_n, pf_d = w.peak_fixed.numerator, w.peak_fixed.denominator
     # sizing coefficients are estimates: bounded denominators keep exact arithmetic fast
-    terms = [
-        (slope.limit_denominator(10**15), intercept.limit_denominator(10**9))
-        for slope, intercept in throughput_terms + memory_terms
-    ]
-    facts = SizingFacts(weights, context_kv, usable, unit, seconds, corpus_load, kv, kv_budget)
-    return Count(1, tuple(terms), unit), by_role, usable, tuple(sources), facts
+    slope, intercept = 10**15, 10**9
+    terms = (
+        # GPU time at peak: (seconds * peak_slope, seconds * peak_fixed + background) / unit
+        (
+            _limited(sec_n * ps_n, sec_d * ps_d * unit, slope),
+            _limited(
+                sec_n * pf_n * bg_d + bg_n * sec_d * pf_d, sec_d * pf_d * bg_d * unit, intercept
+            ),
+        ),
+        # and at average load: (seconds / seconds_per_month, background) / unit
+        (
+            _limited(sec_n * spm_d, sec_d * spm_n * unit, slope),
+            _limited(bg_n, bg_d * unit, intercept),
+        ),
+        # KV cache at peak and at average load: the slope over the replica's budget (the peak's
+        # intercept, nonzero only at zero volume, is kept as `load_terms` gives it)
+        (
+            _limited(kv_n * ps_n * bu_d, kv_d * ps_d * bu_n, slope),
+            _limited(kv_n * pf_n, kv_d * pf_d, intercept),
+        ),
+        (_limited(kv_n * spm_d * bu_d, kv_d * spm_n * bu_n, slope), ZERO_FRACTION),
+    )
+    facts = SizingFacts(
+        layout.weights,
+        layout.context_kv,
+        layout.usable,
+        unit,
+        Fraction(sec_n, sec_d),
+        Fraction(bg_n, bg_d),
+        Fraction(kv_n, kv_d),
+        budget,
+    )
+    return Count(1, terms, unit), by_role, layout.usable, layout.sources, facts
+
+
+ZERO_FRACTION = Fraction(0)
+
+
+def _limited(n: int, d: int, max_denominator: int) -> Fraction:
+    """`Fraction(n, d).limit_denominator(max_denominator)`, in integers: the same continued
+    fraction and the same choice of the closer bound (the second on a tie)."""
+    if d < 0:
+        n, d = -n, -d
+    g = math.gcd(n, d)
+    if g != 1:
+        n, d = n // g, d // g
+    if d <= max_denominator:
+        return Fraction(n, d)
+    num, den = n, d
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    while True:
+        a = n // d
+        q2 = q0 + a * q1
+        if q2 > max_denominator:
+            break
+        p0, q0, p1, q1 = p1, q1, p0 + a * p1, q2
+        n, d = d, n - a * d
+    k = (max_denominator - q0) // q1
+    b1_n, b1_d = p0 + k * p1, q0 + k * q1
+    # |p1/q1 - num/den| <= |b1_n/b1_d - num/den|, cross-multiplied (denominators positive)
+    if abs(p1 * den - num * q1) * b1_d <= abs(b1_n * den - num * b1_d) * q1:
+        return Fraction(p1, q1)
+    return Fraction(b1_n, b1_d)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The models of a pool on one GPU type at one end of the band, as the knowledge base
+    decides them: their constants, the memory of a replica and the sources they read."""
+
+    models: tuple[_ModelOnGpu, ...]
+    weights: Fraction
+    context_kv: Fraction
+    usable: Fraction
+    unit: int
+    kv_budget: Fraction
+    sources: tuple[str, ...]
+
+
+def _layout(gpu_id: str, placements: list[Placement], kb: KnowledgeBase, band: BandName) -> _Layout:
+    roles = tuple((p.role.models[0], p.role.kind, p.role.serves) for p in placements)
+    key = ("pool_layout", gpu_id, band, roles)
+    return kb_cached(kb, key, lambda: _layout_of(gpu_id, placements, kb, band))
+
+
+def _layout_of(
+    gpu_id: str, placements: list[Placement], kb: KnowledgeBase, band: BandName
+) -> _Layout:
+    usable = _usable(kb, gpu_id, band)
+    weights, context_kv = F(0), F(0)
+    models = []
+    sources: list[str] = []
+    for p in placements:
+        c = _model_on_gpu(kb.models[p.role.models[0]], p.role, gpu_id, kb, band)
+        models.append(c)
+        sources.extend(x for x in c.sources if x not in sources)
+        weights += c.weights_bytes
+        context_kv += c.context_kv_bytes
+        if p.role.serves == "retrieval" and "rag.initial_load_amortisation_months" not in sources:
+            sources.append("rag.initial_load_amortisation_months")
+    unit = max(1, math.ceil((weights + context_kv) / usable))
+    return _Layout(
+        tuple(models), weights, context_kv, usable, unit, unit * usable - weights, tuple(sources)
+    )
+
+
+def _usable(kb: KnowledgeBase, gpu_id: str, band: BandName) -> Fraction:
+    """Bytes of one GPU's memory that weights and KV cache may use."""
+    reserve = assumed(kb, "serving.activation_reserve_gb")[band] * 10**9
+    usable = frac(kb.gpus[gpu_id].memory_gb) * 10**9
+    return usable * assumed(kb, "vllm.gpu_memory_utilization")[band] - reserve
 
 
 @dataclass(frozen=True)
@@ -309,8 +491,14 @@ def pool_sizes(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
     w: Workload,
+    shares: dict[BandName, list[Fraction]] | None = None,
 ) -> dict[BandName, PoolSize]:
-    return {b: _pool_count(gpu_id, placements, profile, kb, w, b) for b in BANDS}
+    """The pool's size at each end of the band; `shares` are the roles' shares of the queries
+    (`role_share`) at each end, the same for every GPU type: pass them to reuse them."""
+    return {
+        b: _pool_count(gpu_id, placements, profile, kb, w, b, shares[b] if shares else None)
+        for b in BANDS
+    }
 
 
 def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:
@@ -324,7 +512,18 @@ def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:
 def server_configs(
     kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date
 ) -> list[ServerPrice]:
-    """Server configurations for a GPU type at a premises venue on a day, by id."""
+    """Server configurations for a GPU type at a premises venue on a day, by id (kept per
+    knowledge base)."""
+    key = ("server_configs", venue_id, gpu_id, as_of)
+    found: list[ServerPrice] | None = kb.derived.get(key)
+    if found is None:
+        found = kb.derived[key] = _server_configs(kb, venue_id, gpu_id, as_of)
+    return list(found)
+
+
+def _server_configs(
+    kb: KnowledgeBase, venue_id: str, gpu_id: str, as_of: dt.date
+) -> list[ServerPrice]:
     return sorted(
         (
             sp

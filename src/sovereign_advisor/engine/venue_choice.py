@@ -11,6 +11,7 @@ from fractions import Fraction
 from sovereign_advisor.errors import InputError
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import (
+    GpuPrice,
     ServerPrice,
 )
 from sovereign_advisor.profile import OrganisationProfile
@@ -28,7 +29,16 @@ from .costmodel import (
 )
 from .eligibility import Eligibility, Placement
 from .pricing import Pricing, _source, frac
-from .sizing import Pool, PoolSize, Workload, _gpu_price, is_active, pool_sizes, server_configs
+from .sizing import (
+    Pool,
+    PoolSize,
+    Workload,
+    _gpu_price,
+    is_active,
+    pool_sizes,
+    role_share,
+    server_configs,
+)
 
 
 @dataclass(frozen=True)
@@ -64,30 +74,59 @@ def _pool_options(
     # servers does not force buying such a server when another type is cheaper. The advice
     # says why owned GPUs are not used, with both amounts (`OwnedGpuUse.reason`).
     gpu_ids = sorted(kb.gpus)
-    for venue_id in venue_ids:
-        for gpu_id in gpu_ids:
-            price = _gpu_price(kb, venue_id, gpu_id, pricing.as_of)
-            if price is None:
+    priced = [
+        (venue_id, gpu_id, price)
+        for venue_id in venue_ids
+        for gpu_id in gpu_ids
+        if (price := _gpu_price(kb, venue_id, gpu_id, pricing.as_of)) is not None
+    ]
+    dearer = _dearer_rentals(priced, pricing, kb)
+    shares = {b: [role_share(p, profile, w, b) for p in placements] for b in BANDS}
+    for venue_id, gpu_id, price in priced:
+        if (venue_id, gpu_id) in dearer:
+            continue
+        if gpu_id not in sizes:
+            sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w, shares)
+        sized = sizes[gpu_id]
+        servers: list[ServerPrice | None] = [None]
+        if price.purchase is not None:
+            # bought GPUs sit in servers: each configuration that holds a replica is an
+            # alternative (a knowledge base without server records prices bare cards)
+            unit = max(sized[b][0].unit for b in BANDS)
+            configs = server_configs(kb, venue_id, gpu_id, pricing.as_of)
+            fitting = [c for c in configs if c.gpus_per_server >= unit]
+            servers = [*fitting] if configs else [None]
+            if configs and not fitting:
                 continue
-            if gpu_id not in sizes:
-                sizes[gpu_id] = pool_sizes(gpu_id, placements, profile, kb, w)
-            sized = sizes[gpu_id]
-            servers: list[ServerPrice | None] = [None]
-            if price.purchase is not None:
-                # bought GPUs sit in servers: each configuration that holds a replica is an
-                # alternative (a knowledge base without server records prices bare cards)
-                unit = max(sized[b][0].unit for b in BANDS)
-                configs = server_configs(kb, venue_id, gpu_id, pricing.as_of)
-                fitting = [c for c in configs if c.gpus_per_server >= unit]
-                servers = [*fitting] if configs else [None]
-                if configs and not fitting:
-                    continue
-            for server in servers:
-                options.append(
-                    build_pool(venue_id, price, placements, profile, kb, w, pricing, sized, server)
-                )
+        for server in servers:
+            options.append(
+                build_pool(venue_id, price, placements, profile, kb, w, pricing, sized, server)
+            )
     assert options, "eligibility guarantees a priced venue"
     return options
+
+
+def _dearer_rentals(
+    priced: list[tuple[str, str, GpuPrice]], pricing: Pricing, kb: KnowledgeBase
+) -> set[tuple[str, str]]:
+    """The (venue, GPU type) rentals never chosen: a rented pool of a GPU type costs its count
+    (the same at every venue: sizing depends on the GPU type only, and a spare is one replica)
+    times the hours times the venue's typical hourly price, plus the same staff per GPU, so
+    only the venue with the lowest hourly price for the type can be the cheapest (the first
+    of them on a tie, as `Group.chosen` takes), and no output shows another, except a pool at
+    the premises (kept: the advice compares owned GPUs with it). Every price is still
+    converted, so that the FX records noted are those of every alternative."""
+    best: dict[str, tuple[Decimal, str]] = {}
+    rented: list[tuple[str, str]] = []
+    for venue_id, gpu_id, price in priced:
+        if price.rental_per_hour is None:
+            continue
+        rented.append((venue_id, gpu_id))
+        per_hour = pricing.convert(price.rental_per_hour, price.currency)[0]["typical"]
+        if gpu_id not in best or per_hour < best[gpu_id][0]:
+            best[gpu_id] = (per_hour, venue_id)
+    # a pool at the premises is kept: the advice compares owned GPUs with it (`choose`)
+    return {(v, g) for v, g in rented if best[g][1] != v and kb.venues[v].kind != "premises"}
 
 
 def choose(
@@ -127,7 +166,6 @@ def choose(
             groups.append(group)
             pool = options[group.chosen(w.volume)]
             pools.append(pool)
-            chosen_total = lines_total(pool.lines, w.volume)
             for gpu_id in sorted(owned - {pool.gpu_id}):
                 on_it = [
                     lines_total(o.lines, w.volume)
@@ -135,7 +173,7 @@ def choose(
                     if o.gpu_id == gpu_id and kb.venues[o.venue_id].kind == "premises"
                 ]
                 if on_it:
-                    owned_alternatives[gpu_id] = (min(on_it), chosen_total)
+                    owned_alternatives[gpu_id] = (min(on_it), lines_total(pool.lines, w.volume))
             for p in members:
                 venue_of[p.role.id] = (pool.venue_id, p.role.models[0])
     embedder = next(
