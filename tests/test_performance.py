@@ -200,3 +200,42 @@ def test_venue_candidates_are_found_once_per_knowledge_base(
     calls.clear()
     sa.advise_many(profiles, kb=kb, as_of=AS_OF)
     assert not calls  # all kept
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_a_remedy_evaluates_each_class_policy_once_per_advice(
+    path: Any, kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # remedies try up to 40 changed profiles per excluded architecture; a class's row of the
+    # admissibility table depends only on its policy, so no row is evaluated twice in an advice
+    real = advise_module.admissibility
+    rows: Counter[Any] = Counter()
+
+    def counting(profile: sa.OrganisationProfile, *args: Any, **kwargs: Any) -> Any:
+        classes = args[3] if len(args) > 3 else kwargs.get("classes")
+        policy = profile.policy.resolve()
+        for c in classes if classes is not None else profile.data.present:
+            rows[(c, policy[c], profile.policy.explicit_reach(c))] += 1
+        return real(profile, *args, **kwargs)
+
+    profile = sa.load_profile(path)
+    full = sa.advise(profile, kb=kb, as_of=AS_OF)
+    monkeypatch.setattr(advise_module, "admissibility", counting)
+    again = sa.advise(profile, kb=kb, as_of=AS_OF)
+    assert sa.render_json(again) == sa.render_json(full)
+    assert rows and max(rows.values()) == 1, rows.most_common(3)
+
+
+def test_remedies_are_the_same_with_every_changed_profile_evaluated_whole(
+    kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the reference: each changed profile's touched classes evaluated afresh, nothing shared
+    def whole(changed: Any, touched: Any, kb: Any, as_of: Any, memo: Any) -> Any:
+        exposures = advise_module.venue_exposures(changed, kb, as_of)
+        return advise_module.admissibility(changed, kb, as_of, exposures, touched)[0]
+
+    fast = {p: sa.render_json(sa.advise(sa.load_profile(p), kb=kb, as_of=AS_OF)) for p in EXAMPLES}
+    monkeypatch.setattr(advise_module, "_class_refusals", whole)
+    for path, expected in fast.items():
+        assert sa.render_json(sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF)) == expected
+    assert any('"remedy": {' in text for text in fast.values())

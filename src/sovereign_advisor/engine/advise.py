@@ -398,6 +398,34 @@ def _recommend(
     return "none", None, head + ". " + ". ".join(parts)
 
 
+def _class_refusals(
+    changed: OrganisationProfile,
+    touched: tuple[DataClass, ...],
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    memo: dict[Any, Any],
+) -> dict[tuple[DataClass, str], tuple[Refusal, ...]]:
+    """The refusals of the classes a remedy's policy change touches. A remedy changes only
+    capabilities and class policies, never what the organisation is or where its data subjects
+    are, so a class's row of the admissibility table depends on its policy alone: what it
+    resolves to and whether `reachable_by` is stated. Each such row is evaluated once per
+    advice, however many candidate changes (and architectures) share it."""
+    rows: dict[Any, dict[tuple[DataClass, str], tuple[Refusal, ...]]]
+    rows = memo.setdefault("class rows", {})
+    policy = changed.policy.resolve()
+    keys = {c: (c, policy[c], changed.policy.explicit_reach(c)) for c in touched}
+    missing = tuple(c for c in touched if keys[c] not in rows)
+    if missing:
+        exposures = venue_exposures(changed, kb, as_of)
+        table = admissibility(changed, kb, as_of, exposures, missing)[0]
+        for c in missing:
+            rows[keys[c]] = {k: v for k, v in table.items() if k[0] == c}
+    out: dict[tuple[DataClass, str], tuple[Refusal, ...]] = {}
+    for c in touched:
+        out.update(rows[keys[c]])
+    return out
+
+
 def _explained(
     assessment: Assessment,
     result: Eligibility,
@@ -427,8 +455,7 @@ def _explained(
             )
             refusals = dict(base)
             if touched:
-                exposures = venue_exposures(changed, kb, as_of)
-                refusals.update(admissibility(changed, kb, as_of, exposures, touched)[0])
+                refusals.update(_class_refusals(changed, touched, kb, as_of, memo))
             memo[changes] = refusals
         refusals = memo[changes]
         again = eligibility(arch, changed, kb, as_of, refusals, explain=False)
