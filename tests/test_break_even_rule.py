@@ -182,6 +182,14 @@ def test_flip_factor_is_none_when_no_factor_flips_the_order() -> None:
     assert _flip_factor(F(10), F(10), F(10)) is None  # 10 t^2 - 10 t + 10: no real root
 
 
+def test_flip_factor_does_not_depend_on_the_unit_of_money() -> None:
+    # the same equation in cents and in hundreds: 0.3 t^2 - 0.6 t + 0.2 has a discriminant of
+    # 0.12 (below 1), and still the roots 1 +- 1/sqrt(3)
+    for scale in (F(1, 100), F(1), F(100)):
+        t = _flip_factor(F(-10) * scale, F(30) * scale, F(20) * scale)
+        assert t == pytest.approx(1 + 1 / math.sqrt(3)), scale
+
+
 def test_flip_factor_never_reports_the_input_as_it_is() -> None:
     # totals already equal (gap 0): (t - 1)(2 - 1/t) = 0 at t = 1, no move, and at t = 1/2
     assert _flip_factor(F(0), F(2), F(1)) == pytest.approx(0.5)

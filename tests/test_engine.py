@@ -445,3 +445,48 @@ def test_an_exposure_to_the_eu_itself_is_a_jurisdiction(kb: sa.KnowledgeBase) ->
         _codes(compiled, ["EU", "Mars"])
     with pytest.raises(sa.RuleEvaluationError, match="exposes_to returned 1"):
         _codes(compiled, [1])
+
+
+def test_a_budget_met_exactly_is_not_exceeded(kb: sa.KnowledgeBase) -> None:
+    profile = sa.load_profile(PROFILES / "dutch_municipality_chatbot.yaml")
+    advice = sa.advise(profile, kb=kb, as_of=AS_OF, analyses=())
+    assert advice.recommended is not None
+    best = next(
+        a for a in advice.assessments if a.architecture_id == advice.recommended.architecture_id
+    )
+    assert best.cost is not None
+    typical = best.cost.monthly_total.typical
+    for budget, exceeded in ((typical, False), (typical - Decimal("0.01"), True)):
+        varied = sa.replace(profile, **{"finance.monthly_budget": budget})
+        again = sa.advise(varied, kb=kb, as_of=AS_OF, analyses=())
+        risks = next(a for a in again.assessments if a.architecture_id == best.architecture_id)
+        assert any(r.id == "budget_exceeded" for r in risks.risks) is exceeded, budget
+
+
+def test_an_obligation_cites_each_fact_it_rests_on_by_instrument_and_article(
+    kb: sa.KnowledgeBase,
+) -> None:
+    advice = sa.advise(sa.load_profile(PROFILES / "bank_strict.yaml"), kb=kb, as_of=AS_OF)
+    several = [o for o in advice.obligations if len(o.fact_ids) > 1]
+    assert several
+    for o in several:
+        facts = [kb.facts[f].citation for f in o.fact_ids]
+        assert o.citation == "; ".join(f"{c.instrument}, {c.article}" for c in facts)
+
+
+def test_an_organisation_rule_that_fails_when_advising_names_its_file_and_id(
+    copy: Path,
+) -> None:
+    path = copy / "jurisdictions" / "eu_ai_act.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "condition: \"(org.headquarters in blocs['EU'] || org.operates_in.exists(c, c in blocs['EU']))\""
+    assert old in text
+    # fails only for a German organisation (loading tries the rule on FR, where it is false)
+    new = "condition: \"org.headquarters == 'DE' && 1 / (org.operates_in.size() * 0) > 0\""
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    kb = sa.load_knowledge_base(copy)
+    with pytest.raises(sa.RuleEvaluationError) as caught:
+        sa.advise(sa.load_profile(PROFILES / "ecommerce_triage.yaml"), kb=kb, as_of=AS_OF)
+    assert str(caught.value).startswith(
+        "jurisdictions/eu_ai_act.yaml: rule `eu.ai_act.ai_literacy` failed to evaluate: "
+    )

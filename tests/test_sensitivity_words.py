@@ -289,6 +289,9 @@ def test_a_price_move_is_stated_as_the_percentage_it_takes(factor: float, move: 
         f"lp.x would have to {move} for on_prem_rag to become cheaper than hybrid_routing "
         "(venues and GPU counts as chosen)"
     )
+    for label, kind in (("the assumed staff cost", "assumption"), ("the price", "record")):
+        sentence = change_sentence("x.y", label, factor, "on_prem_rag", "hybrid_routing")
+        assert sentence.startswith(f"{label} would have to {move} ({kind} x.y) for on_prem_rag")
 
 
 @pytest.mark.parametrize(
@@ -357,8 +360,9 @@ def test_the_volume_is_reported_once_with_its_smallest_move(kb: sa.KnowledgeBase
     (best, _), (second, _), (third, _) = ranked
     v = D(w.volume.numerator) / D(w.volume.denominator)
     found = [
+        BreakEven(architectures=(second, third), queries_per_month=v * 2, note=""),  # not best's
         BreakEven(architectures=(best, third), queries_per_month=v * 3, note=""),
         BreakEven(architectures=(best, second), queries_per_month=v * 2, note=""),
     ]
     moves = [s for s in sensitivity(ranked, w, found) if s.input_id == VOLUME_INPUT]
-    assert [(m.flips_to, m.factor) for m in moves] == [(second, D(2))]
+    assert [(m.flips_to, m.factor, m.label) for m in moves] == [(second, D(2), "")]  # no kb
