@@ -307,14 +307,13 @@ def lines_total(lines: Iterable[Line], v: Fraction, band: BandName = "typical") 
 
 def _cheapest_by_floats(options: Sequence[Sequence[Line]], v: Fraction) -> int | None:
     """The alternative with the lowest typical total at `v`, when floats settle it beyond
-    doubt (the same margin as `_lowest`: the counts are exact integers, every other float is
-    correctly rounded and a total takes a few dozen operations), else None (ties included)."""
+    doubt (`_settled`: the counts are exact integers, every other float is correctly rounded
+    and a total takes a few dozen operations), else None (ties included)."""
     try:
         fv, vn, vd = float(v), v.numerator, v.denominator
         counts: dict[int, int] = {}
-        best, best_value, best_size = -1, math.inf, 0.0
-        second_value, second_size = math.inf, 0.0
-        for i, option in enumerate(options):
+        totals: list[tuple[float, float]] = []
+        for option in options:
             value, size = 0.0, 0.0
             for line in option:
                 price, per_query, fixed, stepped = line.typical_floats
@@ -328,16 +327,10 @@ def _cheapest_by_floats(options: Sequence[Sequence[Line]], v: Fraction) -> int |
                         q_size += abs(per_count * (n - owned))
                 value += q * price
                 size += q_size * abs(price)
-            if value < best_value:
-                second_value, second_size = best_value, best_size
-                best, best_value, best_size = i, value, size
-            elif value < second_value:
-                second_value, second_size = value, size
+            totals.append((value, size))
     except OverflowError:
         return None
-    if second_value - best_value > _FLOAT_MARGIN * (best_size + second_size):
-        return best
-    return None
+    return _settled(totals)
 
 
 @dataclass(frozen=True)
@@ -525,21 +518,26 @@ _FLOAT_MARGIN = 1e-9
 float error of `s*x + c` from correctly rounded inputs is below 1e-15 of `|s*x| + |c|`)."""
 
 
-def _lowest(floats: list[tuple[float, float]], fx: float) -> int | None:
-    """Index of the line lowest at `fx` when floats decide it beyond doubt, else None."""
+def _settled(values: list[tuple[float, float]]) -> int | None:
+    """Index of the lowest of some float values, each with the size of the terms it sums (its
+    float error is below 1e-15 of that), when the gap to the next lowest exceeds the margin;
+    else None (ties included)."""
     best, best_value, best_size = -1, math.inf, 0.0
     second_value, second_size = math.inf, 0.0
-    for i, (fs, fc) in enumerate(floats):
-        product = fs * fx
-        value = product + fc
+    for i, (value, size) in enumerate(values):
         if value < best_value:
             second_value, second_size = best_value, best_size
-            best, best_value, best_size = i, value, abs(product) + abs(fc)
+            best, best_value, best_size = i, value, size
         elif value < second_value:
-            second_value, second_size = value, abs(product) + abs(fc)
+            second_value, second_size = value, size
     if second_value - best_value > _FLOAT_MARGIN * (best_size + second_size):
         return best
     return None
+
+
+def _lowest(floats: list[tuple[float, float]], fx: float) -> int | None:
+    """Index of the line lowest at `fx` when floats decide it beyond doubt, else None."""
+    return _settled([((p := fs * fx) + fc, abs(p) + abs(fc)) for fs, fc in floats])
 
 
 def lower_envelope(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
