@@ -28,7 +28,7 @@ from .costmodel import (
     q6,
 )
 from .eligibility import Placement
-from .pricing import ONE, F, assumed, for_cost, frac, kb_cached
+from .pricing import ONE, ZERO, F, assumed, for_cost, frac, kb_cached
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,7 @@ def _pool_count(
             _limited(kv_n * ps_n * bu_d, kv_d * ps_d * bu_n, slope),
             _limited(kv_n * pf_n, kv_d * pf_d, intercept),
         ),
-        (_limited(kv_n * spm_d * bu_d, kv_d * spm_n * bu_n, slope), ZERO_FRACTION),
+        (_limited(kv_n * spm_d * bu_d, kv_d * spm_n * bu_n, slope), ZERO),
     )
     facts = SizingFacts(
         layout.weights,
@@ -374,9 +374,6 @@ def _pool_count(
         budget,
     )
     return Count(1, terms, unit), by_role, layout.usable, layout.sources, facts
-
-
-ZERO_FRACTION = Fraction(0)
 
 
 def _limited(n: int, d: int, max_denominator: int) -> Fraction:

@@ -166,14 +166,16 @@ def choose(
             groups.append(group)
             pool = options[group.chosen(w.volume)]
             pools.append(pool)
-            for gpu_id in sorted(owned - {pool.gpu_id}):
+            others = sorted(owned - {pool.gpu_id})  # owned GPU types compared with the choice
+            chosen_total = lines_total(pool.lines, w.volume) if others else Fraction(0)
+            for gpu_id in others:
                 on_it = [
                     lines_total(o.lines, w.volume)
                     for o in options
                     if o.gpu_id == gpu_id and kb.venues[o.venue_id].kind == "premises"
                 ]
                 if on_it:
-                    owned_alternatives[gpu_id] = (min(on_it), lines_total(pool.lines, w.volume))
+                    owned_alternatives[gpu_id] = (min(on_it), chosen_total)
             for p in members:
                 venue_of[p.role.id] = (pool.venue_id, p.role.models[0])
     embedder = next(

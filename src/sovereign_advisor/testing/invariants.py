@@ -2,8 +2,9 @@
 
 `advice` must be `advise(profile, kb=kb, as_of=...)`, with any `analyses=` (a relational
 invariant advises again with the same ones; one about an analysis skips it when the advice was
-asked without it); an invariant raises `AssertionError` saying what broke. Relational invariants (monotonicity, commutation) run the engine again on a
-changed profile or knowledge base, on the same as-of date.
+asked without it); an invariant raises `AssertionError` saying what broke. Relational
+invariants (monotonicity, commutation) run the engine again on a changed profile or knowledge
+base, on the same as-of date.
 """
 
 from __future__ import annotations
