@@ -11,7 +11,7 @@ import pytest
 
 import sovereign_advisor as sa
 
-from .conftest import AS_OF, PROFILES
+from .conftest import AS_OF, PROFILES, edit_text
 
 
 def _q6(value: Decimal) -> Decimal:
@@ -373,12 +373,12 @@ def test_a_venue_without_a_seat_gives_rules_empty_strings(kb: sa.KnowledgeBase) 
 
 def test_a_flow_rule_that_fails_when_advising_names_its_file_and_id(copy: Path) -> None:
     # fails only for one venue, so loading (which tries every rule once) cannot see it
-    path = copy / "jurisdictions" / "eu_gdpr.yaml"
-    text = path.read_text(encoding="utf-8")
-    start = text.index("    condition: \"flow.data_class == 'special_category' && 'healthcare'")
-    end = text.index("\n", start)
-    condition = "venue.id == 'scaleway' && 1 / (venue.data_locations.size() - 1) > 0"
-    path.write_text(f'{text[:start]}    condition: "{condition}"{text[end:]}', encoding="utf-8")
+    edit_text(
+        copy / "jurisdictions" / "eu_gdpr.yaml",
+        "condition: \"flow.data_class == 'special_category' && 'healthcare' in org.sectors && "
+        "'FR' in data.subjects_in && !venue.on_premises && !('HDS' in venue.certifications)\"",
+        "condition: \"venue.id == 'scaleway' && 1 / (venue.data_locations.size() - 1) > 0\"",
+    )
     kb = sa.load_knowledge_base(copy)
     with pytest.raises(sa.RuleEvaluationError) as caught:
         sa.advise(sa.load_profile(PROFILES / "bank_strict.yaml"), kb=kb, as_of=AS_OF)
@@ -477,13 +477,13 @@ def test_an_obligation_cites_each_fact_it_rests_on_by_instrument_and_article(
 def test_an_organisation_rule_that_fails_when_advising_names_its_file_and_id(
     copy: Path,
 ) -> None:
-    path = copy / "jurisdictions" / "eu_ai_act.yaml"
-    text = path.read_text(encoding="utf-8")
-    old = "condition: \"(org.headquarters in blocs['EU'] || org.operates_in.exists(c, c in blocs['EU']))\""
-    assert old in text
     # fails only for a German organisation (loading tries the rule on FR, where it is false)
-    new = "condition: \"org.headquarters == 'DE' && 1 / (org.operates_in.size() * 0) > 0\""
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    edit_text(
+        copy / "jurisdictions" / "eu_ai_act.yaml",
+        "condition: \"(org.headquarters in blocs['EU'] || "
+        "org.operates_in.exists(c, c in blocs['EU']))\"",
+        "condition: \"org.headquarters == 'DE' && 1 / (org.operates_in.size() * 0) > 0\"",
+    )
     kb = sa.load_knowledge_base(copy)
     with pytest.raises(sa.RuleEvaluationError) as caught:
         sa.advise(sa.load_profile(PROFILES / "ecommerce_triage.yaml"), kb=kb, as_of=AS_OF)
