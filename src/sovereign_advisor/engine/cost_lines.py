@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 
@@ -22,6 +23,7 @@ from sovereign_advisor.types import Currency
 from .costmodel import (
     BANDS,
     BandName,
+    Bands,
     Count,
     Line,
     Quantity,
@@ -40,34 +42,37 @@ def build_pool(
     kb: KnowledgeBase,
     w: Workload,
     pricing: Pricing,
-    sized: dict[BandName, PoolSize] | None = None,
+    sized: Mapping[BandName, PoolSize] | None = None,
     server: ServerPrice | None = None,
 ) -> Pool:
     """The GPU pool of `placements` at one venue and GPU type (in `server`s, for purchased
     GPUs). `sized` is the pool's sizing (`pool_sizes`), which depends on the GPU type only,
-    not on the venue: pass it to reuse it."""
+    not on the venue: pass it to reuse it.
+
+    The counts and quantities of the low and high ends are `Bands`, computed on first use
+    from the sizing's ends: only a chosen pool's band totals read them."""
     gpu = kb.gpus[gpu_price.gpu]
     if sized is None:
         sized = pool_sizes(gpu.id, placements, profile, kb, w)
     sites, spare = redundancy_of(profile)
-    load_counts = {b: sized[b][0] for b in BANDS}
-    if server is not None:
-        owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
-        counts = {
-            b: c.but(
+    owned = profile.capabilities.owned_gpus.get(gpu.id, 0)
+    sizes = sized
+
+    def count(b: BandName) -> Count:
+        c = sizes[b][0]
+        if server is not None:
+            return c.but(
                 per_server=server.gpus_per_server,
                 fully_populated=server.fully_populated,
                 sites=sites,
                 spare=spare,
                 owned=owned,
             )
-            for b, c in load_counts.items()
-        }
-    else:  # rented GPUs (or a purchase without a server record): a spare is one replica
-        counts = {
-            b: c.but(per_server=c.unit, sites=sites, spare=spare) for b, c in load_counts.items()
-        }
-    server_counts = {b: c.but(of="servers") for b, c in counts.items()}
+        # rented GPUs (or a purchase without a server record): a spare is one replica
+        return c.but(per_server=c.unit, sites=sites, spare=spare)
+
+    counts = Bands.of(count)
+    server_counts = Bands.of(lambda b: counts[b].but(of="servers"))
     _, by_role, _, sources, facts = sized["typical"]
     average = sum(by_role.values(), F(0))
     n = counts["typical"].at(w.volume)
@@ -78,8 +83,8 @@ def build_pool(
     if spare or sites > 1:
         sizing = _source(sizing, "workload.redundancy")
 
-    def per_gpu(amount: dict[BandName, Fraction], owned: int = 0) -> dict[BandName, Quantity]:
-        return {b: Quantity(count=counts[b], per_count=amount[b], owned=owned) for b in BANDS}
+    def per_gpu(amount: dict[BandName, Fraction]) -> Bands[Quantity]:
+        return Bands.of(lambda b: Quantity(count=counts[b], per_count=amount[b]))
 
     lines: list[Line] = []
     if gpu_price.rental_per_hour is not None:
@@ -134,8 +139,8 @@ def build_pool(
 def _premises_lines(
     gpu_price: GpuPrice,
     server: ServerPrice | None,
-    counts: dict[BandName, Count],
-    server_counts: dict[BandName, Count],
+    counts: Mapping[BandName, Count],
+    server_counts: Mapping[BandName, Count],
     roles: tuple[str, ...],
     sizing: str,
     profile: OrganisationProfile,
@@ -152,9 +157,9 @@ def _premises_lines(
     # with a server configuration the counts know the owned GPUs (they serve first); bare cards
     # (a knowledge base without server records) subtract them here
     owned = profile.capabilities.owned_gpus.get(gpu.id, 0) if server is None else 0
-    bought = {b: c.but(of="bought_gpus") for b, c in counts.items()}
-    bought_servers = {b: c.but(of="bought_servers") for b, c in counts.items()}
-    owned_gpus = {b: c.but(of="owned_gpus") for b, c in counts.items()}
+    bought = Bands.of(lambda b: counts[b].but(of="bought_gpus"))
+    bought_servers = Bands.of(lambda b: counts[b].but(of="bought_servers"))
+    owned_gpus = Bands.of(lambda b: counts[b].but(of="owned_gpus"))
 
     def purchase(
         name: str,
@@ -162,7 +167,7 @@ def _premises_lines(
         record_id: str,
         band: Band,
         currency: Currency,
-        units: dict[BandName, Count],
+        units: Mapping[BandName, Count],
         owned_units: int = 0,
     ) -> Line:
         """Equipment bought: its upfront price spread over its life, per unit bought."""
@@ -174,7 +179,7 @@ def _premises_lines(
             unit,
             _source(record_id, "gpu.life_months", fx, sizing),
             {b: q6(frac(upfront[b]) / life[b]) for b in BANDS},
-            {b: Quantity(count=units[b], per_count=ONE, owned=owned_units) for b in BANDS},
+            Bands.of(lambda b: Quantity(count=units[b], per_count=ONE, owned=owned_units)),
             scales_with=_ids(record_id, fx),
             inverse_with=("gpu.life_months",),
             upfront=upfront,
@@ -197,13 +202,13 @@ def _premises_lines(
 
     def it_load(
         per_gpu: dict[BandName, Fraction] | None, per_server: dict[BandName, Fraction]
-    ) -> dict[BandName, Quantity]:
+    ) -> Bands[Quantity]:
         """A quantity per GPU (none when `per_gpu` is None) plus one per server (power, rack
         space, staff). The servers bought count whole; the organisation's own servers, which
         may hold other cards too, count for the share of a server (of this configuration) that
         its GPUs in the pool fill."""
-        out = {}
-        for b in BANDS:
+
+        def at(b: BandName) -> Quantity:
             also: tuple[tuple[Count, Fraction, int], ...] = ()
             if server is not None:
                 k = server.gpus_per_server
@@ -212,10 +217,10 @@ def _premises_lines(
                     (owned_gpus[b], per_server[b] / k, 0),
                 )
             if per_gpu is None:
-                out[b] = Quantity(also=also)
-            else:
-                out[b] = Quantity(count=counts[b], per_count=per_gpu[b], also=also)
-        return out
+                return Quantity(also=also)
+            return Quantity(count=counts[b], per_count=per_gpu[b], also=also)
+
+        return Bands.of(at)
 
     if server is not None:
         lines.append(
@@ -275,7 +280,7 @@ def _premises_lines(
             staff,
             it_load(None, per_server)
             if server is not None
-            else {b: Quantity(count=server_counts[b], per_count=per_server[b]) for b in BANDS},
+            else Bands.of(lambda b: Quantity(count=server_counts[b], per_count=per_server[b])),
             scales_with=_ids("ops.fte_per_server", staff_source),
         )
     )

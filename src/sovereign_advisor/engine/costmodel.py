@@ -12,15 +12,81 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 BandName = Literal["low", "typical", "high"]
 BANDS: tuple[BandName, ...] = ("low", "typical", "high")
+V = TypeVar("V")
+
+
+class Bands(Mapping[BandName, V]):
+    """A value for each end of the band: the typical one given, the low and high ones computed
+    on first use (`make` gives both), so that an alternative never chosen, of which only the
+    typical band is read, never computes its ends. Reading any end, iterating, comparing or
+    pickling computes them; the values are those an eager dictionary would hold.
+
+    Laziness must not hide an error: a caller makes the ends lazy only when computing them
+    cannot raise (`sizing.pool_sizes` checks it), and computes them at once otherwise."""
+
+    __slots__ = ("_ends", "_make", "typical")
+
+    def __init__(self, typical: V, make: Callable[[], tuple[V, V]]) -> None:
+        self.typical = typical
+        self._make: Callable[[], tuple[V, V]] | None = make
+        self._ends: tuple[V, V] | None = None
+
+    @staticmethod
+    def of(value: Callable[[BandName], V]) -> Bands[V]:
+        """`{b: value(b) for b in BANDS}`, the low and high ends computed on first use."""
+        return Bands(value("typical"), lambda: (value("low"), value("high")))
+
+    @staticmethod
+    def eager(low: V, typical: V, high: V) -> Bands[V]:
+        """The three values, already computed."""
+        bands = Bands(typical, lambda: (low, high))
+        bands._ends, bands._make = (low, high), None
+        return bands
+
+    @property
+    def computed(self) -> bool:
+        """Whether the low and high ends have been computed."""
+        return self._ends is not None
+
+    def _both(self) -> tuple[V, V]:
+        ends = self._ends
+        if ends is None:
+            assert self._make is not None
+            ends = self._ends = self._make()
+            self._make = None
+        return ends
+
+    def __getitem__(self, band: BandName) -> V:
+        if band == "typical":
+            return self.typical
+        if band == "low":
+            return self._both()[0]
+        if band == "high":
+            return self._both()[1]
+        raise KeyError(band)
+
+    def __iter__(self) -> Iterator[BandName]:
+        return iter(BANDS)
+
+    def __len__(self) -> int:
+        return len(BANDS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return dict, (dict(self.items()),)
+
+
 QUANTUM = Decimal("0.000001")
 """Quantities and derived unit prices are kept to six decimals."""
 
@@ -249,7 +315,7 @@ class Line:
     source: str
     prices: dict[BandName, Decimal]
     """Unit price in the report currency, for each end of the band."""
-    quantities: dict[BandName, Quantity]
+    quantities: Mapping[BandName, Quantity]
     """Monthly quantity as a function of volume, for each end of the band."""
     scales_with: tuple[str, ...] = ()
     """Inputs (price record, FX or assumption ids) the line's cost is proportional to."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -23,6 +24,7 @@ from sovereign_advisor.profile import OrganisationProfile
 from .costmodel import (
     BANDS,
     BandName,
+    Bands,
     Count,
     Line,
     q6,
@@ -242,7 +244,7 @@ class Pool:
 
     venue_id: str
     gpu_id: str
-    counts: dict[BandName, Count]
+    counts: Mapping[BandName, Count]
     """GPUs in the pool (spares included), for each end of the band."""
     lines: tuple[Line, ...]
     utilisation: float
@@ -488,14 +490,43 @@ def pool_sizes(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
     w: Workload,
-    shares: dict[BandName, list[Fraction]] | None = None,
-) -> dict[BandName, PoolSize]:
+    shares: Mapping[BandName, list[Fraction]] | None = None,
+) -> Bands[PoolSize]:
     """The pool's size at each end of the band; `shares` are the roles' shares of the queries
-    (`role_share`) at each end, the same for every GPU type: pass them to reuse them."""
-    return {
-        b: _pool_count(gpu_id, placements, profile, kb, w, b, shares[b] if shares else None)
-        for b in BANDS
-    }
+    (`role_share`) at each end, the same for every GPU type: pass them to reuse them.
+
+    The typical size is computed at once; the low and high ones, which only a chosen pool's
+    band totals read, on first use (`Bands`), when sizing them cannot raise
+    (`_sizing_cannot_raise`); otherwise every end at once, in the order low, typical, high,
+    so that the error raised is the one raised before."""
+
+    def count(b: BandName) -> PoolSize:
+        return _pool_count(gpu_id, placements, profile, kb, w, b, shares[b] if shares else None)
+
+    # each end's layout is read (and its assumptions noted) at once, in the order sizing read
+    # them: a layout that raises does so after every earlier end was found unable to raise
+    for b in BANDS:
+        if not _sizing_cannot_raise(_layout(gpu_id, placements, kb, b), w):
+            return Bands.eager(count("low"), count("typical"), count("high"))
+    return Bands.of(count)
+
+
+def replica_gpus(gpu_id: str, placements: list[Placement], kb: KnowledgeBase) -> int:
+    """GPUs of one replica of a pool at the widest end of the band (what a server holding a
+    replica must fit), from the knowledge base alone."""
+    return max(_layout(gpu_id, placements, kb, b).unit for b in BANDS)
+
+
+def _sizing_cannot_raise(layout: _Layout, w: Workload) -> bool:
+    """Whether `_pool_count` on this layout returns for any profile. Its only divisions are by
+    products of denominators (never zero), of the models' decode rates and single-stream
+    rates (as numerators), of the replica's KV budget and of the seconds in a month: it raises
+    exactly when one of those is zero."""
+    return (
+        layout.kv_budget != 0
+        and w.seconds_per_month != 0
+        and all(c.rate != 0 and c.single_stream != 0 for c in layout.models)
+    )
 
 
 def redundancy_of(profile: OrganisationProfile) -> tuple[int, int]:

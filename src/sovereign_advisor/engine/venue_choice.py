@@ -19,8 +19,7 @@ from sovereign_advisor.types import Currency
 
 from .cost_lines import api_lines, build_pool, role_staff_line, vector_store_lines
 from .costmodel import (
-    BANDS,
-    BandName,
+    Bands,
     CostModel,
     Group,
     Line,
@@ -36,6 +35,7 @@ from .sizing import (
     _gpu_price,
     is_active,
     pool_sizes,
+    replica_gpus,
     role_share,
     server_configs,
 )
@@ -65,7 +65,7 @@ def _pool_options(
     pricing: Pricing,
 ) -> list[Pool]:
     options = []
-    sizes: dict[str, dict[BandName, PoolSize]] = {}  # sizing depends on the GPU, not the venue
+    sizes: dict[str, Bands[PoolSize]] = {}  # sizing depends on the GPU, not the venue
     # GPUs the organisation owns cost nothing to buy: a pool on an owned type at the premises
     # uses them first and buys only what they cannot carry, in whole servers of a configuration
     # (see Count); it still pays their power, rack space and staff. Every type and venue is an
@@ -81,7 +81,7 @@ def _pool_options(
         if (price := _gpu_price(kb, venue_id, gpu_id, pricing.as_of)) is not None
     ]
     dearer = _dearer_rentals(priced, pricing, kb)
-    shares = {b: [role_share(p, profile, w, b) for p in placements] for b in BANDS}
+    shares = Bands.of(lambda b: [role_share(p, profile, w, b) for p in placements])
     for venue_id, gpu_id, price in priced:
         if (venue_id, gpu_id) in dearer:
             continue
@@ -92,7 +92,7 @@ def _pool_options(
         if price.purchase is not None:
             # bought GPUs sit in servers: each configuration that holds a replica is an
             # alternative (a knowledge base without server records prices bare cards)
-            unit = max(sized[b][0].unit for b in BANDS)
+            unit = replica_gpus(gpu_id, placements, kb)
             configs = server_configs(kb, venue_id, gpu_id, pricing.as_of)
             fitting = [c for c in configs if c.gpus_per_server >= unit]
             servers = [*fitting] if configs else [None]

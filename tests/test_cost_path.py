@@ -1,0 +1,174 @@
+"""The cost path's shortcuts (issue #17) against the eager computation they replace.
+
+- The low and high ends of a GPU pool's sizing, counts and quantities are `Bands`, computed on
+  first use: an alternative never chosen is read only at its typical end, so its ends are never
+  computed. They must equal what an eager computation gives, and an error sizing an end would
+  raise must still be raised, read or not.
+
+The work-count tests count calls, never seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import pickle
+from collections import Counter
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+import sovereign_advisor as sa
+from sovereign_advisor.engine import advise as advise_module
+from sovereign_advisor.engine import sizing, venue_choice
+from sovereign_advisor.engine.costmodel import BandName, Bands
+from sovereign_advisor.engine.venue_choice import Choice
+from sovereign_advisor.profile import OrganisationProfile
+from sovereign_advisor.testing import as_of_dates, profiles
+
+from .conftest import AS_OF, PROFILES
+
+KB = sa.load_knowledge_base()
+EAGER_KB = sa.load_knowledge_base()
+EXAMPLES = {p.stem: sa.load_profile(p) for p in sorted(PROFILES.glob("*.yaml"))}
+
+
+def _eager(value: Callable[[BandName], Any]) -> Bands[Any]:
+    """`Bands.of` as an eager dictionary would be: every end at once, in band order."""
+    return Bands.eager(value("low"), value("typical"), value("high"))
+
+
+def _choices(
+    profile: OrganisationProfile, kb: sa.KnowledgeBase, as_of: dt.date, **kw: Any
+) -> list[Choice]:
+    made: list[Choice] = []
+    choose = venue_choice.choose
+
+    def noting(*args: Any) -> Choice:
+        found = choose(*args)
+        made.append(found)
+        return found
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(advise_module, "choose", noting)  # advise and its remedies call it
+        try:
+            sa.advise(profile, kb=kb, as_of=as_of, **kw)
+        except sa.InputError:
+            return []
+    return made
+
+
+def test_bands_hold_what_a_dictionary_holds() -> None:
+    made: list[str] = []
+
+    def value(b: BandName) -> str:
+        made.append(b)
+        return b.upper()
+
+    bands = Bands.of(value)
+    assert made == ["typical"] and bands["typical"] == "TYPICAL" and not bands.computed
+    assert bands == {"low": "LOW", "typical": "TYPICAL", "high": "HIGH"}
+    assert bands.computed and made == ["typical", "low", "high"]
+    assert list(bands) == ["low", "typical", "high"] and len(bands) == 3
+    with pytest.raises(KeyError):
+        bands["middle"]  # type: ignore[index]
+    assert bands.get("high") == "HIGH" and made.count("high") == 1  # computed once
+    assert pickle.loads(pickle.dumps(Bands.of(value))) == dict(bands)
+
+
+@given(profile=profiles(), as_of=as_of_dates())
+def test_lazy_ends_equal_eager_ones(profile: OrganisationProfile, as_of: dt.date) -> None:
+    """Every alternative of every decision (lines, counts, pools), at every end of the band,
+    is the same whether its ends are computed on first use or at once."""
+    lazy = _choices(profile, KB, as_of)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Bands, "of", staticmethod(_eager))
+        eager = _choices(profile, EAGER_KB, as_of)
+    assert lazy == eager  # dataclass equality reads every end of every Bands
+    pools = [pool for c in lazy for pool in c.pools]
+    assert all(isinstance(line.quantities, Bands) for pool in pools for line in pool.lines)
+
+
+def _sizing_calls(profile: OrganisationProfile, **kw: Any) -> tuple[list[Any], list[Choice]]:
+    calls: list[Any] = []
+    count = sizing._pool_count
+
+    def noting(*args: Any) -> Any:
+        calls.append((args[0], args[5]))
+        return count(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sizing, "_pool_count", noting)
+        made = _choices(profile, KB, AS_OF, **kw)
+    return calls, made
+
+
+@pytest.mark.parametrize("analyses", [(), ("break_even", "sensitivity", "remedies")])
+def test_only_chosen_pools_are_sized_at_the_ends_of_the_band(analyses: Any) -> None:
+    """A GPU type's low and high sizing is computed only for a pool chosen at the profile's
+    volume (whose band totals read it), never for an alternative that only break-even or the
+    venue choice reads at its typical end."""
+    typical = ends = 0
+    for profile in EXAMPLES.values():
+        calls, made = _sizing_calls(profile, analyses=analyses)
+        chosen = Counter(pool.gpu_id for c in made for pool in c.pools)
+        sized_ends = Counter(g for g, b in calls if b == "low")
+        assert sized_ends == Counter(g for g, b in calls if b == "high")
+        assert all(sized_ends[g] <= chosen[g] for g in sized_ends), (sized_ends, chosen)
+        typical += sum(1 for _, b in calls if b == "typical")
+        ends += sum(sized_ends.values())
+    assert ends * 3 <= typical  # eager sizing computes each end as often as the typical one
+
+
+def _broken_layout(
+    gpu_id: str, band: BandName, change: Callable[[sizing._Layout], sizing._Layout]
+) -> Callable[..., sizing._Layout]:
+    layout = sizing._layout
+
+    def broken(g: str, placements: Any, kb: Any, b: BandName) -> sizing._Layout:
+        found = layout(g, placements, kb, b)
+        return change(found) if (g, b) == (gpu_id, band) else found
+
+    return broken
+
+
+def _unchosen_gpu_type(name: str) -> str:
+    """A GPU type the example sizes for a pool decision but does not choose."""
+    calls, made = _sizing_calls(EXAMPLES[name], analyses=())
+    chosen = {pool.gpu_id for c in made for pool in c.pools}
+    return min({g for g, _ in calls} - chosen)
+
+
+def _no_budget(layout: sizing._Layout) -> sizing._Layout:
+    return dataclasses.replace(layout, kv_budget=Fraction(0))
+
+
+def _no_decode(layout: sizing._Layout) -> sizing._Layout:
+    models = tuple(dataclasses.replace(m, rate=Fraction(0)) for m in layout.models)
+    return dataclasses.replace(layout, models=models)
+
+
+@pytest.mark.parametrize("band", ["low", "high"])
+@pytest.mark.parametrize("change", [_no_budget, _no_decode])
+def test_an_end_that_cannot_be_sized_still_raises_unread(
+    band: BandName, change: Callable[[sizing._Layout], sizing._Layout]
+) -> None:
+    """Sizing an end of the band that divides by zero raised before, for every alternative:
+    it still raises although no one reads that end of an alternative never chosen."""
+    name = min(EXAMPLES)
+    gpu_id = _unchosen_gpu_type(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sizing, "_layout", _broken_layout(gpu_id, band, change))
+        with pytest.raises(ZeroDivisionError):
+            sa.advise(EXAMPLES[name], kb=KB, as_of=AS_OF, analyses=())
+
+
+def test_sizing_that_cannot_raise_is_told_apart() -> None:
+    w = sizing.workload_of(next(iter(EXAMPLES.values())), KB)
+    layout = sizing._Layout((), Fraction(1), Fraction(0), Fraction(2), 1, Fraction(1), ())
+    assert sizing._sizing_cannot_raise(layout, w)
+    assert not sizing._sizing_cannot_raise(_no_budget(layout), w)
+    assert not sizing._sizing_cannot_raise(layout, dataclasses.replace(w, seconds_per_month=0))
