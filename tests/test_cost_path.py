@@ -24,7 +24,7 @@ from hypothesis import given
 import sovereign_advisor as sa
 from sovereign_advisor.engine import advise as advise_module
 from sovereign_advisor.engine import sizing, venue_choice
-from sovereign_advisor.engine.costmodel import BandName, Bands
+from sovereign_advisor.engine.costmodel import BandName, Bands, Count
 from sovereign_advisor.engine.venue_choice import Choice
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.testing import as_of_dates, profiles
@@ -172,3 +172,49 @@ def test_sizing_that_cannot_raise_is_told_apart() -> None:
     assert sizing._sizing_cannot_raise(layout, w)
     assert not sizing._sizing_cannot_raise(_no_budget(layout), w)
     assert not sizing._sizing_cannot_raise(layout, dataclasses.replace(w, seconds_per_month=0))
+
+
+def test_counts_of_one_load_share_the_replicas_last_read() -> None:
+    """The counts `but` derives from one load (GPUs, servers, those to buy) remember the
+    replicas at the last volume read, together: reading them again at that volume computes
+    nothing, and another volume (or the same one in other terms) is computed afresh."""
+    terms = ((Fraction(1, 7), Fraction(1, 3)), (Fraction(2, 9), Fraction(0)))
+    base = Count(1, terms, 2)
+    derived = [base.but(per_server=8, spare=1), base.but(per_server=4, of="servers")]
+    fresh = [dataclasses.replace(c) for c in derived]  # no memory of their own yet
+    computed: list[tuple[int, int]] = []
+    replicas = Count.replicas_at_ratio
+
+    def noting(count: Count, vn: int, vd: int) -> int:
+        computed.append((vn, vd))
+        return replicas(count, vn, vd)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Count, "replicas_at_ratio", noting)
+        for vn, vd in [(100, 1), (100, 1), (7, 3), (14, 6), (100, 1), (0, 1), (10**9, 7)]:
+            got = [c.at_ratio(vn, vd) for c in derived]
+            assert got == [c.of_load(replicas(c, vn, vd)) for c in fresh]
+            assert base.at_ratio(vn, vd) == replicas(base, vn, vd) * 2
+    assert computed == [(100, 1), (7, 3), (14, 6), (100, 1), (0, 1), (10**9, 7)]
+
+
+def test_band_totals_and_breakdown_read_each_count_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core decision reads every count of the chosen pools at the profile's volume many
+    times (each line, each end of the band, the breakdown, the GPU pool's explanation, the
+    venue choice): the replicas are computed a few times only."""
+    calls: Counter[str] = Counter()
+    at, replicas = Count.at_ratio, Count.replicas_at_ratio
+
+    def reading(count: Count, vn: int, vd: int) -> int:
+        calls["read"] += 1
+        return at(count, vn, vd)
+
+    def computing(count: Count, vn: int, vd: int) -> int:
+        calls["computed"] += 1
+        return replicas(count, vn, vd)
+
+    monkeypatch.setattr(Count, "at_ratio", reading)
+    monkeypatch.setattr(Count, "replicas_at_ratio", computing)
+    for profile in EXAMPLES.values():
+        sa.advise(profile, kb=KB, as_of=AS_OF, analyses=())
+    assert calls["computed"] * 5 <= calls["read"], calls

@@ -179,6 +179,8 @@ class Count:
         introspection and keeping the integer terms already read (pools derive several counts
         of one load for every end of the band)."""
         assert not changes.keys() & {"minimum", "terms", "unit"}
+        if "_last" not in self.__dict__:  # the copies share the replicas last computed
+            self.__dict__["_last"] = [None]
         state = dict(self.__dict__)
         state.pop("_plain", None)  # it reads the fields that change
         state.update(changes)
@@ -195,9 +197,23 @@ class Count:
     def at(self, v: Fraction) -> int:
         return self.at_ratio(v.numerator, v.denominator)
 
+    @cached_property
+    def _last(self) -> list[tuple[int, int, int] | None]:
+        """The last volume `at_ratio` read and the replicas at it, shared by the counts `but`
+        derives (their load is the same): a pool's lines, band totals and breakdown read one
+        volume again and again. One tuple, replaced whole, so that a reader never sees a
+        volume with another volume's replicas."""
+        return [None]
+
     def at_ratio(self, vn: int, vd: int) -> int:
         """The count at volume `vn / vd` (`vd` > 0, not necessarily in lowest terms)."""
-        n = self.replicas_at_ratio(vn, vd)
+        memo = self._last
+        last = memo[0]
+        if last is not None and last[0] == vn and last[1] == vd:
+            n = last[2]
+        else:
+            n = self.replicas_at_ratio(vn, vd)
+            memo[0] = (vn, vd, n)
         if self._plain:
             return n * self.unit
         return self.of_load(n)
