@@ -4,8 +4,9 @@ servers, power, rack space, staff) or rented, API tokens, a vector store and the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
@@ -28,6 +29,7 @@ from .costmodel import (
     Line,
     Quantity,
     q6,
+    q6_ratio,
 )
 from .eligibility import Placement, offered_price
 from .pricing import ONE, ZERO, F, Pricing, _ids, _source, assumed, for_cost, frac
@@ -74,7 +76,14 @@ def build_pool(
     counts = Bands.of(count)
     server_counts = Bands.of(lambda b: counts[b].but(of="servers"))
     _, by_role, _, sources, facts = sized["typical"]
-    average = sum(by_role.values(), F(0))
+    # the average load, unreduced: the floats below are correctly rounded quotients of ints,
+    # which depend on the value alone, as float(Fraction) does
+    average_n, average_d = 0, 1
+    for t in by_role.values():
+        average_n, average_d = (
+            average_n * t.denominator + t.numerator * average_d,
+            average_d * t.denominator,
+        )
     n = counts["typical"].at(w.volume)
     roles = tuple(p.role.id for p in placements)
     label = f"{gpu.name} ({', '.join(roles)})"
@@ -121,13 +130,16 @@ def build_pool(
                 gpu_price, server, counts, server_counts, roles, sizing, profile, kb, pricing
             )
         )
-    shares = {r: float(t / average) if average else 0.0 for r, t in by_role.items()}
+    shares = {
+        r: t.numerator * average_d / (t.denominator * average_n) if average_n else 0.0
+        for r, t in by_role.items()
+    }
     return Pool(
         venue_id,
         gpu.id,
         counts,
         tuple(lines),
-        float(average / n),
+        average_n / (average_d * n),
         roles,
         shares,
         facts,
@@ -178,7 +190,7 @@ def _premises_lines(
             "always_on",
             unit,
             _source(record_id, "gpu.life_months", fx, sizing),
-            {b: q6(frac(upfront[b]) / life[b]) for b in BANDS},
+            {b: _per_month(upfront[b], life[b]) for b in BANDS},
             Bands.of(lambda b: Quantity(count=units[b], per_count=ONE, owned=owned_units)),
             scales_with=_ids(record_id, fx),
             inverse_with=("gpu.life_months",),
@@ -197,11 +209,11 @@ def _premises_lines(
             owned,
         )
     ]
-    kw_gpu = frac(gpu.power_w) / 1000
-    kw_server = frac(server.power_w) / 1000 if server is not None else ZERO
+    kw_gpu = _kw(gpu.power_w)
+    kw_server = _kw(server.power_w) if server is not None else ZERO
 
     def it_load(
-        per_gpu: dict[BandName, Fraction] | None, per_server: dict[BandName, Fraction]
+        per_gpu: Callable[[BandName], Fraction] | None, per_server: Callable[[BandName], Fraction]
     ) -> Bands[Quantity]:
         """A quantity per GPU (none when `per_gpu` is None) plus one per server (power, rack
         space, staff). The servers bought count whole; the organisation's own servers, which
@@ -213,12 +225,12 @@ def _premises_lines(
             if server is not None:
                 k = server.gpus_per_server
                 also = (
-                    (bought_servers[b], per_server[b], 0),
-                    (owned_gpus[b], per_server[b] / k, 0),
+                    (bought_servers[b], per_server(b), 0),
+                    (owned_gpus[b], per_server(b) / k, 0),
                 )
             if per_gpu is None:
                 return Quantity(also=also)
-            return Quantity(count=counts[b], per_count=per_gpu[b], also=also)
+            return Quantity(count=counts[b], per_count=per_gpu(b), also=also)
 
         return Bands.of(at)
 
@@ -238,6 +250,7 @@ def _premises_lines(
     assert energy.currency is not None
     eprices, efx = pricing.convert(energy.value, energy.currency)
     server_id = server.id if server is not None else None
+    gpu_kwh, server_kwh = kw_gpu * hours, kw_server * hours  # a month's kWh at full power
     lines.append(
         Line(
             f"Power: {label}",
@@ -246,10 +259,7 @@ def _premises_lines(
             "kWh",
             _source(energy.id, "datacentre.pue", "hours_per_month", gpu.id, server_id, efx),
             eprices,
-            it_load(
-                {b: kw_gpu * hours * pue[b] for b in BANDS},
-                {b: kw_server * hours * pue[b] for b in BANDS},
-            ),
+            it_load(lambda b: gpu_kwh * pue[b], lambda b: server_kwh * pue[b]),
             scales_with=_ids(energy.id, "datacentre.pue", efx),
         )
     )
@@ -264,7 +274,7 @@ def _premises_lines(
             "kW-month",
             _source(colo.id, gpu.id, server_id, cfx),
             cprices,
-            it_load(dict.fromkeys(BANDS, kw_gpu), dict.fromkeys(BANDS, kw_server)),
+            it_load(lambda b: kw_gpu, lambda b: kw_server),
             scales_with=_ids(colo.id, cfx),
         )
     )
@@ -278,13 +288,29 @@ def _premises_lines(
             "FTE-month",
             _source("ops.fte_per_server", staff_source),
             staff,
-            it_load(None, per_server)
+            it_load(None, per_server.__getitem__)
             if server is not None
             else Bands.of(lambda b: Quantity(count=server_counts[b], per_count=per_server[b])),
             scales_with=_ids("ops.fte_per_server", staff_source),
         )
     )
     return lines
+
+
+@functools.lru_cache(maxsize=1024)
+def _kw(watts: float) -> Fraction:
+    """Kilowatts of a power in watts as written (a GPU's or a server's), exactly."""
+    return frac(watts) / 1000
+
+
+def _per_month(upfront: Decimal, life: Fraction) -> Decimal:
+    """`q6(frac(upfront) / life)`: an upfront price spread over a life of months, in integers
+    (the Decimal quotient is correctly rounded, so it depends on the value alone, as `q6` of
+    the Fraction does); a life of zero or less divides as Fractions do."""
+    if life <= 0:
+        return q6(frac(upfront) / life)
+    u = frac(upfront)
+    return q6_ratio(u.numerator * life.denominator, u.denominator * life.numerator)
 
 
 def staff_prices(

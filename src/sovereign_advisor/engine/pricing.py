@@ -148,12 +148,16 @@ class Pricing:
         return prices, fx_id
 
 
+@functools.lru_cache(maxsize=4096)
 def _source(*ids: str | None) -> str:
+    """The sources of a line, joined (kept: every profile's lines cite the same records)."""
     return " + ".join(i for i in ids if i)
 
 
+@functools.lru_cache(maxsize=4096)
 def _ids(*ids: str | None) -> tuple[str, ...]:
-    """Input ids for sensitivity (an FX source crossed through a third currency is two ids)."""
+    """Input ids for sensitivity (an FX source crossed through a third currency is two ids);
+    kept, as `_source` is."""
     return tuple(part.strip() for i in ids if i for part in i.split("+"))
 
 
