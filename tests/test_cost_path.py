@@ -24,7 +24,7 @@ from hypothesis import given
 import sovereign_advisor as sa
 from sovereign_advisor.engine import advise as advise_module
 from sovereign_advisor.engine import sizing, venue_choice
-from sovereign_advisor.engine.costmodel import BandName, Bands, Count
+from sovereign_advisor.engine.costmodel import BandName, Bands, Count, Line, Quantity
 from sovereign_advisor.engine.venue_choice import Choice
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.testing import as_of_dates, profiles
@@ -218,3 +218,52 @@ def test_band_totals_and_breakdown_read_each_count_once(monkeypatch: pytest.Monk
     for profile in EXAMPLES.values():
         sa.advise(profile, kb=KB, as_of=AS_OF, analyses=())
     assert calls["computed"] * 5 <= calls["read"], calls
+
+
+def test_a_rounded_quantity_is_computed_once_per_line_and_end() -> None:
+    """The band totals, the breakdown and the cash view read the rounded quantities of the
+    chosen lines at the profile's volume: each (line, end of the band) is computed once."""
+    read: list[tuple[Line, BandName]] = []
+    computed = 0
+    rounded, ratio_at = Line.rounded_quantity, Quantity.ratio_at
+
+    def reading(line: Line, v: Fraction, band: BandName = "typical") -> Any:
+        read.append((line, band))
+        return rounded(line, v, band)
+
+    def computing(quantity: Quantity, vn: int, vd: int) -> tuple[int, int]:
+        nonlocal computed
+        computed += 1
+        return ratio_at(quantity, vn, vd)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Line, "rounded_quantity", reading)
+        mp.setattr(Quantity, "ratio_at", computing)
+        for profile in EXAMPLES.values():
+            sa.advise(profile, kb=KB, as_of=AS_OF, analyses=())
+    distinct = len({(id(line), band) for line, band in read})
+    assert computed == distinct < len(read)
+
+
+def test_alternatives_never_chosen_build_their_typical_quantities_only() -> None:
+    """A line of an alternative the venue choice does not take (a GPU type, server, venue, API
+    venue or vector-store host) builds the quantity of its typical end only; eagerly, every
+    line built all three."""
+    built = 0
+    init = Quantity.__init__
+
+    def counting(self: Quantity, *args: Any, **kwargs: Any) -> None:
+        nonlocal built
+        built += 1
+        init(self, *args, **kwargs)
+
+    every = chosen = 0
+    for profile in EXAMPLES.values():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(Quantity, "__init__", counting)
+            made = _choices(profile, KB, AS_OF, analyses=())
+        for c in made:
+            every += sum(len(o) for g in c.model.groups for o in g.options)
+            chosen += len(c.model.lines_at(sizing.workload_of(profile, KB).volume))
+    assert every > 2 * chosen
+    assert built <= every + 2 * chosen  # the typical end of each line, the others if chosen

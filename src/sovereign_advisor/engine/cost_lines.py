@@ -337,7 +337,7 @@ def role_staff_line(
         "FTE-month",
         _source("ops.fte_per_self_hosted_service", source),
         prices,
-        {b: Quantity(fixed=fte[b]) for b in BANDS},
+        Bands.of(lambda b: Quantity(fixed=fte[b])),
         scales_with=_ids("ops.fte_per_self_hosted_service", source),
     )
 
@@ -354,7 +354,9 @@ def api_lines(
     price = offered_price(kb, venue_id, model_id, pricing.as_of)
     assert price is not None
     role = placement.role
-    share = {b: role_share(placement, profile, w, b) for b in BANDS}
+    # each line's low and high ends are computed when read (`Bands`): an API venue never
+    # chosen is read at its typical end only
+    share = Bands.of(lambda b: role_share(placement, profile, w, b))
     million = F(10**6)
     inp, fx = pricing.convert(price.input_per_mtok, price.currency)
     src = _source(price.id, fx)
@@ -363,21 +365,27 @@ def api_lines(
         what: str,
         prices: dict[BandName, Decimal],
         source: str,
-        per_query: dict[BandName, Fraction] | None = None,
+        per_query: Bands[Fraction] | None = None,
         fixed: Fraction = ZERO,
     ) -> Line:
         name = f"{role.id}: {what} ({model_id} @ {venue_id})"
-        quantities = {
-            b: Quantity(per_query=per_query[b] if per_query else ZERO, fixed=fixed) for b in BANDS
-        }
+        if per_query is None:
+            quantities = Bands.of(lambda b: Quantity(fixed=fixed))
+        else:
+            quantities = Bands.of(lambda b: Quantity(per_query=per_query[b], fixed=fixed))
         return Line(
             name, role.id, "usage", "1M tokens", source, prices, quantities, _ids(price.id, fx)
         )
 
-    def per_query(tokens: Fraction | dict[BandName, Fraction]) -> dict[BandName, Fraction]:
-        if isinstance(tokens, Fraction):
-            return {b: share[b] * tokens / million for b in BANDS}
-        return {b: share[b] * tokens[b] / million for b in BANDS}
+    def per_query(tokens: Fraction | dict[BandName, Fraction]) -> Bands[Fraction]:
+        """The role's share of the queries times tokens per query, in millions: one Fraction
+        of the product's terms, the value `share * tokens / million` gives."""
+
+        def at(b: BandName) -> Fraction:
+            s, t = share[b], tokens if isinstance(tokens, Fraction) else tokens[b]
+            return Fraction(s.numerator * t.numerator, s.denominator * t.denominator * 10**6)
+
+        return Bands.of(at)
 
     if role.kind == "embedding":
         corpus_source = _source(src, "rag.initial_load_amortisation_months")
@@ -414,19 +422,25 @@ def vector_store_lines(
     w: Workload,
     pricing: Pricing,
     profile: OrganisationProfile,
-) -> list[tuple[tuple[Line, ...], dict[BandName, int]]]:
+) -> list[tuple[tuple[Line, ...], Mapping[BandName, int]]]:
     """One option per host type (or managed plan) the venue offers: its lines (the hosts, and
     the staff to run the store unless the service is managed) and the hosts each end of the
-    band needs."""
+    band needs (the low and high ends computed when read: `Bands`)."""
     chunk = for_cost(assumed(kb, "rag.chunk_tokens"), cheaper_when_higher=True)
     overhead = assumed(kb, "qdrant.memory_overhead")
     dims = embedder.embedding_dims or 0
-    out: list[tuple[tuple[Line, ...], dict[BandName, int]]] = []
+    out: list[tuple[tuple[Line, ...], Mapping[BandName, int]]] = []
     offered = _host_prices(kb, venue_id, pricing.as_of)
     # Qdrant: vectors x dimensions x 4 bytes x 1.5
     memory_gb = {b: w.corpus_tokens / chunk[b] * dims * 4 * overhead[b] / 10**9 for b in BANDS}
+
+    def hosts_of(h: HostPrice) -> Bands[int]:
+        # a host holds at least 1 GB (`HostPrice.memory_gb`): the division cannot fail
+        per_host = frac(h.memory_gb)
+        return Bands.of(lambda b: max(1, math.ceil(memory_gb[b] / per_host)))
+
     for h in offered:
-        hosts = {b: max(1, math.ceil(memory_gb[b] / frac(h.memory_gb))) for b in BANDS}
+        hosts = hosts_of(h)
         prices, fx = pricing.convert(h.per_month, h.currency)
         what = h.name or f"vector store hosts ({h.memory_gb:g} GB)"
         if h.name:
@@ -438,7 +452,7 @@ def vector_store_lines(
             "plan-month" if h.managed else "host-month",
             _source(h.id, fx, "rag.chunk_tokens", "qdrant.memory_overhead"),
             prices,
-            {b: Quantity(fixed=F(hosts[b])) for b in BANDS},
+            _fixed(hosts),
             scales_with=_ids(h.id, fx),
         )
         if h.managed:
@@ -446,6 +460,10 @@ def vector_store_lines(
         else:
             out.append(((line, role_staff_line(placement.role.id, profile, kb, pricing)), hosts))
     return out
+
+
+def _fixed(hosts: Bands[int]) -> Bands[Quantity]:
+    return Bands.of(lambda b: Quantity(fixed=F(hosts[b])))
 
 
 def _host_prices(kb: KnowledgeBase, venue_id: str, as_of: dt.date) -> list[HostPrice]:

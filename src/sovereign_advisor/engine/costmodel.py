@@ -353,8 +353,19 @@ class Line:
 
     def rounded_quantity(self, v: Fraction, band: BandName = "typical") -> Decimal:
         """`q6(self.quantity(v, band))`, the quantity as the breakdown shows it, computed in
-        integers."""
-        return q6_ratio(*self.quantities[band].ratio_at(v.numerator, v.denominator))
+        integers; the last volume's is kept per end of the band (the band totals, the
+        breakdown and the cash view read it at the profile's volume, the same object)."""
+        memo = self._rounded
+        hit = memo.get(band)
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        found = q6_ratio(*self.quantities[band].ratio_at(v.numerator, v.denominator))
+        memo[band] = (v, found)
+        return found
+
+    @cached_property
+    def _rounded(self) -> dict[BandName, tuple[Fraction, Decimal]]:
+        return {}
 
     def cost(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return self.quantity(v, band) * self.exact_prices[band]
