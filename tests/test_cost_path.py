@@ -15,6 +15,7 @@ import datetime as dt
 import pickle
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -23,8 +24,17 @@ from hypothesis import given
 
 import sovereign_advisor as sa
 from sovereign_advisor.engine import advise as advise_module
-from sovereign_advisor.engine import sizing, venue_choice
-from sovereign_advisor.engine.costmodel import BandName, Bands, Count, Line, Quantity
+from sovereign_advisor.engine import costmodel, sizing, venue_choice
+from sovereign_advisor.engine.costmodel import (
+    BANDS,
+    BandName,
+    Bands,
+    Count,
+    Group,
+    Line,
+    Quantity,
+    banded,
+)
 from sovereign_advisor.engine.venue_choice import Choice
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.testing import as_of_dates, profiles
@@ -267,3 +277,51 @@ def test_alternatives_never_chosen_build_their_typical_quantities_only() -> None
             chosen += len(c.model.lines_at(sizing.workload_of(profile, KB).volume))
     assert every > 2 * chosen
     assert built <= every + 2 * chosen  # the typical end of each line, the others if chosen
+
+
+@given(profile=profiles(), as_of=as_of_dates())
+def test_a_kept_choice_is_the_choice_made_afresh(
+    profile: OrganisationProfile, as_of: dt.date
+) -> None:
+    """Every decision's kept choice at the profile's volume (carried through the FX relabelling)
+    is what a group of the same lines, with nothing kept, chooses."""
+    for c in _choices(profile, KB, as_of, analyses=()):
+        v = sizing.workload_of(profile, KB).volume
+        for g in c.model.groups:
+            assert g.chosen(v) == Group(g.options).chosen(v)
+
+
+def test_each_decision_is_chosen_once_per_core_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The venue choice and the lines the advice reads ask each decision for its choice at the
+    profile's volume: it is computed once."""
+    decided: list[int] = []
+    by_floats = costmodel._cheapest_by_floats
+
+    def noting(options: Any, v: Fraction) -> int | None:
+        decided.append(len(options))
+        return by_floats(options, v)
+
+    monkeypatch.setattr(costmodel, "_cheapest_by_floats", noting)
+    groups = 0
+    for profile in EXAMPLES.values():
+        made = _choices(profile, KB, AS_OF, analyses=())
+        groups += sum(1 for c in made for g in c.model.groups if len(g.options) > 1)
+    assert 0 < len(decided) <= groups
+
+
+def test_relabelling_keeps_the_choice() -> None:
+    cheap, dear = _usage_line("1.5"), _usage_line("2.5")
+    group = Group(((dear,), (cheap,)))
+    v = Fraction(1000)
+    assert group.chosen(v) == 1
+    relabelled = group.relabelled(((dataclasses.replace(dear, scales_with=("x",)),), (cheap,)))
+    assert relabelled._last_chosen == [(v, 1)] and relabelled.chosen(v) == 1
+    assert venue_choice._fx_direction(group, set()) is group
+    assert venue_choice._fx_direction(group, {"y"}) is group
+
+
+def _usage_line(price: str) -> Line:
+    quantity = Quantity(per_query=Fraction(1, 3))
+    return Line(
+        "l", None, "usage", "u", "s", dict.fromkeys(BANDS, Decimal(price)), banded(quantity)
+    )

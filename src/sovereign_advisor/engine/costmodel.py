@@ -434,13 +434,31 @@ class Group:
     options: tuple[tuple[Line, ...], ...]
 
     def chosen(self, v: Fraction) -> int:
+        """The alternative chosen at `v`; the last volume's choice is kept (the venue choice
+        and the lines the advice reads ask at the profile's volume, the same object)."""
         if len(self.options) == 1:
             return 0
-        fast = _cheapest_by_floats(self.options, v)
-        if fast is not None:
-            return fast
-        totals = [lines_total(option, v) for option in self.options]
-        return totals.index(min(totals))
+        memo = self._last_chosen
+        last = memo[0]
+        if last is not None and last[0] is v:
+            return last[1]
+        found = _cheapest_by_floats(self.options, v)
+        if found is None:
+            totals = [lines_total(option, v) for option in self.options]
+            found = totals.index(min(totals))
+        memo[0] = (v, found)
+        return found
+
+    @cached_property
+    def _last_chosen(self) -> list[tuple[Fraction, int] | None]:
+        return [None]
+
+    def relabelled(self, options: tuple[tuple[Line, ...], ...]) -> Group:
+        """The group with lines that differ only in what they say they scale with (the same
+        quantities and prices, so the same choice at every volume): the choice made is kept."""
+        group = Group(options)
+        group.__dict__["_last_chosen"] = [self._last_chosen[0]]
+        return group
 
     def pieces(self, lo: Fraction, hi: Fraction) -> list[Piece]:
         option_pieces = [pieces_of(option, lo, hi) for option in self.options]

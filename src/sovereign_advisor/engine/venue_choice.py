@@ -217,7 +217,12 @@ def choose(
 
 
 def _fx_direction(group: Group, inverted: set[str]) -> Group:
-    """Move FX rates used inverted (1 / rate) from `scales_with` to `inverse_with`."""
+    """Move FX rates used inverted (1 / rate) from `scales_with` to `inverse_with` (the group
+    itself when no line of it moves any: its choice, made already, is kept either way)."""
+    if not inverted or not any(
+        i in inverted for option in group.options for line in option for i in line.scales_with
+    ):
+        return group
 
     def fix(line: Line) -> Line:
         moved = tuple(i for i in line.scales_with if i in inverted)
@@ -229,7 +234,7 @@ def _fx_direction(group: Group, inverted: set[str]) -> Group:
             inverse_with=line.inverse_with + moved,
         )
 
-    return Group(tuple(tuple(fix(line) for line in option) for option in group.options))
+    return group.relabelled(tuple(tuple(fix(line) for line in option) for option in group.options))
 
 
 @dataclass(frozen=True)
