@@ -5,11 +5,14 @@ Three shortcuts make a decision cheaper, and each must leave every byte of the a
 - pool sizing computes what the profile adds in integers (unreduced numerators and
   denominators, one Fraction per value at the end) on constants kept per knowledge base;
 - the cheapest alternative at a volume is read from floats when a wide margin settles it;
-- a rented pool at a venue dearer than another renting the same GPU type is not built.
+- a rented pool at a venue dearer than another renting the same GPU type is not built;
+- the low and high ends of a line's quantities (and of a pool's sizing and counts) are
+  computed when read (`costmodel.Bands`), and a count's replicas, a line's rounded quantity and
+  a decision's choice at the last volume read are kept.
 
 The reference below is the Fraction arithmetic of the sizing as it was written before (one
-`size()` per role, sums of Fractions), the exact totals of every alternative, and every
-alternative built. The work-count tests guard the gains by counting calls, never seconds.
+`size()` per role, sums of Fractions), the exact totals of every alternative, every
+alternative built, every end of the band computed at once and nothing kept. The work-count tests guard the gains by counting calls, never seconds.
 """
 
 from __future__ import annotations
@@ -155,6 +158,28 @@ def _rounded_exact(line: Line, v: Fraction, band: BandName = "typical") -> Decim
     return q6(line.quantity(v, band))
 
 
+def _eager_bands(value: Callable[[BandName], Any]) -> costmodel.Bands[Any]:
+    """Every end of the band at once, in band order, as a dictionary comprehension did."""
+    return costmodel.Bands.eager(value("low"), value("typical"), value("high"))
+
+
+def _count_at_exact(count: Count, vn: int, vd: int) -> int:
+    """`Count.at_ratio` with nothing kept: the replicas computed at every read."""
+    n = count.replicas_at_ratio(vn, vd)
+    return n * count.unit if count._plain else count.of_load(n)
+
+
+def _chosen_exact(group: Group, v: Fraction) -> int:
+    """`Group.chosen` with nothing kept."""
+    if len(group.options) == 1:
+        return 0
+    fast = costmodel._cheapest_by_floats(group.options, v)
+    if fast is not None:
+        return fast
+    totals = [lines_total(option, v) for option in group.options]
+    return totals.index(min(totals))
+
+
 @given(profile=profiles(), as_of=as_of_dates())
 def test_fast_path_gives_the_same_bytes_as_the_exact_computation(
     profile: OrganisationProfile, as_of: dt.date
@@ -166,6 +191,9 @@ def test_fast_path_gives_the_same_bytes_as_the_exact_computation(
         mp.setattr(costmodel, "_cheapest_by_floats", lambda options, v: None)
         mp.setattr(venue_choice, "_dearer_rentals", lambda priced, pricing, kb: set())
         mp.setattr(Line, "rounded_quantity", _rounded_exact)
+        mp.setattr(costmodel.Bands, "of", staticmethod(_eager_bands))
+        mp.setattr(Count, "at_ratio", _count_at_exact)
+        mp.setattr(Group, "chosen", _chosen_exact)
         # a knowledge base of its own: nothing kept from the fast path's advice
         exact = _outputs(profile, EXACT_KB, as_of)
     assert fast == exact
