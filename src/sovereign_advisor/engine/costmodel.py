@@ -37,7 +37,7 @@ class Bands(Mapping[BandName, V]):
 
     def __init__(self, typical: V, make: Callable[[], tuple[V, V]]) -> None:
         self.typical = typical
-        self._make: Callable[[], tuple[V, V]] | None = make
+        self._make = make
         self._ends: tuple[V, V] | None = None
 
     @staticmethod
@@ -49,7 +49,7 @@ class Bands(Mapping[BandName, V]):
     def eager(low: V, typical: V, high: V) -> Bands[V]:
         """The three values, already computed."""
         bands = Bands(typical, lambda: (low, high))
-        bands._ends, bands._make = (low, high), None
+        bands._ends = (low, high)
         return bands
 
     @property
@@ -59,10 +59,8 @@ class Bands(Mapping[BandName, V]):
 
     def _both(self) -> tuple[V, V]:
         ends = self._ends
-        if ends is None:
-            assert self._make is not None
+        if ends is None:  # two threads reading at once may both compute them: the same values
             ends = self._ends = self._make()
-            self._make = None
         return ends
 
     def __getitem__(self, band: BandName) -> V:
