@@ -15,6 +15,7 @@ The work-count tests count calls, never seconds.
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 import subprocess
@@ -179,3 +180,44 @@ def test_alternatives_sharing_counts_share_their_steps(
     for path in EXAMPLES:
         sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF, analyses=("break_even",))
     assert 0 < sum(steps_found.values()) < pieces["options"]
+
+
+@st.composite
+def piece_lists(draw: st.DrawFn) -> tuple[list[list[costmodel.Piece]], Fraction, Fraction]:
+    """Piecewise-linear functions on one [lo, hi], each with its own breakpoints."""
+    lo = draw(st.fractions(min_value=0, max_value=100, max_denominator=1000))
+    hi = lo + draw(st.fractions(min_value=Fraction(1, 100), max_value=100, max_denominator=1000))
+    values = st.fractions(min_value=-1000, max_value=1000, max_denominator=10**6)
+    lists = []
+    for _ in range(draw(st.integers(min_value=0, max_value=5))):
+        cuts = sorted(
+            set(draw(st.lists(st.fractions(min_value=lo, max_value=hi), max_size=6))) - {lo, hi}
+        )
+        ends = [lo, *cuts, hi]
+        lists.append([(a, b, draw(values), draw(values)) for a, b in itertools.pairwise(ends)])
+    return lists, lo, hi
+
+
+def _reference_sum(
+    lists: list[list[costmodel.Piece]], lo: Fraction, hi: Fraction
+) -> list[costmodel.Piece]:
+    """The sum as it was computed: Fraction additions on each interval of the refinement."""
+    out = []
+    for left, right, lines in costmodel._walk(lists, lo, hi):
+        out.append(
+            (
+                left,
+                right,
+                sum((s for s, _ in lines), Fraction(0)),
+                sum((c for _, c in lines), Fraction(0)),
+            )
+        )
+    return costmodel._merged(out)
+
+
+@given(piece_lists())
+def test_pieces_summed_in_integers_are_the_fraction_sums(
+    drawn: tuple[list[list[costmodel.Piece]], Fraction, Fraction],
+) -> None:
+    lists, lo, hi = drawn
+    assert costmodel.add_pieces(lists, lo, hi) == _reference_sum(lists, lo, hi)

@@ -652,10 +652,28 @@ def _walk_indices(
 
 
 def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
+    """The sum of several piecewise-linear functions, as pieces. Slopes and intercepts are
+    summed in integers, over one common denominator each (one Fraction per sum, not one per
+    term)."""
+    slope_d = math.lcm(*(p[2].denominator for pieces in piece_lists for p in pieces))
+    cut_d = math.lcm(*(p[3].denominator for pieces in piece_lists for p in pieces))
+    scaled = [
+        [
+            (
+                p[2].numerator * (slope_d // p[2].denominator),
+                p[3].numerator * (cut_d // p[3].denominator),
+            )
+            for p in pieces
+        ]
+        for pieces in piece_lists
+    ]
     out: list[Piece] = []
-    for left, right, lines in _walk(piece_lists, lo, hi):
-        slope = sum((s for s, _ in lines), ZERO)
-        out.append((left, right, slope, sum((c for _, c in lines), ZERO)))
+    for left, right, indices in _walk_indices(piece_lists, lo, hi):
+        slope = cut = 0
+        for terms, i in zip(scaled, indices, strict=True):
+            slope += terms[i][0]
+            cut += terms[i][1]
+        out.append((left, right, Fraction(slope, slope_d), Fraction(cut, cut_d)))
     return _merged(out)
 
 
