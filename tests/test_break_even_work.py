@@ -221,3 +221,41 @@ def test_pieces_summed_in_integers_are_the_fraction_sums(
 ) -> None:
     lists, lo, hi = drawn
     assert costmodel.add_pieces(lists, lo, hi) == _reference_sum(lists, lo, hi)
+
+
+def _reference_pieces_of(
+    lines: Any, lo: Fraction, hi: Fraction, shared: Any = None
+) -> list[costmodel.Piece]:
+    """A set of lines' typical cost as pieces, as it was computed: Fraction products and sums,
+    each count read at the midpoint of every interval between breakpoints."""
+    slope, constant = Fraction(0), Fraction(0)
+    stepped: list[tuple[Count, Fraction, int]] = []
+    for line in lines:
+        q, price = line.quantities["typical"], line.exact_prices["typical"]
+        slope += q.per_query * price
+        constant += q.fixed * price
+        stepped += [(count, per_count * price, owned) for count, per_count, owned in q.stepped]
+    points = {lo, hi}
+    for count, _, _ in stepped:
+        points |= _reference_breakpoints(count, lo, hi)
+    bounds = sorted(points) if len(points) > 1 else [lo, hi]
+    out = []
+    for left, right in itertools.pairwise(bounds):
+        middle = (left + right) / 2
+        intercept = constant + sum(
+            (coef * max(0, count.at(middle) - owned) for count, coef, owned in stepped),
+            Fraction(0),
+        )
+        out.append((left, right, slope, intercept))
+    return costmodel._merged(out)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_break_even_is_the_same_with_pieces_in_fractions(
+    path: Any, kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = sa.load_profile(path)
+    fast = sa.advise(profile, kb=kb, as_of=AS_OF, analyses=("break_even", "sensitivity"))
+    monkeypatch.setattr(costmodel, "pieces_of", _reference_pieces_of)
+    exact = sa.advise(profile, kb=kb, as_of=AS_OF, analyses=("break_even", "sensitivity"))
+    assert sa.render_json(fast) == sa.render_json(exact)

@@ -503,15 +503,22 @@ class CostModel:
 def pieces_of(
     lines: Sequence[Line], lo: Fraction, hi: Fraction, shared: Steps | None = None
 ) -> list[Piece]:
-    """Typical cost of a fixed set of lines as linear pieces on [lo, hi]."""
-    slope, constant = ZERO, ZERO
-    stepped: dict[Count, list[tuple[Fraction, int]]] = {}
+    """Typical cost of a fixed set of lines as linear pieces on [lo, hi]. Products and sums
+    are taken in integers (unreduced numerators and denominators), one Fraction per value."""
+    slopes: list[tuple[int, int]] = []
+    constants: list[tuple[int, int]] = []
+    stepped: dict[Count, list[tuple[int, int, int]]] = {}  # (coefficient n, d; owned)
     for line in lines:
         q, price = line.quantities["typical"], line.exact_prices["typical"]
-        slope += q.per_query * price
-        constant += q.fixed * price
+        pn, pd = price.numerator, price.denominator
+        slopes.append((q.per_query.numerator * pn, q.per_query.denominator * pd))
+        constants.append((q.fixed.numerator * pn, q.fixed.denominator * pd))
         for count, per_count, owned in q.stepped:
-            stepped.setdefault(count, []).append((per_count * price, owned))
+            stepped.setdefault(count, []).append(
+                (per_count.numerator * pn, per_count.denominator * pd, owned)
+            )
+    slope_d = math.lcm(*(d for _, d in slopes))
+    slope = Fraction(sum(n * (slope_d // d) for n, d in slopes), slope_d)
     counts = tuple(stepped)
     key = (counts, lo, hi)
     found = None if shared is None else shared.get(key)
@@ -523,12 +530,11 @@ def pieces_of(
 
     # the intercept in integers over one common denominator
     denominator = math.lcm(
-        constant.denominator, *(coef.denominator for uses in stepped.values() for coef, _ in uses)
+        *(d for _, d in constants), *(d for uses in stepped.values() for _, d, _ in uses)
     )
-    base = constant.numerator * (denominator // constant.denominator)
+    base = sum(n * (denominator // d) for n, d in constants)
     integer_uses = [
-        [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses]
-        for uses in stepped.values()
+        [(n * (denominator // d), owned) for n, d, owned in uses] for uses in stepped.values()
     ]
 
     def intercept(ns: tuple[int, ...]) -> Fraction:
