@@ -45,7 +45,9 @@ def _curve(pieces: list[tuple[Fraction, Fraction, Fraction, Fraction]]) -> Any:
     def total(v: Fraction) -> Fraction:
         raise AssertionError(f"read outside the drawn pieces at {v}")
 
-    return SimpleNamespace(model=SimpleNamespace(pieces=lambda lo, hi: pieces, total=total))
+    return SimpleNamespace(
+        model=SimpleNamespace(pieces=lambda lo, hi, shared=None: pieces, total=total)
+    )
 
 
 FLAT = _steps((20_000, 100))

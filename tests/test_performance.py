@@ -119,10 +119,12 @@ def test_break_even_turns_each_cost_model_into_pieces_once(
     calls = 0
     pieces = CostModel.pieces
 
-    def counting(self: CostModel, lo: Fraction, hi: Fraction) -> list[Piece]:
+    def counting(
+        self: CostModel, lo: Fraction, hi: Fraction, *shared: Any, **kw: Any
+    ) -> list[Piece]:
         nonlocal calls
         calls += 1
-        return pieces(self, lo, hi)
+        return pieces(self, lo, hi, *shared, **kw)
 
     monkeypatch.setattr(CostModel, "pieces", counting)
     advice = sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF)

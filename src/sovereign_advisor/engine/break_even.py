@@ -12,7 +12,7 @@ from sovereign_advisor.advice import (
     BreakEven,
 )
 
-from .costmodel import CostModel, Piece, crossings_of
+from .costmodel import CostModel, Piece, Steps, crossings_of
 from .sizing import Workload
 from .venue_choice import Choice
 
@@ -101,9 +101,10 @@ def break_even(ranked: list[tuple[str, Choice]], w: Workload) -> list[BreakEven]
     low, high = volume / SEARCH_FACTOR, volume * SEARCH_FACTOR
     span = f"{float(low):,.0f} to {float(high):,.0f} queries a month"
     pieces: dict[str, list[Piece] | None] = {}
+    shared: Steps = {}  # the architectures' pools may share counts
     for aid, choice in ranked:
         try:
-            pieces[aid] = choice.model.pieces(low, high)
+            pieces[aid] = choice.model.pieces(low, high, shared=shared)
         except OverflowError:
             pieces[aid] = None
     for (id_a, a), (id_b, b) in combinations(ranked, 2):

@@ -9,7 +9,6 @@ by sampling: the functions are turned into explicit pieces and compared piece by
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -180,11 +179,38 @@ class Count:
         if "_last" not in self.__dict__:  # the copies share the replicas last computed
             self.__dict__["_last"] = [None]
         state = dict(self.__dict__)
-        state.pop("_plain", None)  # it reads the fields that change
+        state.pop("_plain", None)  # they read the fields that change
+        state.pop("_hash", None)
         state.update(changes)
         new = object.__new__(Count)
         new.__dict__.update(state)
         return new
+
+    def __hash__(self) -> int:
+        # the dataclass's hash would hash every Fraction of the terms at each use (break-even
+        # keys its caches by counts): computed once, from the terms in lowest terms as integers
+        h: int | None = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = hash(
+                (
+                    self.minimum,
+                    self._integer_terms,
+                    self.unit,
+                    self.per_server,
+                    self.fully_populated,
+                    self.sites,
+                    self.spare,
+                    self.owned,
+                    self.of,
+                )
+            )
+        return h
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a string's hash differs between processes: a copy sent to another computes its own
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
 
     @cached_property
     def _integer_terms(self) -> tuple[tuple[int, int, int, int], ...]:
@@ -241,22 +267,26 @@ class Count:
             and self.owned == 0
         )
 
-    def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
-        """Volumes in [lo, hi] after which the count may step up."""
-        out: set[Fraction] = set()
+    def breakpoints(self, lo: Fraction, hi: Fraction) -> list[tuple[float, Fraction]]:
+        """Volumes in [lo, hi] after which the count may step up, each with its float (for
+        `ordered_points`), possibly repeated."""
+        out: list[tuple[float, Fraction]] = []
         for a, b in self.terms:
             if a <= 0:
                 continue
-            k_lo, k_hi = math.floor(a * lo + b), math.floor(a * hi + b)
+            at_lo = a * lo + b
+            k_lo, k_hi = math.floor(at_lo), math.floor(a * hi + b)
             if k_hi - k_lo > MAX_BREAKPOINTS:
                 raise OverflowError("too many steps to search exactly")
-            # v = (k - b) / a = (k*bd - bn)*ad / (bd*an), built without Fraction arithmetic
+            # v = (k - b) / a = (k*bd - bn)*ad / (bd*an), built without Fraction arithmetic; it
+            # rises with k, so every k above k_lo gives lo < v <= hi, and k_lo gives v <= lo,
+            # equal only when a*lo + b is a whole number
             an, ad, bn, bd = a.numerator, a.denominator, b.numerator, b.denominator
             den = bd * an
-            for k in range(max(k_lo, self.minimum), k_hi + 1):
-                v = Fraction((k * bd - bn) * ad, den)
-                if lo <= v <= hi:
-                    out.add(v)
+            first = k_lo if at_lo.denominator == 1 else k_lo + 1
+            for k in range(max(first, self.minimum), k_hi + 1):
+                n = (k * bd - bn) * ad
+                out.append((n / den, Fraction(n, den)))  # int / int is correctly rounded
         return out
 
 
@@ -368,12 +398,6 @@ class Line:
     def cost(self, v: Fraction, band: BandName = "typical") -> Fraction:
         return self.quantity(v, band) * self.exact_prices[band]
 
-    def breakpoints(self, lo: Fraction, hi: Fraction) -> set[Fraction]:
-        out: set[Fraction] = set()
-        for count, _, _ in self.quantities["typical"].stepped:
-            out |= count.breakpoints(lo, hi)
-        return out
-
     @property
     def slope(self) -> Fraction:
         """d(typical cost)/d(volume) away from the steps."""
@@ -458,8 +482,9 @@ class Group:
         group.__dict__["_last_chosen"] = [self._last_chosen[0]]
         return group
 
-    def pieces(self, lo: Fraction, hi: Fraction) -> list[Piece]:
-        option_pieces = [pieces_of(option, lo, hi) for option in self.options]
+    def pieces(self, lo: Fraction, hi: Fraction, shared: Steps | None = None) -> list[Piece]:
+        shared = {} if shared is None else shared
+        option_pieces = [pieces_of(option, lo, hi, shared) for option in self.options]
         if len(option_pieces) == 1:
             return option_pieces[0]
         return lower_envelope(option_pieces, lo, hi)
@@ -495,32 +520,48 @@ class CostModel:
             Decimal(0),
         )
 
-    def pieces(self, lo: Fraction, hi: Fraction) -> list[Piece]:
-        """The typical total on [lo, hi] as explicit linear pieces."""
-        return add_pieces([g.pieces(lo, hi) for g in self.groups], lo, hi)
+    def pieces(self, lo: Fraction, hi: Fraction, shared: Steps | None = None) -> list[Piece]:
+        """The typical total on [lo, hi] as explicit linear pieces. `shared` keeps the steps of
+        the counts found (see `Steps`) for the other cost models of the same advice."""
+        shared = {} if shared is None else shared
+        return add_pieces([g.pieces(lo, hi, shared) for g in self.groups], lo, hi)
 
 
-def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
-    """Typical cost of a fixed set of lines as linear pieces on [lo, hi]."""
-    slope, constant = ZERO, ZERO
-    stepped: dict[Count, list[tuple[Fraction, int]]] = {}
+def pieces_of(
+    lines: Sequence[Line], lo: Fraction, hi: Fraction, shared: Steps | None = None
+) -> list[Piece]:
+    """Typical cost of a fixed set of lines as linear pieces on [lo, hi]. Products and sums
+    are taken in integers (unreduced numerators and denominators), one Fraction per value."""
+    slopes: list[tuple[int, int]] = []
+    constants: list[tuple[int, int]] = []
+    stepped: dict[Count, list[tuple[int, int, int]]] = {}  # (coefficient n, d; owned)
     for line in lines:
         q, price = line.quantities["typical"], line.exact_prices["typical"]
-        slope += q.per_query * price
-        constant += q.fixed * price
+        pn, pd = price.numerator, price.denominator
+        slopes.append((q.per_query.numerator * pn, q.per_query.denominator * pd))
+        constants.append((q.fixed.numerator * pn, q.fixed.denominator * pd))
         for count, per_count, owned in q.stepped:
-            stepped.setdefault(count, []).append((per_count * price, owned))
+            stepped.setdefault(count, []).append(
+                (per_count.numerator * pn, per_count.denominator * pd, owned)
+            )
+    slope_d = math.lcm(*(d for _, d in slopes))
+    slope = Fraction(sum(n * (slope_d // d) for n, d in slopes), slope_d)
     counts = tuple(stepped)
-    bounds, steps = _steps(counts, lo, hi)
+    key = (counts, lo, hi)
+    found = None if shared is None else shared.get(key)
+    if found is None:
+        found = _steps(counts, lo, hi)
+        if shared is not None:
+            shared[key] = found
+    bounds, steps = found
 
     # the intercept in integers over one common denominator
     denominator = math.lcm(
-        constant.denominator, *(coef.denominator for uses in stepped.values() for coef, _ in uses)
+        *(d for _, d in constants), *(d for uses in stepped.values() for _, d, _ in uses)
     )
-    base = constant.numerator * (denominator // constant.denominator)
+    base = sum(n * (denominator // d) for n, d in constants)
     integer_uses = [
-        [(coef.numerator * (denominator // coef.denominator), owned) for coef, owned in uses]
-        for uses in stepped.values()
+        [(n * (denominator // d), owned) for n, d, owned in uses] for uses in stepped.values()
     ]
 
     def intercept(ns: tuple[int, ...]) -> Fraction:
@@ -538,27 +579,41 @@ def pieces_of(lines: Sequence[Line], lo: Fraction, hi: Fraction) -> list[Piece]:
     return _merged(out)
 
 
-@functools.lru_cache(maxsize=256)
+Steps = dict[
+    tuple[tuple[Count, ...], Fraction, Fraction], tuple[list[Fraction], list[tuple[int, ...]]]
+]
+"""`_steps` of some counts on [lo, hi], kept for one break-even search: the alternatives of a
+GPU-pool decision share their counts (one per GPU type), and so may the pools of two
+architectures, so they share their steps too. Kept per search, not per process: a cache that
+outlived the advice would make advising the same profile again cheaper than advising a new
+one. Callers must not modify the lists."""
+
+
 def _steps(
     counts: tuple[Count, ...], lo: Fraction, hi: Fraction
 ) -> tuple[list[Fraction], list[tuple[int, ...]]]:
     """The intervals between the counts' breakpoints on [lo, hi] and each count on each interval
-    (read at its midpoint). Cached: the alternatives of a GPU-pool decision share their counts
-    (one per GPU type), so they share these too. Callers must not modify the lists."""
+    (read at its midpoint)."""
     # counts of one pool (its GPUs, servers and purchases) share their replica terms: their
     # breakpoints are found once and each is derived from the replicas on every interval
-    loads: dict[Any, Count] = {}
+    # (keyed by the integer terms: equal Fractions have equal lowest terms, and hashing a
+    # Fraction is not cheap)
+    loads: dict[Any, int] = {}
+    bases: list[Count] = []
+    which = []
     for count in counts:
-        loads.setdefault(count.load, count)
-    which = [list(loads).index(count.load) for count in counts]
-    points: set[Fraction] = {lo, hi}
-    for base in loads.values():
-        points |= base.breakpoints(lo, hi)
-    bounds = ordered(points)
+        key = (count.minimum, count._integer_terms)
+        if key not in loads:
+            loads[key] = len(bases)
+            bases.append(count)
+        which.append(loads[key])
+    keyed = [(float(lo), lo), (float(hi), hi)]
+    for base in bases:
+        keyed += base.breakpoints(lo, hi)
+    bounds = _distinct_in_order(keyed)
     if len(bounds) == 1:
         bounds = [lo, hi]
     steps = []
-    bases = list(loads.values())
     for left, right in itertools.pairwise(bounds):
         ld, rd = left.denominator, right.denominator
         vn, vd = left.numerator * rd + right.numerator * ld, 2 * ld * rd
@@ -572,11 +627,26 @@ def _steps(
     return bounds, steps
 
 
+def _distinct_in_order(keyed: list[tuple[float, Fraction]]) -> list[Fraction]:
+    """The distinct points of some (float, point) pairs, in increasing order. Rounding to float
+    is monotone, so floats order any two points they tell apart; equal points end up next to
+    each other, and only points with equal floats are compared exactly."""
+    keyed.sort()
+    out: list[Fraction] = []
+    last = math.nan
+    for f, p in keyed:
+        if f != last or p != out[-1]:
+            out.append(p)
+            last = f
+    return out
+
+
 def _merged(pieces: list[Piece]) -> list[Piece]:
     """Join neighbouring pieces on the same line."""
     out: list[Piece] = []
     for piece in pieces:
-        if out and out[-1][2:] == piece[2:] and out[-1][1] == piece[0]:
+        # pieces of one list share their boundary objects: `is` settles most joins unhashed
+        if out and out[-1][2:] == piece[2:] and (out[-1][1] is piece[0] or out[-1][1] == piece[0]):
             out[-1] = (out[-1][0], piece[1], piece[2], piece[3])
         else:
             out.append(piece)
@@ -615,10 +685,28 @@ def _walk_indices(
 
 
 def add_pieces(piece_lists: Sequence[list[Piece]], lo: Fraction, hi: Fraction) -> list[Piece]:
+    """The sum of several piecewise-linear functions, as pieces. Slopes and intercepts are
+    summed in integers, over one common denominator each (one Fraction per sum, not one per
+    term)."""
+    slope_d = math.lcm(*(p[2].denominator for pieces in piece_lists for p in pieces))
+    cut_d = math.lcm(*(p[3].denominator for pieces in piece_lists for p in pieces))
+    scaled = [
+        [
+            (
+                p[2].numerator * (slope_d // p[2].denominator),
+                p[3].numerator * (cut_d // p[3].denominator),
+            )
+            for p in pieces
+        ]
+        for pieces in piece_lists
+    ]
     out: list[Piece] = []
-    for left, right, lines in _walk(piece_lists, lo, hi):
-        slope = sum((s for s, _ in lines), ZERO)
-        out.append((left, right, slope, sum((c for _, c in lines), ZERO)))
+    for left, right, indices in _walk_indices(piece_lists, lo, hi):
+        slope = cut = 0
+        for terms, i in zip(scaled, indices, strict=True):
+            slope += terms[i][0]
+            cut += terms[i][1]
+        out.append((left, right, Fraction(slope, slope_d), Fraction(cut, cut_d)))
     return _merged(out)
 
 
@@ -748,4 +836,5 @@ def crossings_of(a: list[Piece], b: list[Piece], lo: Fraction, hi: Fraction) -> 
 
 def crossings(a: CostModel, b: CostModel, lo: Fraction, hi: Fraction) -> list[Fraction]:
     """Volumes in [lo, hi] at which the order of two typical totals flips, exactly."""
-    return crossings_of(a.pieces(lo, hi), b.pieces(lo, hi), lo, hi)
+    shared: Steps = {}
+    return crossings_of(a.pieces(lo, hi, shared), b.pieces(lo, hi, shared), lo, hi)
