@@ -47,7 +47,14 @@ from sovereign_advisor.types import DATA_CLASSES, DataClass
 from .admissibility import FlowNote, Refusal, admissibility
 from .break_even import break_even
 from .costmodel import BANDS, BandName, q6
-from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
+from .decision import (
+    Decision,
+    apply_changes,
+    cause_sentence,
+    decide,
+    decisive_cause,
+    remedy,
+)
 from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
 from .obligations import obligations_and_blockers
@@ -465,10 +472,24 @@ def _explained(
         choice = choose(again, changed, kb, w, Pricing(kb, currency, as_of))
         return True, _band_totals(choice, w)["typical"]
 
+    def changed_profile(changes: Any) -> OrganisationProfile:
+        # the architectures an advice explains try many of the same changes: each changed
+        # profile is derived (and validated) once; an invalid one raises again
+        key = ("changed profile", changes)
+        if key not in memo:
+            try:
+                memo[key] = apply_changes(profile, changes)
+            except ValueError as error:
+                memo[key] = error
+        found: OrganisationProfile | ValueError = memo[key]
+        if isinstance(found, ValueError):
+            raise found
+        return found
+
     return assessment.model_copy(
         update={
             "decisive_reason": reason,
-            "remedy": remedy(profile, result, kb, evaluate),
+            "remedy": remedy(profile, result, kb, evaluate, changed_profile),
         }
     )
 
