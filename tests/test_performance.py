@@ -278,6 +278,37 @@ def test_remedies_derive_each_changed_profile_once_per_advice(
     assert sum(tried.values()) >= sum(derived.values()) + 40
 
 
+def test_venue_findings_are_built_once_per_venue_exposure(
+    kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a venue's exposure is kept per knowledge base, date and premises variant; its findings
+    # are kept beside it, so advising again builds none, and they are the same findings
+    real = advise_module._findings_of
+    built: Counter[str] = Counter()
+
+    def counting(venue_id: str, exposure: Any) -> Any:
+        built[venue_id] += 1
+        return real(venue_id, exposure)
+
+    monkeypatch.setattr(advise_module, "_findings_of", counting)
+    fresh = sa.load_knowledge_base()
+    profiles = [sa.load_profile(p) for p in EXAMPLES]
+    first = [sa.advise(p, kb=fresh, as_of=AS_OF) for p in profiles]
+    assert built and set(built) == set(fresh.venues)
+    # only the premises venue takes a profile's seat, control and location
+    assert {v for v, n in built.items() if n > 1} <= {
+        v for v in fresh.venues if fresh.venues[v].kind == "premises"
+    }
+    assert sum(built.values()) == len(fresh.venues) - 1 + _premises_variants(profiles)
+    built.clear()
+    again = [sa.advise(p, kb=fresh, as_of=AS_OF) for p in profiles]
+    assert not built
+    assert [a.findings for a in again] == [a.findings for a in first]
+    assert [sa.render_json(a) for a in again] == [
+        sa.render_json(sa.advise(p, kb=kb, as_of=AS_OF)) for p in profiles
+    ]
+
+
 @pytest.mark.parametrize(
     ("stem", "refused"),
     [
