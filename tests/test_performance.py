@@ -241,3 +241,106 @@ def test_remedies_are_the_same_with_every_changed_profile_evaluated_whole(
     for path, expected in fast.items():
         assert sa.render_json(sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF)) == expected
     assert any('"remedy": {' in text for text in fast.values())
+
+
+def test_remedies_derive_each_changed_profile_once_per_advice(
+    kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every excluded architecture tries the same light changes first (operates_gpus, a
+    # class leaving the premises): the changed profile is validated once, not once per
+    # architecture, and the advice is the same as when each try derives its own
+    real = advise_module.apply_changes
+    derived: Counter[Any] = Counter()
+    tried: Counter[Any] = Counter()
+
+    def counting(profile: sa.OrganisationProfile, changes: Any) -> Any:
+        derived[(profile.organisation.name, changes)] += 1
+        return real(profile, changes)
+
+    real_remedy = advise_module.remedy
+
+    def trying(profile: Any, result: Any, kb: Any, evaluate: Any, changed: Any) -> Any:
+        def noted(changes: Any) -> Any:
+            tried[(profile.organisation.name, changes)] += 1
+            return changed(changes)
+
+        return real_remedy(profile, result, kb, evaluate, noted)
+
+    expected = {
+        p: sa.render_json(sa.advise(sa.load_profile(p), kb=kb, as_of=AS_OF)) for p in EXAMPLES
+    }
+    monkeypatch.setattr(advise_module, "apply_changes", counting)
+    monkeypatch.setattr(advise_module, "remedy", trying)
+    for path, text in expected.items():
+        assert sa.render_json(sa.advise(sa.load_profile(path), kb=kb, as_of=AS_OF)) == text
+    assert derived and max(derived.values()) == 1, derived.most_common(3)
+    assert set(tried) == set(derived)
+    # the examples do try changes for several architectures: bank_strict's two excluded
+    # architectures each try the same 40
+    assert sum(tried.values()) >= sum(derived.values()) + 40
+
+
+def test_venue_findings_are_built_once_per_venue_exposure(
+    kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a venue's exposure is kept per knowledge base, date and premises variant; its findings
+    # are kept beside it, so advising again builds none, and they are the same findings
+    real = advise_module._findings_of
+    built: Counter[str] = Counter()
+
+    def counting(venue_id: str, exposure: Any) -> Any:
+        built[venue_id] += 1
+        return real(venue_id, exposure)
+
+    monkeypatch.setattr(advise_module, "_findings_of", counting)
+    fresh = sa.load_knowledge_base()
+    profiles = [sa.load_profile(p) for p in EXAMPLES]
+    first = [sa.advise(p, kb=fresh, as_of=AS_OF) for p in profiles]
+    assert built and set(built) == set(fresh.venues)
+    # only the premises venue takes a profile's seat, control and location
+    assert {v for v, n in built.items() if n > 1} <= {
+        v for v in fresh.venues if fresh.venues[v].kind == "premises"
+    }
+    assert sum(built.values()) == len(fresh.venues) - 1 + _premises_variants(profiles)
+    built.clear()
+    again = [sa.advise(p, kb=fresh, as_of=AS_OF) for p in profiles]
+    assert not built
+    assert [a.findings for a in again] == [a.findings for a in first]
+    assert [sa.render_json(a) for a in again] == [
+        sa.render_json(sa.advise(p, kb=kb, as_of=AS_OF)) for p in profiles
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stem", "refused"),
+    [
+        # tried by both excluded architectures
+        ("japanese_manufacturer", ("policy.overrides.confidential.leave_premises", True)),
+        # part of the remedy found when it is valid
+        ("german_hospital", ("policy.overrides.personal.leave_premises", True)),
+    ],
+)
+def test_a_changed_profile_that_is_not_valid_is_skipped_by_every_architecture(
+    stem: str, refused: Any, kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a change the profile's validation refuses is no remedy, for any architecture trying it,
+    # and each changed profile is validated once: a refusal is kept with the changed profiles
+    real = advise_module.apply_changes
+    calls: Counter[Any] = Counter()
+
+    def refusing(profile: sa.OrganisationProfile, changes: Any) -> Any:
+        calls[changes] += 1
+        if refused in changes:
+            raise ValueError("not valid")
+        return real(profile, changes)
+
+    profile = sa.load_profile(PROFILES / f"{stem}.yaml")
+    before = [a.remedy for a in sa.advise(profile, kb=kb, as_of=AS_OF).assessments]
+    monkeypatch.setattr(advise_module, "apply_changes", refusing)
+    after = [a.remedy for a in sa.advise(profile, kb=kb, as_of=AS_OF).assessments]
+    assert calls[(refused,)] == 1
+    assert max(calls.values()) == 1
+    field = refused[0]
+    assert all(r is None or field not in r.changes for r in after)
+    if any(r is not None and field in r.changes for r in before):
+        assert after != before

@@ -47,7 +47,14 @@ from sovereign_advisor.types import DATA_CLASSES, DataClass
 from .admissibility import FlowNote, Refusal, admissibility
 from .break_even import break_even
 from .costmodel import BANDS, BandName, q6
-from .decision import Decision, cause_sentence, decide, decisive_cause, remedy
+from .decision import (
+    Decision,
+    apply_changes,
+    cause_sentence,
+    decide,
+    decisive_cause,
+    remedy,
+)
 from .eligibility import Eligibility, eligibility, misrouted_flows
 from .exposure import VenueExposure, venue_exposures
 from .obligations import obligations_and_blockers
@@ -117,7 +124,7 @@ def advise(
     ]
     assessments.sort(key=lambda a: (a.rank is None, a.rank or 0, a.architecture_id))
     obligations, blocked, coming, findings = obligations_and_blockers(profile, kb, as_of)
-    findings = _venue_findings(exposures) + _flow_findings(refusals, flow_notes) + findings
+    findings = _venue_findings(exposures, kb) + _flow_findings(refusals, flow_notes) + findings
     margin = Decimal(kb.assumption("decision.cost_equivalence_margin").value.typical)
     decision, recommended, why_not = _recommend(
         assessments, margin, blocked, profile, "remedies" in wanted
@@ -314,31 +321,47 @@ def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
     return out
 
 
-def _venue_findings(exposures: dict[str, VenueExposure]) -> list[Finding]:
-    out = []
+_VENUE_FINDINGS_TAG = "venue_findings"
+"""The tag of the venue findings kept in `kb.derived` (any distinct value would do)."""
+
+
+def _venue_findings(exposures: dict[str, VenueExposure], kb: KnowledgeBase) -> list[Finding]:
+    """The venue-scope rules that fired. A venue's exposure is kept per knowledge base (see
+    `venue_exposures`), so its findings are built once per exposure and kept beside it."""
+    out: list[Finding] = []
     for venue_id, exposure in exposures.items():
-        for reach in exposure.reaches:
-            out.append(
-                Finding(
-                    rule_id=reach.rule_id,
-                    fact_ids=reach.fact_ids + reach.see_also,
-                    scope="venue",
-                    subject=venue_id,
-                    effect="exposes_to",
-                    detail=f"{reach.jurisdiction} can compel access to data here",
-                )
+        key = (_VENUE_FINDINGS_TAG, venue_id, id(exposure))
+        kept: tuple[VenueExposure, tuple[Finding, ...]] | None = kb.derived.get(key)
+        if kept is None or kept[0] is not exposure:  # the exposure is kept: its id not reused
+            kept = kb.derived[key] = (exposure, tuple(_findings_of(venue_id, exposure)))
+        out.extend(kept[1])
+    return out
+
+
+def _findings_of(venue_id: str, exposure: VenueExposure) -> list[Finding]:
+    out = []
+    for reach in exposure.reaches:
+        out.append(
+            Finding(
+                rule_id=reach.rule_id,
+                fact_ids=reach.fact_ids + reach.see_also,
+                scope="venue",
+                subject=venue_id,
+                effect="exposes_to",
+                detail=f"{reach.jurisdiction} can compel access to data here",
             )
-        for rule_id, fact_ids, summary in exposure.notes:
-            out.append(
-                Finding(
-                    rule_id=rule_id,
-                    fact_ids=fact_ids,
-                    scope="venue",
-                    subject=venue_id,
-                    effect="note",
-                    detail=summary,
-                )
+        )
+    for rule_id, fact_ids, summary in exposure.notes:
+        out.append(
+            Finding(
+                rule_id=rule_id,
+                fact_ids=fact_ids,
+                scope="venue",
+                subject=venue_id,
+                effect="note",
+                detail=summary,
             )
+        )
     return out
 
 
@@ -465,10 +488,24 @@ def _explained(
         choice = choose(again, changed, kb, w, Pricing(kb, currency, as_of))
         return True, _band_totals(choice, w)["typical"]
 
+    def changed_profile(changes: Any) -> OrganisationProfile:
+        # the architectures an advice explains try many of the same changes: each changed
+        # profile is derived (and validated) once; an invalid one raises again
+        key = ("changed profile", changes)
+        if key not in memo:
+            try:
+                memo[key] = apply_changes(profile, changes)
+            except ValueError as error:
+                memo[key] = error
+        found: OrganisationProfile | ValueError = memo[key]
+        if isinstance(found, ValueError):
+            raise found
+        return found
+
     return assessment.model_copy(
         update={
             "decisive_reason": reason,
-            "remedy": remedy(profile, result, kb, evaluate),
+            "remedy": remedy(profile, result, kb, evaluate, changed_profile),
         }
     )
 

@@ -242,12 +242,15 @@ def remedy(
     result: Eligibility,
     kb: KnowledgeBase,
     evaluate: Callable[[tuple[Change, ...], OrganisationProfile], tuple[bool, Decimal | None]],
+    changed_profile: Callable[[tuple[Change, ...]], OrganisationProfile] | None = None,
 ) -> Remedy | None:
     """The smallest change of capability or policy that makes an excluded architecture eligible
     (fewest fields changed, then the lightest, then the lowest typical total), and what it would
     then cost;
     `evaluate` says whether the architecture is eligible for a changed profile (given with the
-    changes that made it), and its total."""
+    changes that made it), and its total; `changed_profile` derives the changed profile
+    (`apply_changes` unless given: the advice passes one that derives each profile once for
+    all the architectures that try it), raising ValueError when the change is not valid."""
     best: tuple[int, int, Decimal, tuple[Change, ...]] | None = None
     priced = 0
     for tries, changes in enumerate(_candidate_changes(profile, result)):
@@ -256,7 +259,11 @@ def remedy(
         if tries >= MAX_TRIES or not lighter or priced >= MAX_PRICED:
             break
         try:
-            changed = apply_changes(profile, changes)
+            changed = (
+                apply_changes(profile, changes)
+                if changed_profile is None
+                else changed_profile(changes)
+            )
         except ValueError:
             continue
         eligible, total = evaluate(changes, changed)
