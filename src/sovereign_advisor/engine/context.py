@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Venue
 from sovereign_advisor.profile import OrganisationProfile, UseCase
+
+
+def kb_constant_free(names: Iterable[str]) -> tuple[str, ...]:
+    """The names, sorted, without `blocs`: its value is the knowledge base's (the same for every
+    subject), and results kept in `kb.derived` are kept per knowledge base already."""
+    return tuple(sorted(set(names) - {"blocs"}))
+
+
+def values_of(variables: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of the named variables, hashable (lists as tuples): with the knowledge base
+    and the date, all a condition that reads only these variables depends on."""
+    return tuple(
+        tuple(value) if isinstance(value, list) else value
+        for value in (variables[name] for name in names)
+    )
 
 
 def blocs(kb: KnowledgeBase) -> dict[str, list[str]]:
