@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
+from sovereign_advisor.advice import Exclusion
 from sovereign_advisor.conditions import VARIABLES, Activation
 from sovereign_advisor.knowledge.loader import CompiledRule, KnowledgeBase
 from sovereign_advisor.profile import OrganisationProfile
@@ -26,6 +28,12 @@ class Refusal:
     reason: str
     jurisdiction: str | None = None
     """For `policy.reachable_by`: the jurisdiction the policy does not accept."""
+
+    @functools.cached_property
+    def exclusions(self) -> dict[tuple[str, str | None], Exclusion]:
+        """The exclusions eligibility made of this refusal, by role and missed share: not a
+        field (equality and hashing ignore it), kept with a refusal kept for later advices."""
+        return {}
 
 
 @dataclass(frozen=True)

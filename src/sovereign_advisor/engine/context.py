@@ -63,16 +63,22 @@ def use_case_vars(base: dict[str, Any], use_case: UseCase) -> dict[str, Any]:
     }
 
 
+def premises_of(profile: OrganisationProfile) -> tuple[str, str, tuple[str, ...]]:
+    """The seat, control and data locations the premises venue takes from a profile."""
+    hq = profile.organisation.headquarters
+    return hq, "US" if profile.us_person else hq, (profile.premises_country,)
+
+
 def resolve_venue(venue: Venue, profile: OrganisationProfile) -> Venue:
     """The premises venue takes its seat, control and location from the profile."""
     if venue.kind != "premises":
         return venue
-    org = profile.organisation
+    seat, controlled_from, data_locations = premises_of(profile)
     return venue.model_copy(
         update={
-            "seat": org.headquarters,
-            "controlled_from": "US" if profile.us_person else org.headquarters,
-            "data_locations": (profile.premises_country,),
+            "seat": seat,
+            "controlled_from": controlled_from,
+            "data_locations": data_locations,
         }
     )
 
