@@ -19,10 +19,11 @@ def kb_constant_free(names: Iterable[str]) -> tuple[str, ...]:
 def values_of(variables: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
     """The values of the named variables, hashable (lists as tuples): with the knowledge base
     and the date, all a condition that reads only these variables depends on."""
-    return tuple(
-        tuple(value) if isinstance(value, list) else value
-        for value in (variables[name] for name in names)
-    )
+    out = []
+    for name in names:
+        value = variables[name]
+        out.append(tuple(value) if isinstance(value, list) else value)
+    return tuple(out)
 
 
 def blocs(kb: KnowledgeBase) -> dict[str, list[str]]:

@@ -143,7 +143,7 @@ def eligibility(
     exclusions: tuple[Exclusion, ...] = ()
     if not eligible and explain:
         exclusions = tuple(
-            _exclusion(item, profile) for item in _refusal_items(refused, refusals, profile)
+            [_exclusion(item, profile) for item in _refusal_items(refused, refusals, profile)]
         )
     return Eligibility(architecture, eligible, exclusions, tuple(placements))
 
@@ -198,21 +198,17 @@ def _refusal_items(
 def _exclusion(
     item: tuple[Role, str, Refusal | None, bool], profile: OrganisationProfile
 ) -> Exclusion:
+    """The exclusion of one refused item. One made of a refusal is a function of the role, the
+    missed share and the refusal alone, and immutable: it is kept with the refusal, so a kept
+    admissibility table serves it to every later advice that shows it."""
     role, missed, r, misrouted = item
     if r is None:
         return _no_venue(role, profile)
-    return _refused(role.id, missed if misrouted else None, r)
-
-
-def _refused(role_id: str, missed_share: str | None, r: Refusal) -> Exclusion:
-    """The exclusion of a venue for a role by a refusal (`missed_share`: of the flow a
-    detector's misses make), kept with the refusal: a function of these alone and immutable,
-    it serves every later advice that finds the same refusal (a kept admissibility table)."""
-    key = (role_id, missed_share)
+    key = (role.id, missed if misrouted else None)
     found = r.exclusions.get(key)
     if found is None:
         found = r.exclusions[key] = (
-            _excluded(role_id, r) if missed_share is None else _misrouted(role_id, missed_share, r)
+            _misrouted(role.id, missed, r) if misrouted else _excluded(role.id, r)
         )
     return found
 
