@@ -351,3 +351,57 @@ def test_a_rule_that_fails_fails_again_on_a_warm_knowledge_base(copy: Path) -> N
     assert messages[0] == messages[1]
     assert "us_cloud_act.yaml" in messages[0] and "us.cloud_act.us_person_reach" in messages[0]
     assert "\n" not in messages[0]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_a_remedy_tried_stops_at_the_first_role_without_a_venue(
+    path: Path, kb: sa.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = sa.load_profile(path)
+    exposures = exposure_module.venue_exposures(profile, kb, AS_OF)
+    refusals = admissibility_module.admissibility(profile, kb, AS_OF, exposures)[0]
+    looked_up: list[str] = []
+    find = eligibility_module.candidates
+
+    def counting(role: Any, *args: Any) -> Any:
+        looked_up.append(role.id)
+        return find(role, *args)
+
+    monkeypatch.setattr(eligibility_module, "candidates", counting)
+    for arch in kb.architectures:
+        full = eligibility_module.eligibility(arch, profile, kb, AS_OF, refusals)
+        looked_up.clear()
+        verdict = eligibility_module.eligibility(arch, profile, kb, AS_OF, refusals, explain=False)
+        assert verdict.eligible == full.eligible and not verdict.exclusions
+        placed = {p.role.id for p in full.placements}
+        first_unplaced = next((i for i, r in enumerate(arch.roles) if r.id not in placed), None)
+        if first_unplaced is None:
+            assert verdict == dataclasses.replace(full, exclusions=())
+        else:
+            assert looked_up == [r.id for r in arch.roles[: first_unplaced + 1]]
+            assert verdict.placements == full.placements[:first_unplaced]
+
+
+def test_a_printable_name_is_checked_without_reading_each_character(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = 0
+    real = profile_module.unicodedata
+
+    class Counting:
+        normalize = staticmethod(real.normalize)
+
+        @staticmethod
+        def category(c: str) -> str:
+            nonlocal read
+            read += 1
+            return real.category(c)
+
+    monkeypatch.setattr(profile_module, "unicodedata", Counting)
+    profile = sa.load_profile(PROFILES / "german_hospital.yaml")
+    assert read == 0
+    sa.replace(profile, **{"organisation.name": "Klinikum \u00fcber der Stra\u00dfe"})
+    assert read == 0
+    with pytest.raises(sa.InputError, match="U\\+202E"):
+        sa.replace(profile, **{"organisation.name": "evil \u202e name"})
+    assert read > 0

@@ -84,6 +84,8 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 def _one_line(name: str) -> str:
     """Names are shown in terminals, reports and charts: a newline or an ANSI escape in one
     could fake an error line or repaint the screen, a bidi override could reverse the text."""
+    if name.isprintable():  # no control character (Cc) and no bidi control (Cf) in it
+        return name
     bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI), None)
     if bad is not None:
         raise ValueError(

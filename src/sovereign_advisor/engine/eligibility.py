@@ -113,7 +113,8 @@ def eligibility(
     """Whether an architecture can run, each role's admissible venues, and (with `explain`,
     for an architecture that cannot) every venue refused and why. The exclusions are built
     only then: an eligible architecture lists none, and `explain=False` serves callers that
-    need only the verdict and the placements (a remedy tried)."""
+    need only the verdict and the placements (a remedy tried): it stops at the first role no
+    venue may host, so an architecture that cannot run then lists the placements up to it."""
     present = set(profile.data.present)
     # per role: its present classes, the detector's missed share and misrouted classes, and
     # the venues refused (None: no venue can host it); the reasons are read only when shown
@@ -124,6 +125,8 @@ def eligibility(
         classes = tuple(c for c in role.data_classes if c in present)
         options = candidates(role, profile, kb, as_of)
         if not options:
+            if not explain:  # the verdict is known: no later role can change it
+                return Eligibility(architecture, False, (), tuple(placements))
             refused.append((role, classes, "", (), None))
             continue
         detector, misrouted = _misrouting(architecture, role, present, kb)
@@ -136,6 +139,8 @@ def eligibility(
                 venues_refused.append(venue_id)
             else:
                 admissible.append((venue_id, model_id))
+        if not admissible and not explain:
+            return Eligibility(architecture, False, (), tuple(placements))
         refused.append((role, classes, missed, misrouted, venues_refused))
         if admissible:
             placements.append(Placement(role, classes, tuple(admissible), misrouted, detector))
