@@ -8,6 +8,7 @@ the runtime as values; they are raised here, never read as `false`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,6 +110,88 @@ class Compiled:
         if value.type() == cel.Type.ERROR:
             raise EvaluationError(f"`{self.source}`: {result}")
         return value.plain_value()
+
+    @functools.cached_property
+    def variables(self) -> frozenset[str]:
+        """The variables of its scope the expression reads, as the type checker resolved them
+        (every identifier it names, whatever the spacing or nesting): its value is a function
+        of their values alone, so results may be kept by them. All of the scope's variables
+        when the checked form cannot be read (never fewer than it reads)."""
+        declared = VARIABLES[self.scope].keys()
+        names = _referenced_names(bytes(self._expression.serialize()))
+        return frozenset(declared if names is None else declared & names)
+
+
+_CHECKED_EXPR = b"type.googleapis.com/cel.expr.CheckedExpr"
+
+
+def _fields(data: bytes) -> list[tuple[int, bytes | int]] | None:
+    """The (field number, value) pairs of a protocol-buffer message: bytes for a
+    length-delimited field, an int otherwise; None when `data` is not a well-formed message."""
+    out: list[tuple[int, bytes | int]] = []
+    i = 0
+
+    def varint() -> int:
+        nonlocal i
+        value = shift = 0
+        while True:
+            if i >= len(data) or shift > 63:
+                raise ValueError
+            byte = data[i]
+            i += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    try:
+        while i < len(data):
+            tag = varint()
+            number, wire = tag >> 3, tag & 7
+            if wire == 0:
+                out.append((number, varint()))
+            elif wire == 2:
+                size = varint()
+                if i + size > len(data):
+                    return None
+                out.append((number, data[i : i + size]))
+                i += size
+            elif wire in (1, 5):
+                width = 8 if wire == 1 else 4
+                if i + width > len(data):
+                    return None
+                out.append((number, int.from_bytes(data[i : i + width], "little")))
+                i += width
+            else:
+                return None
+    except ValueError:
+        return None
+    return out
+
+
+def _referenced_names(serialized: bytes) -> set[str] | None:
+    """Every name in the reference map of a checked expression (`google.protobuf.Any` holding a
+    `cel.expr.CheckedExpr`: field 2, entries whose value's field 1 is the name), or None when
+    the bytes are not one: the caller then assumes every variable is read."""
+    wrapper = dict(_fields(serialized) or ())
+    checked = wrapper.get(2)
+    if wrapper.get(1) != _CHECKED_EXPR or not isinstance(checked, bytes):
+        return None
+    names: set[str] = set()
+    for number, entry in _fields(checked) or [(0, b"")]:
+        if number == 0:
+            return None
+        if number != 2 or not isinstance(entry, bytes):
+            continue
+        reference = dict(_fields(entry) or ()).get(2)
+        if not isinstance(reference, bytes):
+            return None
+        for field, value in _fields(reference) or [(0, b"")]:
+            if field == 0:
+                return None
+            if field == 1 and isinstance(value, bytes):
+                names.add(value.decode("utf-8", "replace"))
+    return names
 
 
 class EvaluationError(RuntimeError):

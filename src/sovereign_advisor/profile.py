@@ -7,7 +7,7 @@ import math
 import os
 import unicodedata
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -84,6 +84,8 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 def _one_line(name: str) -> str:
     """Names are shown in terminals, reports and charts: a newline or an ANSI escape in one
     could fake an error line or repaint the screen, a bidi override could reverse the text."""
+    if name.isprintable():  # no control character (Cc) and no bidi control (Cf) in it
+        return name
     bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in _BIDI), None)
     if bad is not None:
         raise ValueError(
@@ -151,7 +153,8 @@ class Data(Model):
     @property
     def present(self) -> tuple[DataClass, ...]:
         """Classes with a share above zero, in canonical order."""
-        return tuple(c for c in DATA_CLASSES if self.share(c) > 0)
+        shares = self.query_shares
+        return tuple(c for c in DATA_CLASSES if shares.get(c, 0.0) > 0)
 
 
 class ClassPolicy(Model):
@@ -182,9 +185,13 @@ class Policy(Model):
     def resolve(self) -> dict[DataClass, tuple[bool, frozenset[str]]]:
         """For each data class: may it leave the premises, and who may be able to compel access."""
         leave, reach = PRESETS[self.preset]
+        preset = (leave, frozenset(reach))
         out: dict[DataClass, tuple[bool, frozenset[str]]] = {}
         for data_class in DATA_CLASSES:
-            override = self.overrides.get(data_class, ClassPolicy())
+            override = self.overrides.get(data_class)
+            if override is None:
+                out[data_class] = preset
+                continue
             out[data_class] = (
                 leave if override.leave_premises is None else override.leave_premises,
                 frozenset(reach if override.reachable_by is None else override.reachable_by),
@@ -526,24 +533,37 @@ def _shown(path: str, value: Any) -> str:
     return f"{field}={value}"
 
 
-def _unset(model: BaseModel, path: str, all_unset: bool) -> Iterator[tuple[str, str, Any]]:
-    """(parent path, field, default) for every field the user did not give, at any depth."""
-    for name in type(model).model_fields:
+_FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+"""The field names of each profile model, in declaration order (read once per class)."""
+
+
+def _unset(
+    model: BaseModel, path: str, all_unset: bool, out: list[tuple[str, str, Any]]
+) -> list[tuple[str, str, Any]]:
+    """(parent path, field, default) for every field the user did not give, at any depth,
+    appended to `out` in field order."""
+    kind = type(model)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(kind.model_fields)
+    given = model.model_fields_set
+    for name in names:
         value = getattr(model, name)
         here = f"{path}.{name}" if path else name
-        unset = all_unset or name not in model.model_fields_set
+        unset = all_unset or name not in given
         if isinstance(value, BaseModel):
-            yield from _unset(value, here, unset)
+            _unset(value, here, unset, out)
         elif unset:
-            yield path, here, value
+            out.append((path, here, value))
         elif isinstance(value, tuple):
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    yield from _unset(item, f"{here}[{i}]", False)
+                    _unset(item, f"{here}[{i}]", False, out)
         elif isinstance(value, dict):
             for key, item in sorted(value.items()):  # the same listing whatever the map order
                 if isinstance(item, BaseModel):
-                    yield from _unset(item, f"{here}.{key}", False)
+                    _unset(item, f"{here}.{key}", False, out)
+    return out
 
 
 _DERIVED: dict[str, Any] = {
@@ -568,7 +588,7 @@ def defaults_applied(profile: OrganisationProfile) -> list[tuple[str, str]]:
     The engine lists these in `advice.assumptions` so that nothing is filled in silently.
     """
     groups: dict[str, list[str]] = {}
-    for parent, path, value in _unset(profile, "", False):
+    for parent, path, value in _unset(profile, "", False, []):
         derived = _DERIVED.get(path)
         if derived is not None:
             groups.setdefault(parent, []).append(derived(profile))

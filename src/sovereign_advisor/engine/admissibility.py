@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sovereign_advisor.conditions import Activation
-from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.advice import Exclusion
+from sovereign_advisor.conditions import VARIABLES, Activation
+from sovereign_advisor.knowledge.loader import CompiledRule, KnowledgeBase
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import DataClass
 
-from .context import organisation_vars, venue_vars
+from .context import kb_constant_free, organisation_vars, values_of, venue_vars
 from .exposure import VenueExposure, evaluate
 
 
@@ -25,6 +28,12 @@ class Refusal:
     reason: str
     jurisdiction: str | None = None
     """For `policy.reachable_by`: the jurisdiction the policy does not accept."""
+
+    @functools.cached_property
+    def exclusions(self) -> dict[tuple[str, str | None], Exclusion]:
+        """The exclusions eligibility made of this refusal, by role and missed share: not a
+        field (equality and hashing ignore it), kept with a refusal kept for later advices."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,28 @@ def _describe(allowed: frozenset[str], data_class: str, explicit: bool) -> str:
     return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data{stated}"
 
 
+# the tags of what this step keeps in `kb.derived` (any distinct values would do)
 _FLOW_RULES_TAG = "flow_rules"
-"""The tag of the flow-rule results kept in `kb.derived` (any distinct value would do)."""
+_IN_FORCE_TAG = "flow_rules_in_force"
+_TABLE_TAG = "admissibility_table"
+
+ORGANISATION_VARIABLES = VARIABLES["organisation"].keys()
+
+_Table = dict[tuple[DataClass, str], tuple[Refusal, ...]]
+
+
+def _in_force(
+    kb: KnowledgeBase, as_of: dt.date
+) -> tuple[tuple[CompiledRule, ...], tuple[str, ...]]:
+    """The flow rules in force on a day, and the organisation variables their conditions read
+    (the venue's and the class's are in every key of `_fired`)."""
+    key = (_IN_FORCE_TAG, as_of)
+    found: tuple[tuple[CompiledRule, ...], tuple[str, ...]] | None = kb.derived.get(key)
+    if found is None:
+        rules = tuple(r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of))
+        read = kb_constant_free(n for r in rules for n in r.condition.variables)
+        found = kb.derived[key] = (rules, tuple(n for n in read if n in ORGANISATION_VARIABLES))
+    return found
 
 
 def admissibility(
@@ -70,23 +99,50 @@ def admissibility(
     as_of: dt.date,
     exposures: dict[str, VenueExposure],
     classes: tuple[DataClass, ...] | None = None,
-) -> tuple[dict[tuple[DataClass, str], tuple[Refusal, ...]], tuple[FlowNote, ...]]:
+) -> tuple[_Table, tuple[FlowNote, ...]]:
     """Refusals for every present data class x venue (empty tuple: admissible), and flow notes;
-    `classes` limits the table to some of the present classes."""
-    policy = profile.policy.resolve()
-    premises = profile.premises_country
-    rules = [r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of)]
+    `classes` limits the table to some of the present classes.
+
+    The table depends on the profile only through the organisation variables flow rules read,
+    the premises country and each class's policy, so it is kept in `kb.derived` by those and
+    the date, with the exposures it was computed from: it serves a later advice given the same
+    exposures (which `venue_exposures` keeps), and is computed afresh for any others."""
+    if classes is None:
+        classes = profile.data.present
+    rules, org_names = _in_force(kb, as_of)
     org = organisation_vars(profile, kb)
-    org_key = tuple(
-        (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(org.items()) if k != "blocs"
-    )
-    table: dict[tuple[DataClass, str], tuple[Refusal, ...]] = {}
+    org_key = values_of(org, org_names)
+    policy = profile.policy
+    resolved = policy.resolve()
+    stated = tuple((c, resolved[c], policy.explicit_reach(c)) for c in classes)
+    key = (_TABLE_TAG, as_of, org_key, profile.premises_country, stated)
+    seen = tuple(exposures.items())
+    hit: tuple[tuple[tuple[str, VenueExposure], ...], _Table, tuple[FlowNote, ...]] | None
+    hit = kb.derived.get(key)
+    if hit is not None and hit[0] == seen:
+        return dict(hit[1]), hit[2]
+    table, notes = _table(profile, kb, as_of, exposures, stated, rules, org, org_key)
+    kb.derived[key] = (seen, table, notes)
+    return dict(table), notes
+
+
+def _table(
+    profile: OrganisationProfile,
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    exposures: dict[str, VenueExposure],
+    stated: tuple[tuple[DataClass, tuple[bool, frozenset[str]], bool], ...],
+    rules: tuple[CompiledRule, ...],
+    org: dict[str, Any],
+    org_key: tuple[Any, ...],
+) -> tuple[_Table, tuple[FlowNote, ...]]:
+    premises = profile.premises_country
+    table: _Table = {}
     notes: list[FlowNote] = []
     for venue_id, exposure in exposures.items():
         venue = exposure.venue
-        base = {**org, **venue_vars(venue, kb), "venue.exposure": list(exposure.jurisdictions)}
-        for data_class in profile.data.present if classes is None else classes:
-            leave, allowed = policy[data_class]
+        base: dict[str, Any] | None = None  # the venue's variables, built when a rule is evaluated
+        for data_class, (leave, allowed), explicit in stated:
             refusals: list[Refusal] = []
             if not leave and venue.kind != "premises":
                 refusals.append(
@@ -99,7 +155,6 @@ def admissibility(
                         f"{venue.name} is outside them",
                     )
                 )
-            explicit = profile.policy.explicit_reach(data_class)
             at_premises = venue.kind == "premises"
             own = premises if at_premises and not explicit else None
             for reach in exposure.reaches:
@@ -131,6 +186,12 @@ def admissibility(
             if fired is None:
                 # a condition is a pure function of its variables: the rules that fire for one
                 # (organisation, venue, class) are evaluated once per knowledge base and date
+                if base is None:
+                    base = {
+                        **org,
+                        **venue_vars(venue, kb),
+                        "venue.exposure": list(exposure.jurisdictions),
+                    }
                 activation = Activation("flow", {**base, "flow.data_class": data_class})
                 fired = kb.derived[key] = tuple(
                     i

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sovereign_advisor.knowledge.loader import KnowledgeBase
 from sovereign_advisor.knowledge.models import Venue
 from sovereign_advisor.profile import OrganisationProfile, UseCase
+
+
+def kb_constant_free(names: Iterable[str]) -> tuple[str, ...]:
+    """The names, sorted, without `blocs`: its value is the knowledge base's (the same for every
+    subject), and results kept in `kb.derived` are kept per knowledge base already."""
+    return tuple(sorted(set(names) - {"blocs"}))
+
+
+def values_of(variables: Mapping[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of the named variables, hashable (lists as tuples): with the knowledge base
+    and the date, all a condition that reads only these variables depends on."""
+    out = []
+    for name in names:
+        value = variables[name]
+        out.append(tuple(value) if isinstance(value, list) else value)
+    return tuple(out)
 
 
 def blocs(kb: KnowledgeBase) -> dict[str, list[str]]:
@@ -47,16 +64,22 @@ def use_case_vars(base: dict[str, Any], use_case: UseCase) -> dict[str, Any]:
     }
 
 
+def premises_of(profile: OrganisationProfile) -> tuple[str, str, tuple[str, ...]]:
+    """The seat, control and data locations the premises venue takes from a profile."""
+    hq = profile.organisation.headquarters
+    return hq, "US" if profile.us_person else hq, (profile.premises_country,)
+
+
 def resolve_venue(venue: Venue, profile: OrganisationProfile) -> Venue:
     """The premises venue takes its seat, control and location from the profile."""
     if venue.kind != "premises":
         return venue
-    org = profile.organisation
+    seat, controlled_from, data_locations = premises_of(profile)
     return venue.model_copy(
         update={
-            "seat": org.headquarters,
-            "controlled_from": "US" if profile.us_person else org.headquarters,
-            "data_locations": (profile.premises_country,),
+            "seat": seat,
+            "controlled_from": controlled_from,
+            "data_locations": data_locations,
         }
     )
 

@@ -113,57 +113,116 @@ def eligibility(
     """Whether an architecture can run, each role's admissible venues, and (with `explain`,
     for an architecture that cannot) every venue refused and why. The exclusions are built
     only then: an eligible architecture lists none, and `explain=False` serves callers that
-    need only the verdict and the placements (a remedy tried)."""
+    need only the verdict and the placements (a remedy tried): it stops at the first role no
+    venue may host, so an architecture that cannot run then lists the placements up to it."""
     present = set(profile.data.present)
-    # (role, the detector's missed share, the refusal or None for no venue, misrouted)
-    refused: list[tuple[Role, str, Refusal | None, bool]] = []
+    # per role: its present classes, the detector's missed share and misrouted classes, and
+    # the venues refused (None: no venue can host it); the reasons are read only when shown
+    refused: list[tuple[Role, tuple[DataClass, ...], str, tuple[DataClass, ...], list[str] | None]]
+    refused = []
     placements: list[Placement] = []
     for role in architecture.roles:
         classes = tuple(c for c in role.data_classes if c in present)
         options = candidates(role, profile, kb, as_of)
         if not options:
-            refused.append((role, "", None, False))
+            if not explain:  # the verdict is known: no later role can change it
+                return Eligibility(architecture, False, (), tuple(placements))
+            refused.append((role, classes, "", (), None))
             continue
         detector, misrouted = _misrouting(architecture, role, present, kb)
         missed = _missed_share(detector, kb) if misrouted else ""
+        accepts = {c: profile.policy.accepts_misrouting(c) for c in misrouted}
         admissible = []
+        venues_refused: list[str] = []
         for venue_id, model_id in options:
-            found = [(role, missed, r, False) for c in classes for r in refusals[(c, venue_id)]]
-            found += [
-                (role, missed, r, True)
-                for c in misrouted
-                for r in refusals[(c, venue_id)]
-                if not (
-                    r.rule_id == "policy.leave_premises" and profile.policy.accepts_misrouting(c)
-                )
-            ]
-            if found:
-                refused.extend(found)
+            if _refused_at(venue_id, classes, accepts, refusals):
+                venues_refused.append(venue_id)
             else:
                 admissible.append((venue_id, model_id))
+        if not admissible and not explain:
+            return Eligibility(architecture, False, (), tuple(placements))
+        refused.append((role, classes, missed, misrouted, venues_refused))
         if admissible:
             placements.append(Placement(role, classes, tuple(admissible), misrouted, detector))
     eligible = len(placements) == len(architecture.roles)
     exclusions: tuple[Exclusion, ...] = ()
     if not eligible and explain:
-        exclusions = tuple(_exclusion(item, profile) for item in refused)
+        exclusions = tuple(
+            [_exclusion(item, profile) for item in _refusal_items(refused, refusals, profile)]
+        )
     return Eligibility(architecture, eligible, exclusions, tuple(placements))
+
+
+def _refused_at(
+    venue_id: str,
+    classes: tuple[DataClass, ...],
+    accepts: dict[DataClass, bool],
+    refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+) -> bool:
+    """Whether a venue is refused for a role: some refusal of a class routed to it, or of a
+    class a detector's misses bring there (`accepts`: whether the policy accepts that)."""
+    for c in classes:
+        if refusals[(c, venue_id)]:
+            return True
+    for c, accepted in accepts.items():
+        for r in refusals[(c, venue_id)]:
+            if _refuses_misrouting(r, accepted):
+                return True
+    return False
+
+
+def _refuses_misrouting(r: Refusal, accepted: bool) -> bool:
+    """Whether a refusal of a class stands for the queries of it a detector misses: keeping
+    the class on the premises does not, when the policy accepts misrouting for it."""
+    return not (r.rule_id == "policy.leave_premises" and accepted)
+
+
+def _refusal_items(
+    refused: list[tuple[Role, tuple[DataClass, ...], str, tuple[DataClass, ...], list[str] | None]],
+    refusals: dict[tuple[DataClass, str], tuple[Refusal, ...]],
+    profile: OrganisationProfile,
+) -> list[tuple[Role, str, Refusal | None, bool]]:
+    """(role, the detector's missed share, the refusal or None for no venue, misrouted) for
+    every venue refused, in role, venue, class and refusal order, misrouted classes last."""
+    items: list[tuple[Role, str, Refusal | None, bool]] = []
+    for role, classes, missed, misrouted, venues in refused:
+        if venues is None:
+            items.append((role, "", None, False))
+            continue
+        for venue_id in venues:
+            items += [(role, missed, r, False) for c in classes for r in refusals[(c, venue_id)]]
+            items += [
+                (role, missed, r, True)
+                for c in misrouted
+                for r in refusals[(c, venue_id)]
+                if _refuses_misrouting(r, profile.policy.accepts_misrouting(c))
+            ]
+    return items
 
 
 def _exclusion(
     item: tuple[Role, str, Refusal | None, bool], profile: OrganisationProfile
 ) -> Exclusion:
+    """The exclusion of one refused item. One made of a refusal is a function of the role, the
+    missed share and the refusal alone, and immutable: it is kept with the refusal, so a kept
+    admissibility table serves it to every later advice that shows it."""
     role, missed, r, misrouted = item
     if r is None:
         return _no_venue(role, profile)
-    return _misrouted(role, missed, r) if misrouted else _excluded(role, r)
+    key = (role.id, missed if misrouted else None)
+    found = r.exclusions.get(key)
+    if found is None:
+        found = r.exclusions[key] = (
+            _misrouted(role.id, missed, r) if misrouted else _excluded(role.id, r)
+        )
+    return found
 
 
-def _excluded(role: Role, r: Refusal) -> Exclusion:
+def _excluded(role_id: str, r: Refusal) -> Exclusion:
     return Exclusion(
         rule_id=r.rule_id,
         fact_ids=r.fact_ids,
-        role=role.id,
+        role=role_id,
         data_class=r.data_class,
         venue_id=r.venue_id,
         reason=r.reason,
@@ -194,10 +253,10 @@ def _missed_share(detector: Role | None, kb: KnowledgeBase) -> str:
     return f"the detector ({detector.id}) misses about {1 - float(recall):.0%}"
 
 
-def _misrouted(role: Role, missed_share: str, r: Refusal) -> Exclusion:
+def _misrouted(role_id: str, missed_share: str, r: Refusal) -> Exclusion:
     """A refusal of the flow a detector's misses make: the venue is refused for the role."""
     missed = f"{missed_share} of {r.data_class}"
-    excluded = _excluded(role, r)
+    excluded = _excluded(role_id, r)
     if r.rule_id == "policy.leave_premises":  # the policy refuses misrouting for this class
         return excluded.model_copy(
             update={

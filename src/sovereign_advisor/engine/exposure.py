@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from sovereign_advisor.knowledge.models import Venue
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import ISO_3166_ALPHA_2
 
-from .context import resolve_venue, venue_vars
+from .context import premises_of, resolve_venue, venue_vars
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ class VenueExposure:
     notes: tuple[tuple[str, tuple[str, ...], str], ...]
     """Venue-scope `note` rules that fired: (rule id, fact ids, summary)."""
 
-    @property
+    @functools.cached_property
     def jurisdictions(self) -> tuple[str, ...]:
+        """The jurisdictions of its reaches, sorted (computed once: an exposure is immutable)."""
         return tuple(sorted({r.jurisdiction for r in self.reaches}))
 
 
@@ -68,6 +70,7 @@ def _codes(compiled: CompiledRule, codes: Any) -> list[str]:
 # the tags of what this step keeps in `kb.derived` (any distinct values would do)
 _RULES_TAG = "venue_rules"
 _EXPOSURE_TAG = "venue_exposure"
+_EXPOSURES_TAG = "venue_exposures"
 
 
 def venue_exposures(
@@ -75,7 +78,18 @@ def venue_exposures(
 ) -> dict[str, VenueExposure]:
     """The exposure of every venue. Venue-scope rules read only the venue, so each venue's
     exposure is computed once per knowledge base and date (the premises venue once per seat,
-    control and location it takes from a profile) and kept in `kb.derived`."""
+    control and location it takes from a profile) and kept in `kb.derived`, and so is the
+    table of them all for each premises variant."""
+    key = (_EXPOSURES_TAG, as_of, premises_of(profile))
+    found: dict[str, VenueExposure] | None = kb.derived.get(key)
+    if found is None:
+        found = kb.derived[key] = _exposures(profile, kb, as_of)
+    return dict(found)
+
+
+def _exposures(
+    profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
+) -> dict[str, VenueExposure]:
     rules_key = (_RULES_TAG, as_of)
     rules: list[CompiledRule] | None = kb.derived.get(rules_key)
     if rules is None:

@@ -12,12 +12,12 @@ from sovereign_advisor.advice import (
     Obligation,
 )
 from sovereign_advisor.conditions import Activation, Scope
-from sovereign_advisor.knowledge.loader import KnowledgeBase
+from sovereign_advisor.knowledge.loader import CompiledRule, KnowledgeBase
 from sovereign_advisor.knowledge.models import Rule
 from sovereign_advisor.profile import OrganisationProfile
 from sovereign_advisor.types import Status
 
-from .context import organisation_vars, use_case_vars
+from .context import kb_constant_free, organisation_vars, use_case_vars, values_of
 from .exposure import evaluate
 
 _ORDER = {"binding": 0, "guidance": 1, "provisional": 2}
@@ -57,16 +57,8 @@ def obligations_and_blockers(
     for use_case in profile.use_cases:
         subjects.append(("use_case", use_case_vars(base, use_case), use_case.name))
     for scope, variables, use_case_name in subjects:
-        activation = Activation(scope, variables)
-        for compiled in kb.rules:
+        for compiled, later in _fired(kb, scope, as_of, variables):
             rule = compiled.rule
-            if rule.scope != scope:
-                continue
-            later = rule.coming(as_of)
-            if not (later or rule.in_force(as_of)):
-                continue
-            if not evaluate(rule.id, compiled.condition, activation, compiled.file):
-                continue
             cited = cited_facts(rule, variables)
             if not later:
                 findings.append(
@@ -82,6 +74,52 @@ def obligations_and_blockers(
             _collect(kb, rule, cited, use_case_name, as_of, later, obligations, blocked, coming)
     obligations.sort(key=lambda o: (o.applies_from or dt.date.min, o.rule_id, o.use_case or ""))
     return obligations, blocked, coming, findings
+
+
+# the tags of what this step keeps in `kb.derived` (any distinct values would do)
+_SUBJECT_RULES_TAG = "subject_rules"
+_SUBJECT_FIRED_TAG = "subject_rules_fired"
+
+_ScopeRules = tuple[tuple[tuple[CompiledRule, bool], ...], tuple[str, ...]]
+
+
+def _scope_rules(kb: KnowledgeBase, scope: Scope, as_of: dt.date) -> _ScopeRules:
+    """The rules of a scope in force or enacted and coming on a day, in file order, each with
+    whether it is coming; and the variables their conditions read (`blocs` aside)."""
+    key = (_SUBJECT_RULES_TAG, scope, as_of)
+    found: _ScopeRules | None = kb.derived.get(key)
+    if found is None:
+        rules = []
+        for compiled in kb.rules:
+            rule = compiled.rule
+            if rule.scope != scope:
+                continue
+            later = rule.coming(as_of)
+            if later or rule.in_force(as_of):
+                rules.append((compiled, later))
+        names = kb_constant_free(n for compiled, _ in rules for n in compiled.condition.variables)
+        found = kb.derived[key] = (tuple(rules), names)
+    return found
+
+
+def _fired(
+    kb: KnowledgeBase, scope: Scope, as_of: dt.date, variables: dict[str, Any]
+) -> list[tuple[CompiledRule, bool]]:
+    """The rules of `_scope_rules` whose condition holds for a subject. A condition is a pure
+    function of the variables it reads, so the rules that fire for the same values of those
+    variables are evaluated once per knowledge base and date (the same use case in another
+    organisation of the same country, sectors and data classes reads the same)."""
+    rules, names = _scope_rules(kb, scope, as_of)
+    key = (_SUBJECT_FIRED_TAG, scope, as_of, values_of(variables, names))
+    fired: tuple[int, ...] | None = kb.derived.get(key)
+    if fired is None:
+        activation = Activation(scope, variables)
+        fired = kb.derived[key] = tuple(
+            i
+            for i, (compiled, _) in enumerate(rules)
+            if evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)
+        )
+    return [rules[i] for i in fired]
 
 
 def _collect(
