@@ -47,7 +47,7 @@ RULES_PATH_TAGS = frozenset(
         eligibility_module._CANDIDATES_TAG,
     }
 )
-"""Every tag under which the rules path keeps results in `kb.derived`."""
+"""Every tag under which the rules path keeps results in `kb.derived` or `kb.rules_derived`."""
 
 
 class _Forgetful(dict[Any, Any]):
@@ -82,6 +82,8 @@ def uncached(kb: sa.KnowledgeBase) -> sa.KnowledgeBase:
     """The same knowledge base, whose rules path evaluates every condition afresh."""
     fresh = dataclasses.replace(kb)
     fresh.__dict__["derived"] = _Forgetful(kb.derived)
+    # a copy with the same rules, venues and blocs shares their results: forget those too
+    fresh.__dict__["rules_derived"] = _Forgetful(kb.rules_derived)
     return fresh
 
 
@@ -104,6 +106,14 @@ def warm() -> sa.KnowledgeBase:
     """One knowledge base shared by every advice of this module: results kept for one profile
     are there when the next is advised (a key that misses a dependency would show)."""
     return sa.load_knowledge_base()
+
+
+def _own_results(kb: sa.KnowledgeBase) -> sa.KnowledgeBase:
+    """The same knowledge base, keeping its own rules results (none yet): a copy with the same
+    rules in a new tuple (one with the same objects would share `kb`'s)."""
+    copy = dataclasses.replace(kb, rules=(*kb.rules,))
+    assert copy.rules is not kb.rules and copy.rules_derived is not kb.rules_derived
+    return copy
 
 
 def _advice(
@@ -169,7 +179,7 @@ def test_another_organisation_reading_the_same_evaluates_no_condition(
 ) -> None:
     # what the rules read is the country, sectors, data, flags and use-case classification:
     # not the names, nor the workload, budget or currency
-    kb = dataclasses.replace(kb)  # nothing kept yet
+    kb = _own_results(kb)  # nothing kept yet
     profile = sa.load_profile(PROFILES / "german_hospital.yaml")
     assert profile.use_cases
     sa.advise(profile, kb=kb, as_of=AS_OF, analyses=())
@@ -405,3 +415,68 @@ def test_a_printable_name_is_checked_without_reading_each_character(
     with pytest.raises(sa.InputError, match="U\\+202E"):
         sa.replace(profile, **{"organisation.name": "evil \u202e name"})
     assert read > 0
+
+
+def _scaled_gpu_prices(kb: sa.KnowledgeBase, factor: int) -> sa.KnowledgeBase:
+    """A price scenario as `examples/sweep_dask.py` derives one: the GPU prices scaled, every
+    rule, venue and bloc the same objects."""
+    scaled = tuple(
+        p.model_copy(
+            update={
+                "rental_per_hour": p.rental_per_hour
+                and p.rental_per_hour.model_copy(
+                    update={
+                        k: getattr(p.rental_per_hour, k) * factor
+                        for k in ("low", "typical", "high")
+                        if getattr(p.rental_per_hour, k) is not None
+                    }
+                )
+            }
+        )
+        for p in kb.gpu_prices
+    )
+    return dataclasses.replace(kb, gpu_prices=scaled, version=f"{kb.version}-x{factor}")
+
+
+def test_a_price_scenario_shares_the_rules_results_of_its_base(
+    kb: sa.KnowledgeBase, evaluations: Counter[str]
+) -> None:
+    # a sweep's scenarios differ in prices only: what the rules gave for a profile on the base
+    # serves them all, and the advice is what a scenario computing afresh gives
+    base = _own_results(kb)
+    profile = sa.load_profile(PROFILES / "german_hospital.yaml")
+    sa.advise(profile, kb=base, as_of=AS_OF)
+    assert +evaluations
+    evaluations.clear()
+    scenario = _scaled_gpu_prices(base, 3)
+    assert scenario.rules_derived is base.rules_derived
+    assert scenario.derived is not base.derived  # what the prices give is its own
+    advice = sa.advise(profile, kb=scenario, as_of=AS_OF)
+    assert not +evaluations, evaluations
+    assert _advice(profile, scenario, AS_OF) == _advice(profile, uncached(scenario), AS_OF)
+    # the prices did change the costs: the scenario is not the base's advice again
+    assert sa.render_json(advice) != sa.render_json(sa.advise(profile, kb=base, as_of=AS_OF))
+
+
+def test_a_copy_with_another_rule_venue_or_bloc_keeps_its_own_rules_results(
+    kb: sa.KnowledgeBase,
+) -> None:
+    shared = kb.rules_derived
+    assert dataclasses.replace(kb).rules_derived is shared
+    assert dataclasses.replace(kb, rules=kb.rules[1:]).rules_derived is not shared
+    assert dataclasses.replace(kb, venues=dict(kb.venues)).rules_derived is not shared
+    assert dataclasses.replace(kb, blocs=dict(kb.blocs)).rules_derived is not shared
+
+
+def test_rules_results_are_not_kept_once_no_knowledge_base_holds_them() -> None:
+    import gc
+
+    from sovereign_advisor.knowledge import loader
+
+    kb = sa.load_knowledge_base()
+    key = (id(kb.rules), id(kb.venues), id(kb.blocs))
+    kb.rules_derived["probe"] = 1
+    assert loader._SHARED[key]["probe"] == 1
+    del kb
+    gc.collect()
+    assert key not in loader._SHARED

@@ -69,7 +69,7 @@ def _describe(allowed: frozenset[str], data_class: str, explicit: bool) -> str:
     return f"the policy allows only {', '.join(sorted(allowed))} for {data_class} data{stated}"
 
 
-# the tags of what this step keeps in `kb.derived` (any distinct values would do)
+# the tags of what this step keeps in `kb.rules_derived` (any distinct values would do)
 _FLOW_RULES_TAG = "flow_rules"
 _IN_FORCE_TAG = "flow_rules_in_force"
 _TABLE_TAG = "admissibility_table"
@@ -85,11 +85,14 @@ def _in_force(
     """The flow rules in force on a day, and the organisation variables their conditions read
     (the venue's and the class's are in every key of `_fired`)."""
     key = (_IN_FORCE_TAG, as_of)
-    found: tuple[tuple[CompiledRule, ...], tuple[str, ...]] | None = kb.derived.get(key)
+    found: tuple[tuple[CompiledRule, ...], tuple[str, ...]] | None = kb.rules_derived.get(key)
     if found is None:
         rules = tuple(r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of))
         read = kb_constant_free(n for r in rules for n in r.condition.variables)
-        found = kb.derived[key] = (rules, tuple(n for n in read if n in ORGANISATION_VARIABLES))
+        found = kb.rules_derived[key] = (
+            rules,
+            tuple(n for n in read if n in ORGANISATION_VARIABLES),
+        )
     return found
 
 
@@ -104,7 +107,7 @@ def admissibility(
     `classes` limits the table to some of the present classes.
 
     The table depends on the profile only through the organisation variables flow rules read,
-    the premises country and each class's policy, so it is kept in `kb.derived` by those and
+    the premises country and each class's policy, so it is kept in `kb.rules_derived` by those and
     the date, with the exposures it was computed from: it serves a later advice given the same
     exposures (which `venue_exposures` keeps), and is computed afresh for any others."""
     if classes is None:
@@ -118,11 +121,11 @@ def admissibility(
     key = (_TABLE_TAG, as_of, org_key, profile.premises_country, stated)
     seen = tuple(exposures.items())
     hit: tuple[tuple[tuple[str, VenueExposure], ...], _Table, tuple[FlowNote, ...]] | None
-    hit = kb.derived.get(key)
+    hit = kb.rules_derived.get(key)
     if hit is not None and hit[0] == seen:
         return dict(hit[1]), hit[2]
     table, notes = _table(profile, kb, as_of, exposures, stated, rules, org, org_key)
-    kb.derived[key] = (seen, table, notes)
+    kb.rules_derived[key] = (seen, table, notes)
     return dict(table), notes
 
 
@@ -182,7 +185,7 @@ def _table(
                 exposure.jurisdictions,
                 data_class,
             )
-            fired: tuple[int, ...] | None = kb.derived.get(key)
+            fired: tuple[int, ...] | None = kb.rules_derived.get(key)
             if fired is None:
                 # a condition is a pure function of its variables: the rules that fire for one
                 # (organisation, venue, class) are evaluated once per knowledge base and date
@@ -193,7 +196,7 @@ def _table(
                         "venue.exposure": list(exposure.jurisdictions),
                     }
                 activation = Activation("flow", {**base, "flow.data_class": data_class})
-                fired = kb.derived[key] = tuple(
+                fired = kb.rules_derived[key] = tuple(
                     i
                     for i, compiled in enumerate(rules)
                     if evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)

@@ -259,6 +259,7 @@ class _Recording(KnowledgeBase):
         instance dictionary, cached indexes included, is shared by reference)."""
         kb.assumptions_by_id  # noqa: B018 -- build the index and the cache on the shared
         kb.derived  # noqa: B018 -- instance, so that every view reads and fills the same ones
+        kb.rules_derived  # noqa: B018
         view = object.__new__(cls)
         view.__dict__.update(kb.__dict__)
         object.__setattr__(view, "read", [])
@@ -322,7 +323,7 @@ def _defaults(profile: OrganisationProfile) -> list[AssumptionUsed]:
 
 
 _VENUE_FINDINGS_TAG = "venue_findings"
-"""The tag of the venue findings kept in `kb.derived` (any distinct value would do)."""
+"""The tag of the venue findings kept in `kb.rules_derived` (any distinct value would do)."""
 
 
 def _venue_findings(exposures: dict[str, VenueExposure], kb: KnowledgeBase) -> list[Finding]:
@@ -331,9 +332,9 @@ def _venue_findings(exposures: dict[str, VenueExposure], kb: KnowledgeBase) -> l
     out: list[Finding] = []
     for venue_id, exposure in exposures.items():
         key = (_VENUE_FINDINGS_TAG, venue_id, id(exposure))
-        kept: tuple[VenueExposure, tuple[Finding, ...]] | None = kb.derived.get(key)
+        kept: tuple[VenueExposure, tuple[Finding, ...]] | None = kb.rules_derived.get(key)
         if kept is None or kept[0] is not exposure:  # the exposure is kept: its id not reused
-            kept = kb.derived[key] = (exposure, tuple(_findings_of(venue_id, exposure)))
+            kept = kb.rules_derived[key] = (exposure, tuple(_findings_of(venue_id, exposure)))
         out.extend(kept[1])
     return out
 

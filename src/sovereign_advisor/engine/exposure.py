@@ -67,7 +67,7 @@ def _codes(compiled: CompiledRule, codes: Any) -> list[str]:
     return out
 
 
-# the tags of what this step keeps in `kb.derived` (any distinct values would do)
+# the tags of what this step keeps in `kb.rules_derived` (any distinct values would do)
 _RULES_TAG = "venue_rules"
 _EXPOSURE_TAG = "venue_exposure"
 _EXPOSURES_TAG = "venue_exposures"
@@ -78,12 +78,12 @@ def venue_exposures(
 ) -> dict[str, VenueExposure]:
     """The exposure of every venue. Venue-scope rules read only the venue, so each venue's
     exposure is computed once per knowledge base and date (the premises venue once per seat,
-    control and location it takes from a profile) and kept in `kb.derived`, and so is the
+    control and location it takes from a profile) and kept in `kb.rules_derived`, and so is the
     table of them all for each premises variant."""
     key = (_EXPOSURES_TAG, as_of, premises_of(profile))
-    found: dict[str, VenueExposure] | None = kb.derived.get(key)
+    found: dict[str, VenueExposure] | None = kb.rules_derived.get(key)
     if found is None:
-        found = kb.derived[key] = _exposures(profile, kb, as_of)
+        found = kb.rules_derived[key] = _exposures(profile, kb, as_of)
     return dict(found)
 
 
@@ -91,10 +91,10 @@ def _exposures(
     profile: OrganisationProfile, kb: KnowledgeBase, as_of: dt.date
 ) -> dict[str, VenueExposure]:
     rules_key = (_RULES_TAG, as_of)
-    rules: list[CompiledRule] | None = kb.derived.get(rules_key)
+    rules: list[CompiledRule] | None = kb.rules_derived.get(rules_key)
     if rules is None:
         rules = [r for r in kb.rules if r.rule.scope == "venue" and r.rule.in_force(as_of)]
-        kb.derived[rules_key] = rules
+        kb.rules_derived[rules_key] = rules
     out: dict[str, VenueExposure] = {}
     for venue_id in sorted(kb.venues):
         venue = resolve_venue(kb.venues[venue_id], profile)
@@ -106,9 +106,9 @@ def _exposures(
             venue.controlled_from,
             venue.data_locations,
         )
-        exposure: VenueExposure | None = kb.derived.get(key)
+        exposure: VenueExposure | None = kb.rules_derived.get(key)
         if exposure is None:
-            exposure = kb.derived[key] = _exposure(venue, kb, rules)
+            exposure = kb.rules_derived[key] = _exposure(venue, kb, rules)
         out[venue_id] = exposure
     return out
 

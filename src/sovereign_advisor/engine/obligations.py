@@ -76,7 +76,7 @@ def obligations_and_blockers(
     return obligations, blocked, coming, findings
 
 
-# the tags of what this step keeps in `kb.derived` (any distinct values would do)
+# the tags of what this step keeps in `kb.rules_derived` (any distinct values would do)
 _SUBJECT_RULES_TAG = "subject_rules"
 _SUBJECT_FIRED_TAG = "subject_rules_fired"
 
@@ -87,7 +87,7 @@ def _scope_rules(kb: KnowledgeBase, scope: Scope, as_of: dt.date) -> _ScopeRules
     """The rules of a scope in force or enacted and coming on a day, in file order, each with
     whether it is coming; and the variables their conditions read (`blocs` aside)."""
     key = (_SUBJECT_RULES_TAG, scope, as_of)
-    found: _ScopeRules | None = kb.derived.get(key)
+    found: _ScopeRules | None = kb.rules_derived.get(key)
     if found is None:
         rules = []
         for compiled in kb.rules:
@@ -98,7 +98,7 @@ def _scope_rules(kb: KnowledgeBase, scope: Scope, as_of: dt.date) -> _ScopeRules
             if later or rule.in_force(as_of):
                 rules.append((compiled, later))
         names = kb_constant_free(n for compiled, _ in rules for n in compiled.condition.variables)
-        found = kb.derived[key] = (tuple(rules), names)
+        found = kb.rules_derived[key] = (tuple(rules), names)
     return found
 
 
@@ -111,10 +111,10 @@ def _fired(
     organisation of the same country, sectors and data classes reads the same)."""
     rules, names = _scope_rules(kb, scope, as_of)
     key = (_SUBJECT_FIRED_TAG, scope, as_of, values_of(variables, names))
-    fired: tuple[int, ...] | None = kb.derived.get(key)
+    fired: tuple[int, ...] | None = kb.rules_derived.get(key)
     if fired is None:
         activation = Activation(scope, variables)
-        fired = kb.derived[key] = tuple(
+        fired = kb.rules_derived[key] = tuple(
             i
             for i, (compiled, _) in enumerate(rules)
             if evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)

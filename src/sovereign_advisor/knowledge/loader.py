@@ -8,6 +8,8 @@ import functools
 import hashlib
 import itertools
 import os
+import threading
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -130,6 +132,22 @@ class CompiledRule:
     exposes_to: Compiled | None
 
 
+class _RulesDerived(dict[Any, Any]):
+    """`KnowledgeBase.rules_derived`: a dict that also keeps the objects it was derived from
+    (so that their ids, its key, are not reused while it lives)."""
+
+    of: tuple[Any, ...] = ()
+
+
+_SHARED: weakref.WeakValueDictionary[tuple[int, int, int], _RulesDerived] = (
+    weakref.WeakValueDictionary()
+)
+"""Each `rules_derived` by the ids of its rules, venues and blocs, while a knowledge base holds
+it: the knowledge bases of a sweep over price scenarios find the one the first made."""
+
+_SHARING = threading.Lock()
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """The validated, cross-checked knowledge base. Build it with `load_knowledge_base`."""
@@ -172,6 +190,23 @@ class KnowledgeBase:
         exposures), kept for the next advice. Not a field: a copy built from the fields (or by
         `dataclasses.replace`) starts with none."""
         return {}
+
+    @functools.cached_property
+    def rules_derived(self) -> dict[Any, Any]:
+        """What the engine computed from this knowledge base's rules, venues and blocs alone
+        (venue exposures, which rules fire for which values of their variables, admissibility
+        tables; the date and the profile's values are in each key), kept for the next advice
+        and shared with every knowledge base holding the same three objects: the price
+        scenarios `dataclasses.replace` derives from one share them, while a copy with
+        another rule, venue or bloc (an overlay, a what-if) has its own."""
+        key = (id(self.rules), id(self.venues), id(self.blocs))
+        with _SHARING:
+            found = _SHARED.get(key)
+            of = (self.rules, self.venues, self.blocs)
+            if found is None or any(a is not b for a, b in zip(found.of, of, strict=True)):
+                found = _SHARED[key] = _RulesDerived()
+                found.of = of
+        return found
 
     @functools.cached_property
     def assumptions_by_id(self) -> dict[str, tuple[Assumption, ...]]:
