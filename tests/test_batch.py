@@ -5,6 +5,7 @@ knowledge base (or rebuilds a custom one) at most once. Work is counted, never t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib.util
 import multiprocessing as mp
 import os
@@ -308,3 +309,23 @@ def test_the_dask_sweep_example_measures_the_rate_per_core() -> None:
     )
     assert "core decisions/s on one core" in done.stdout
     assert "a million-scenario sweep takes" in done.stdout
+
+
+def test_rebuilt_price_scenarios_share_their_rules_in_a_worker(kb: sa.KnowledgeBase) -> None:
+    # a sweep's scenarios travel as records; rebuilt in a worker, those with the same rules,
+    # venues and blocs get the same objects, and so share what the rules give, as in the caller
+    scenario = dataclasses.replace(kb, gpu_prices=kb.gpu_prices[::-1], version="scenario")
+    one = batch_module._rebuild(batch_module._records(kb))
+    two = batch_module._rebuild(batch_module._records(scenario))
+    assert one.rules is two.rules and one.venues is two.venues and one.blocs is two.blocs
+    assert one.rules_derived is two.rules_derived
+    assert one.gpu_prices != two.gpu_prices
+    # another rule set is compiled on its own
+    other = batch_module._rebuild(
+        batch_module._records(dataclasses.replace(kb, rules=kb.rules[1:]))
+    )
+    assert other.rules is not one.rules and other.rules_derived is not one.rules_derived
+    profile = sa.load_profile(EXAMPLES[0])
+    assert sa.render_json(sa.advise(profile, kb=two, as_of=AS_OF)) == sa.render_json(
+        sa.advise(profile, kb=scenario, as_of=AS_OF)
+    )

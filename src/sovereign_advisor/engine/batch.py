@@ -352,8 +352,33 @@ def _records(kb: KnowledgeBase) -> dict[str, Any]:
 
 def _rebuild(fields: dict[str, Any]) -> KnowledgeBase:
     """The knowledge base of `_records`, its rules compiled again as the loader compiles them
-    (the records were validated when the caller's knowledge base was loaded)."""
-    rules = tuple(
+    (the records were validated when the caller's knowledge base was loaded). Knowledge bases
+    with the same rules, venues and blocs (a sweep's price scenarios) get the same objects for
+    them, so that they share what the rules give (`KnowledgeBase.rules_derived`) in this
+    worker as they do in the caller."""
+    parts = (fields["rules"], fields["venues"], fields["blocs"])
+    key = hashlib.sha256(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    with _PARTS_LOCK:  # (called with _REBUILDING held)
+        shared = _PARTS.pop(key, None)
+        if shared is None:
+            shared = (_compiled(fields["rules"]), fields["venues"], fields["blocs"])
+        _PARTS[key] = shared  # most recently used last
+        while len(_PARTS) > _REBUILT_KEPT:
+            del _PARTS[next(iter(_PARTS))]
+    rules, venues, blocs = shared
+    return KnowledgeBase(**{**fields, "rules": rules, "venues": venues, "blocs": blocs})
+
+
+_PARTS: dict[str, tuple[tuple[CompiledRule, ...], Any, Any]] = {}
+"""The rules (compiled), venues and blocs of rebuilt knowledge bases, by a digest of their
+records."""
+
+_PARTS_LOCK = threading.Lock()
+
+
+def _compiled(rules: tuple[tuple[Any, str], ...]) -> tuple[CompiledRule, ...]:
+    """Rule records and their files, compiled as the loader compiles them."""
+    return tuple(
         CompiledRule(
             rule,
             file,
@@ -362,9 +387,8 @@ def _rebuild(fields: dict[str, Any]) -> KnowledgeBase:
             if rule.exposes_to is not None
             else None,
         )
-        for rule, file in fields["rules"]
+        for rule, file in rules
     )
-    return KnowledgeBase(**{**fields, "rules": rules})
 
 
 _Batch = tuple[list[OrganisationProfile], KnowledgeBase, dt.date | None, tuple[Analysis, ...]]
