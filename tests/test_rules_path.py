@@ -39,6 +39,8 @@ RULES_PATH_TAGS = frozenset(
         admissibility_module._FLOW_RULES_TAG,
         admissibility_module._IN_FORCE_TAG,
         admissibility_module._TABLE_TAG,
+        admissibility_module._FLOW_RULE_TAG,
+        admissibility_module._READS_TAG,
         obligations_module._SUBJECT_RULES_TAG,
         obligations_module._SUBJECT_FIRED_TAG,
         exposure_module._RULES_TAG,
@@ -480,3 +482,25 @@ def test_rules_results_are_not_kept_once_no_knowledge_base_holds_them() -> None:
     del kb
     gc.collect()
     assert key not in loader._SHARED
+
+
+def test_a_new_organisation_evaluates_only_the_flow_rules_reading_what_differs(
+    kb: sa.KnowledgeBase, evaluations: Counter[str]
+) -> None:
+    # another sector: the organisation variables flow rules read differ, so the admissibility
+    # table is computed again, but a flow rule that does not read the sectors gives what it
+    # gave for the first organisation, without being evaluated
+    kb = _own_results(kb)
+    profile = sa.load_profile(PROFILES / "german_hospital.yaml")
+    first = sa.advise(profile, kb=kb, as_of=AS_OF, analyses=())
+    assert evaluations["flow"]
+    evaluations.clear()
+    other = sa.replace(profile, **{"organisation.sector": ["public_sector"]})
+    advice = sa.advise(other, kb=kb, as_of=AS_OF, analyses=())
+    in_force = [r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(AS_OF)]
+    readers = [r for r in in_force if "org.sectors" in r.condition.variables]
+    assert 0 < len(readers) < len(in_force)
+    pairs = len(kb.venues) * len(profile.data.present)
+    assert 0 < evaluations["flow"] <= len(readers) * pairs
+    assert _advice(other, kb, AS_OF) == _advice(other, uncached(kb), AS_OF)
+    assert advice.organisation == first.organisation

@@ -73,6 +73,8 @@ def _describe(allowed: frozenset[str], data_class: str, explicit: bool) -> str:
 _FLOW_RULES_TAG = "flow_rules"
 _IN_FORCE_TAG = "flow_rules_in_force"
 _TABLE_TAG = "admissibility_table"
+_FLOW_RULE_TAG = "flow_rule"
+_READS_TAG = "flow_rule_reads"
 
 ORGANISATION_VARIABLES = VARIABLES["organisation"].keys()
 
@@ -129,6 +131,55 @@ def admissibility(
     return dict(table), notes
 
 
+def _firing(
+    kb: KnowledgeBase,
+    rules: tuple[CompiledRule, ...],
+    read: list[tuple[tuple[Any, ...], tuple[Any, ...], DataClass | None]],
+    variables: dict[str, Any],
+) -> tuple[int, ...]:
+    """The rules whose condition holds for one (organisation, venue, class). Each rule's result
+    is kept by the values it reads itself (`read`: its organisation values, venue values and
+    class, the class None when it does not read it), so that an organisation the table has not
+    seen finds kept what a rule reading less than the table's key gave: most flow rules read
+    the class, the data subjects' countries and a venue field or two."""
+    activation: Activation | None = None
+    out = []
+    for i, compiled in enumerate(rules):
+        key = (_FLOW_RULE_TAG, id(compiled), *read[i])
+        holds: bool | None = kb.rules_derived.get(key)
+        if holds is None:
+            if activation is None:
+                activation = Activation("flow", variables)
+            holds = kb.rules_derived[key] = bool(
+                evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)
+            )
+        if holds:
+            out.append(i)
+    return tuple(out)
+
+
+def _reads(
+    kb: KnowledgeBase, as_of: dt.date, rules: tuple[CompiledRule, ...]
+) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
+    """For each flow rule in force: the organisation and the venue variables its condition
+    reads (`blocs` aside: the knowledge base's), and whether it reads the data class."""
+    key = (_READS_TAG, as_of)
+    found: list[tuple[tuple[str, ...], tuple[str, ...], bool]] | None = kb.rules_derived.get(key)
+    if found is None:
+        found = []
+        for compiled in rules:
+            names = kb_constant_free(compiled.condition.variables)
+            found.append(
+                (
+                    tuple(n for n in names if n in ORGANISATION_VARIABLES),
+                    tuple(n for n in names if n.startswith("venue.")),
+                    "flow.data_class" in names,
+                )
+            )
+        kb.rules_derived[key] = found
+    return found
+
+
 def _table(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
@@ -142,9 +193,12 @@ def _table(
     premises = profile.premises_country
     table: _Table = {}
     notes: list[FlowNote] = []
+    reads = _reads(kb, as_of, rules)
+    org_parts: list[tuple[Any, ...]] | None = None
     for venue_id, exposure in exposures.items():
         venue = exposure.venue
         base: dict[str, Any] | None = None  # the venue's variables, built when a rule is evaluated
+        venue_parts: list[tuple[Any, ...]] | None = None
         for data_class, (leave, allowed), explicit in stated:
             refusals: list[Refusal] = []
             if not leave and venue.kind != "premises":
@@ -195,11 +249,18 @@ def _table(
                         **venue_vars(venue, kb),
                         "venue.exposure": list(exposure.jurisdictions),
                     }
-                activation = Activation("flow", {**base, "flow.data_class": data_class})
-                fired = kb.rules_derived[key] = tuple(
-                    i
-                    for i, compiled in enumerate(rules)
-                    if evaluate(compiled.rule.id, compiled.condition, activation, compiled.file)
+                if venue_parts is None:
+                    venue_parts = [values_of(base, names) for _, names, _ in reads]
+                if org_parts is None:
+                    org_parts = [values_of(org, names) for names, _, _ in reads]
+                fired = kb.rules_derived[key] = _firing(
+                    kb,
+                    rules,
+                    [
+                        (o, v, data_class if c else None)
+                        for o, v, (_, _, c) in zip(org_parts, venue_parts, reads, strict=True)
+                    ],
+                    {**base, "flow.data_class": data_class},
                 )
             for i in fired:
                 rule = rules[i].rule
