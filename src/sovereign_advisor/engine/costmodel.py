@@ -97,12 +97,6 @@ Piece = tuple[Fraction, Fraction, Fraction, Fraction]
 """(left, right, slope, intercept): the function is `slope*v + intercept` on (left, right]."""
 
 
-def ordered(points: Iterable[Fraction]) -> list[Fraction]:
-    """Fractions in increasing order. Rounding to float is monotone, so floats order any two
-    points they tell apart and exact comparison only settles float ties."""
-    return [p for _, p in sorted((float(p), p) for p in points)]
-
-
 def q6(value: Fraction | Decimal) -> Decimal:
     """Round to six decimals (half to even)."""
     if isinstance(value, Fraction):
@@ -251,11 +245,6 @@ class Count:
             den = ad * vd * bd
             n = max(n, -((-(an * vn * bd + bn * ad * vd)) // den))
         return n
-
-    @property
-    def load(self) -> tuple[int, tuple[tuple[Fraction, Fraction], ...]]:
-        """What the replicas depend on: counts with the same `load` step at the same volumes."""
-        return self.minimum, self.terms
 
     @cached_property
     def _plain(self) -> bool:
