@@ -40,7 +40,6 @@ RULES_PATH_TAGS = frozenset(
         admissibility_module._IN_FORCE_TAG,
         admissibility_module._TABLE_TAG,
         admissibility_module._FLOW_RULE_TAG,
-        admissibility_module._READS_TAG,
         obligations_module._SUBJECT_RULES_TAG,
         obligations_module._SUBJECT_FIRED_TAG,
         exposure_module._RULES_TAG,

@@ -74,27 +74,39 @@ _FLOW_RULES_TAG = "flow_rules"
 _IN_FORCE_TAG = "flow_rules_in_force"
 _TABLE_TAG = "admissibility_table"
 _FLOW_RULE_TAG = "flow_rule"
-_READS_TAG = "flow_rule_reads"
 
 ORGANISATION_VARIABLES = VARIABLES["organisation"].keys()
 
 _Table = dict[tuple[DataClass, str], tuple[Refusal, ...]]
 
 
+_Reads = tuple[tuple[str, ...], tuple[str, ...], bool]
+"""What one flow rule's condition reads: organisation variables, venue variables (`blocs`
+aside: the knowledge base's), and whether it reads the data class."""
+
+
 def _in_force(
     kb: KnowledgeBase, as_of: dt.date
-) -> tuple[tuple[CompiledRule, ...], tuple[str, ...]]:
-    """The flow rules in force on a day, and the organisation variables their conditions read
-    (the venue's and the class's are in every key of `_fired`)."""
+) -> tuple[tuple[CompiledRule, ...], tuple[str, ...], tuple[_Reads, ...]]:
+    """The flow rules in force on a day, the organisation variables any of them reads (the
+    table's key), and what each reads (`_firing`'s keys)."""
     key = (_IN_FORCE_TAG, as_of)
-    found: tuple[tuple[CompiledRule, ...], tuple[str, ...]] | None = kb.rules_derived.get(key)
+    found: tuple[tuple[CompiledRule, ...], tuple[str, ...], tuple[_Reads, ...]] | None
+    found = kb.rules_derived.get(key)
     if found is None:
         rules = tuple(r for r in kb.rules if r.rule.scope == "flow" and r.rule.in_force(as_of))
-        read = kb_constant_free(n for r in rules for n in r.condition.variables)
-        found = kb.rules_derived[key] = (
-            rules,
-            tuple(n for n in read if n in ORGANISATION_VARIABLES),
-        )
+        reads = []
+        for compiled in rules:
+            names = kb_constant_free(compiled.condition.variables)
+            reads.append(
+                (
+                    tuple(n for n in names if n in ORGANISATION_VARIABLES),
+                    tuple(n for n in names if n.startswith("venue.")),
+                    "flow.data_class" in names,
+                )
+            )
+        org_names = tuple(sorted({n for org, _, _ in reads for n in org}))
+        found = kb.rules_derived[key] = (rules, org_names, tuple(reads))
     return found
 
 
@@ -114,7 +126,7 @@ def admissibility(
     exposures (which `venue_exposures` keeps), and is computed afresh for any others."""
     if classes is None:
         classes = profile.data.present
-    rules, org_names = _in_force(kb, as_of)
+    rules, org_names, reads = _in_force(kb, as_of)
     org = organisation_vars(profile, kb)
     org_key = values_of(org, org_names)
     policy = profile.policy
@@ -126,7 +138,7 @@ def admissibility(
     hit = kb.rules_derived.get(key)
     if hit is not None and hit[0] == seen:
         return dict(hit[1]), hit[2]
-    table, notes = _table(profile, kb, as_of, exposures, stated, rules, org, org_key)
+    table, notes = _table(profile, kb, as_of, exposures, stated, rules, reads, org, org_key)
     kb.rules_derived[key] = (seen, table, notes)
     return dict(table), notes
 
@@ -158,28 +170,6 @@ def _firing(
     return tuple(out)
 
 
-def _reads(
-    kb: KnowledgeBase, as_of: dt.date, rules: tuple[CompiledRule, ...]
-) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
-    """For each flow rule in force: the organisation and the venue variables its condition
-    reads (`blocs` aside: the knowledge base's), and whether it reads the data class."""
-    key = (_READS_TAG, as_of)
-    found: list[tuple[tuple[str, ...], tuple[str, ...], bool]] | None = kb.rules_derived.get(key)
-    if found is None:
-        found = []
-        for compiled in rules:
-            names = kb_constant_free(compiled.condition.variables)
-            found.append(
-                (
-                    tuple(n for n in names if n in ORGANISATION_VARIABLES),
-                    tuple(n for n in names if n.startswith("venue.")),
-                    "flow.data_class" in names,
-                )
-            )
-        kb.rules_derived[key] = found
-    return found
-
-
 def _table(
     profile: OrganisationProfile,
     kb: KnowledgeBase,
@@ -187,13 +177,13 @@ def _table(
     exposures: dict[str, VenueExposure],
     stated: tuple[tuple[DataClass, tuple[bool, frozenset[str]], bool], ...],
     rules: tuple[CompiledRule, ...],
+    reads: tuple[_Reads, ...],
     org: dict[str, Any],
     org_key: tuple[Any, ...],
 ) -> tuple[_Table, tuple[FlowNote, ...]]:
     premises = profile.premises_country
     table: _Table = {}
     notes: list[FlowNote] = []
-    reads = _reads(kb, as_of, rules)
     org_parts: list[tuple[Any, ...]] | None = None
     for venue_id, exposure in exposures.items():
         venue = exposure.venue
