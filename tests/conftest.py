@@ -3,12 +3,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 import sovereign_advisor as sa
+from sovereign_advisor.conditions import Activation, Compiled
 from sovereign_advisor.knowledge.loader import default_patterns_path
 
 # Hypothesis profiles, chosen with HYPOTHESIS_PROFILE: `dev` for a quick loop, `default` for a
@@ -50,6 +54,20 @@ AS_OF = dt.date(2026, 11, 23)
 @pytest.fixture(scope="session")
 def kb() -> sa.KnowledgeBase:
     return sa.load_knowledge_base()
+
+
+@pytest.fixture
+def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """CEL evaluations by scope, counted at the one place the engine evaluates an expression."""
+    counts: Counter[str] = Counter()
+    evaluate = Compiled.evaluate
+
+    def counting(self: Compiled, activation: Activation) -> Any:
+        counts[self.scope] += 1
+        return evaluate(self, activation)
+
+    monkeypatch.setattr(Compiled, "evaluate", counting)
+    yield counts
 
 
 @pytest.fixture

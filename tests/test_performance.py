@@ -17,27 +17,12 @@ from typing import Any
 import pytest
 
 import sovereign_advisor as sa
-from sovereign_advisor.conditions import Activation, Compiled
 from sovereign_advisor.engine import advise as advise_module
 from sovereign_advisor.engine.costmodel import CostModel, Piece
 
 from .conftest import AS_OF, PROFILES
 
 EXAMPLES = sorted(PROFILES.glob("*.yaml"))
-
-
-@pytest.fixture
-def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """CEL evaluations by scope, counted at the one place the engine evaluates an expression."""
-    counts: Counter[str] = Counter()
-    evaluate = Compiled.evaluate
-
-    def counting(self: Compiled, activation: Activation) -> Any:
-        counts[self.scope] += 1
-        return evaluate(self, activation)
-
-    monkeypatch.setattr(Compiled, "evaluate", counting)
-    yield counts
 
 
 def _in_force(kb: sa.KnowledgeBase, scope: str) -> int:

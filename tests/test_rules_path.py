@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 
 import sovereign_advisor as sa
 from sovereign_advisor import profile as profile_module
-from sovereign_advisor.conditions import VARIABLES, Activation, Compiled, compile_expression
+from sovereign_advisor.conditions import VARIABLES, compile_expression
 from sovereign_advisor.engine import admissibility as admissibility_module
 from sovereign_advisor.engine import eligibility as eligibility_module
 from sovereign_advisor.engine import exposure as exposure_module
@@ -86,20 +85,6 @@ def uncached(kb: sa.KnowledgeBase) -> sa.KnowledgeBase:
     # a copy with the same rules, venues and blocs shares their results: forget those too
     fresh.__dict__["rules_derived"] = _Forgetful(kb.rules_derived)
     return fresh
-
-
-@pytest.fixture
-def evaluations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """CEL evaluations by scope, counted at the one place the engine evaluates an expression."""
-    counts: Counter[str] = Counter()
-    evaluate = Compiled.evaluate
-
-    def counting(self: Compiled, activation: Activation) -> Any:
-        counts[self.scope] += 1
-        return evaluate(self, activation)
-
-    monkeypatch.setattr(Compiled, "evaluate", counting)
-    yield counts
 
 
 @pytest.fixture(scope="module")
