@@ -8,6 +8,7 @@ cost model's uncertainty are cost-equivalent and decided on what cost does not s
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -251,6 +252,7 @@ def remedy(
     changes that made it), and its total; `changed_profile` derives the changed profile
     (`apply_changes` unless given: the advice passes one that derives each profile once for
     all the architectures that try it), raising ValueError when the change is not valid."""
+    derive = changed_profile or functools.partial(apply_changes, profile)
     best: tuple[int, int, Decimal, tuple[Change, ...]] | None = None
     priced = 0
     for tries, changes in enumerate(_candidate_changes(profile, result)):
@@ -259,11 +261,7 @@ def remedy(
         if tries >= MAX_TRIES or not lighter or priced >= MAX_PRICED:
             break
         try:
-            changed = (
-                apply_changes(profile, changes)
-                if changed_profile is None
-                else changed_profile(changes)
-            )
+            changed = derive(changes)
         except ValueError:
             continue
         eligible, total = evaluate(changes, changed)
