@@ -18,8 +18,8 @@ import hashlib
 import itertools
 import pickle
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sovereign_advisor.advice import ANALYSES, Advice, Analysis
 from sovereign_advisor.conditions import compile_expression
@@ -321,14 +321,10 @@ class _Source:
                 )
             return kb
         key = (self.version, self._digest)
+        records = self._records
+        assert records is not None
         with _REBUILDING:  # threads of one worker process rebuild it once
-            found: KnowledgeBase | None = _REBUILT.pop(key, None)
-            if found is None:
-                assert self._records is not None
-                found = _rebuild(pickle.loads(self._records))
-            _REBUILT[key] = found  # most recently used last
-            while len(_REBUILT) > _REBUILT_KEPT:
-                del _REBUILT[next(iter(_REBUILT))]
+            found = _recently_used(_REBUILT, key, lambda: _rebuild(pickle.loads(records)))
         self._kb = found
         return found
 
@@ -341,6 +337,22 @@ _REBUILDING = threading.Lock()
 
 _REBUILT_KEPT = 16
 """How many rebuilt knowledge bases a worker keeps (a sweep over price scenarios uses several)."""
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _recently_used(cache: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """`cache[key]`, made when missing, kept as the most recently used (last); the least
+    recently used dropped beyond `_REBUILT_KEPT`. The caller holds the cache's lock."""
+    found = cache.pop(key, None)
+    if found is None:
+        found = make()
+    cache[key] = found
+    while len(cache) > _REBUILT_KEPT:
+        del cache[next(iter(cache))]
+    return found
 
 
 def _records(kb: KnowledgeBase) -> dict[str, Any]:
@@ -359,13 +371,9 @@ def _rebuild(fields: dict[str, Any]) -> KnowledgeBase:
     parts = (fields["rules"], fields["venues"], fields["blocs"])
     key = hashlib.sha256(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
     with _PARTS_LOCK:  # (called with _REBUILDING held)
-        shared = _PARTS.pop(key, None)
-        if shared is None:
-            shared = (_compiled(fields["rules"]), fields["venues"], fields["blocs"])
-        _PARTS[key] = shared  # most recently used last
-        while len(_PARTS) > _REBUILT_KEPT:
-            del _PARTS[next(iter(_PARTS))]
-    rules, venues, blocs = shared
+        rules, venues, blocs = _recently_used(
+            _PARTS, key, lambda: (_compiled(fields["rules"]), fields["venues"], fields["blocs"])
+        )
     return KnowledgeBase(**{**fields, "rules": rules, "venues": venues, "blocs": blocs})
 
 
